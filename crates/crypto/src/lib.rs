@@ -1,0 +1,49 @@
+//! The one module of ironroot that owns cryptography.
+//!
+//! Every other crate asks this one for digests, MACs, signatures, key agreement and
+//! encryption; none of them names an algorithm implementation. The provider is aws-lc-rs,
+//! the same one rustls uses, so the whole process has a single crypto stack.
+//!
+//! This crate must never do I/O, never log key material, and never expose a way to
+//! skip a check: every `verify_*` returns an error unless the signature is good.
+
+mod cipher;
+mod digest;
+mod ec;
+mod jws;
+mod rsa;
+
+pub use cipher::{aes_cfb_decrypt, aes_cfb_encrypt};
+pub use digest::{digest, hmac, hmac_verify, HashAlg, Hasher};
+pub use ec::{ecdh_ephemeral, EcCurve, EcPublicKey, EphemeralAgreement};
+pub use jws::{JwsError, ServiceSigningKey, Jwk, JwkSet};
+pub use rsa::RsaPublicKey;
+
+/// Errors from cryptographic operations. They never say more than which operation failed,
+/// so they are safe to show to a remote caller.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CryptoError {
+    #[error("signature does not verify")]
+    BadSignature,
+    #[error("malformed or unsupported public key")]
+    BadKey,
+    #[error("unsupported algorithm combination: {0}")]
+    Unsupported(&'static str),
+    #[error("encryption failed")]
+    Encrypt,
+    #[error("the system random generator failed")]
+    Random,
+}
+
+/// Fills a fresh buffer with `n` bytes from the system's secure random generator.
+pub fn random_bytes(n: usize) -> Result<Vec<u8>, CryptoError> {
+    let mut out = vec![0u8; n];
+    aws_lc_rs::rand::fill(&mut out).map_err(|_| CryptoError::Random)?;
+    Ok(out)
+}
+
+/// Compares two byte strings in time independent of where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
+}
