@@ -11,6 +11,8 @@ pub enum HashAlg {
     Sha512,
 }
 
+// A digest length is never zero, so an `is_empty` would only ever say false.
+#[allow(clippy::len_without_is_empty)]
 impl HashAlg {
     pub const ALL: [HashAlg; 4] = [HashAlg::Sha1, HashAlg::Sha256, HashAlg::Sha384, HashAlg::Sha512];
 

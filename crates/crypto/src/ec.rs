@@ -38,6 +38,29 @@ impl EcPublicKey {
         Ok(out)
     }
 
+    /// Verifies a DER-encoded ECDSA signature, as X.509 certificates carry them.
+    pub fn verify_ecdsa_der(&self, hash: HashAlg, message: &[u8], der: &[u8]) -> Result<(), CryptoError> {
+        let alg: &'static EcdsaVerificationAlgorithm = match (self.curve, hash) {
+            (EcCurve::P256, HashAlg::Sha256) => &sig::ECDSA_P256_SHA256_ASN1,
+            (EcCurve::P256, HashAlg::Sha384) => &sig::ECDSA_P256_SHA384_ASN1,
+            (EcCurve::P384, HashAlg::Sha384) => &sig::ECDSA_P384_SHA384_ASN1,
+            (EcCurve::P384, HashAlg::Sha256) => &sig::ECDSA_P384_SHA256_ASN1,
+            _ => return Err(CryptoError::Unsupported("ECDSA curve and hash combination")),
+        };
+        UnparsedPublicKey::new(alg, self.sec1_uncompressed()?)
+            .verify(message, der)
+            .map_err(|_| CryptoError::BadSignature)
+    }
+
+    /// Parses an uncompressed SEC1 point (`04 || x || y`).
+    pub fn from_sec1(curve: EcCurve, point: &[u8]) -> Result<Self, CryptoError> {
+        let n = curve.coordinate_len();
+        if point.len() != 1 + 2 * n || point[0] != 4 {
+            return Err(CryptoError::BadKey);
+        }
+        Ok(EcPublicKey { curve, x: point[1..1 + n].to_vec(), y: point[1 + n..].to_vec() })
+    }
+
     /// Verifies an ECDSA signature given as the two integers `r` and `s` (TPMS_SIGNATURE_ECC).
     pub fn verify_ecdsa(&self, hash: HashAlg, message: &[u8], r: &[u8], s: &[u8]) -> Result<(), CryptoError> {
         let alg: &'static EcdsaVerificationAlgorithm = match (self.curve, hash) {

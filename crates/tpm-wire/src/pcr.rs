@@ -53,7 +53,12 @@ impl PcrValues {
     /// Extends `index` in `bank` the way a TPM does: `new = H(old || digest)`, starting
     /// from all zeros when the PCR has no value yet.
     pub fn extend(&mut self, bank: HashAlg, index: u32, digest: &[u8]) {
-        let entry = self.0.entry(bank).or_default().entry(index).or_insert_with(|| Digest(vec![0u8; bank.len()]));
+        let entry = self
+            .0
+            .entry(bank)
+            .or_default()
+            .entry(index)
+            .or_insert_with(|| Digest(vec![0u8; bank.len()]));
         let mut h = ironroot_crypto::Hasher::new(bank);
         h.update(&entry.0).update(digest);
         entry.0 = h.finish();
@@ -74,7 +79,10 @@ mod tests {
         p.extend(HashAlg::Sha256, 10, &[1u8; 32]);
         let mut input = vec![0u8; 32];
         input.extend([1u8; 32]);
-        assert_eq!(p.get(HashAlg::Sha256, 10).unwrap().0, ironroot_crypto::digest(HashAlg::Sha256, &input));
+        assert_eq!(
+            p.get(HashAlg::Sha256, 10).unwrap().0,
+            ironroot_crypto::digest(HashAlg::Sha256, &input)
+        );
     }
 
     #[test]
