@@ -1,0 +1,38 @@
+# ironroot: the two commands.
+#   make demo   sets up this machine and runs the whole local platform
+#   make test   sets up this machine and runs every test (format, lints, unit,
+#               integration against swtpm and tpm2-tools, fuzz smoke runs)
+
+# Build output lives outside the clone so that CI and fresh clones on this machine reuse it.
+export CARGO_TARGET_DIR ?= /var/cache/ironroot/target
+CARGO ?= cargo
+BIN := $(CARGO_TARGET_DIR)/release/ironroot
+
+.PHONY: demo test deps build lint unit fuzz bench clean
+
+demo: deps build
+	$(BIN) demo
+
+build:
+	$(CARGO) build --release --locked -p ironroot-cli
+
+test: deps lint unit fuzz
+
+deps:
+	@scripts/install-deps.sh
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test --locked --workspace
+
+fuzz:
+	@scripts/fuzz-smoke.sh
+
+bench:
+	$(CARGO) run --release --locked -p ironroot-bench
+
+clean:
+	rm -rf .demo

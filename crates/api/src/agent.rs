@@ -1,0 +1,94 @@
+//! Messages between a trust agent and the attestation service.
+
+use crate::B64;
+use ironroot_crypto::HashAlg;
+use ironroot_tpm_wire::PcrValues;
+use serde::{Deserialize, Serialize};
+
+/// Step 1 of enrollment: the agent presents its TPM identity.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    pub hostname: String,
+    /// A stable hardware identifier (on real hosts the SMBIOS UUID).
+    pub hardware_uuid: String,
+    /// TPM2B_PUBLIC of the endorsement key.
+    pub ek_public: B64,
+    /// DER X.509 EK certificate from the TPM's NV, when it holds one.
+    pub ek_certificate: Option<B64>,
+    /// TPM2B_PUBLIC of the attestation key.
+    pub ak_public: B64,
+}
+
+/// The credential challenge: only the TPM holding both the EK and the AK can open it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollChallenge {
+    pub enrollment_id: String,
+    /// TPM2B_ID_OBJECT from TPM2_MakeCredential.
+    pub id_object: B64,
+    /// TPM2B_ENCRYPTED_SECRET from TPM2_MakeCredential.
+    pub encrypted_secret: B64,
+    pub expires_at: u64,
+}
+
+/// Step 2: the agent returns the activated secret and a CSR for its mTLS identity.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivateRequest {
+    pub secret: B64,
+    /// PEM PKCS#10 request for the agent's client certificate.
+    pub csr_pem: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivateResponse {
+    pub host_id: String,
+    pub client_certificate_pem: String,
+    pub ca_certificate_pem: String,
+}
+
+/// A PCR bank and the PCR indices to quote from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PcrSelection {
+    pub bank: HashAlg,
+    pub pcrs: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Challenge {
+    /// Fresh, single-use nonce to put in the quote's qualifying data.
+    pub nonce: B64,
+    pub expires_at: u64,
+    pub selection: Vec<PcrSelection>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceRequest {
+    pub nonce: B64,
+    /// Marshalled TPMS_ATTEST.
+    pub attest: B64,
+    /// Marshalled TPMT_SIGNATURE.
+    pub signature: B64,
+    /// The PCR values the quote covers.
+    pub pcrs: PcrValues,
+    /// TCG binary event log (binary_bios_measurements), when the node has one.
+    pub event_log: Option<B64>,
+    /// IMA measurement list (ascii or binary), when the node has one.
+    pub ima_log: Option<B64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceResponse {
+    pub trusted: bool,
+    pub report_id: String,
+    /// The trust report as a compact JWS signed by the service (see `/.well-known/jwks.json`).
+    pub report_jws: String,
+    /// When the agent should attest again, in seconds.
+    pub next_attestation_in: u64,
+}

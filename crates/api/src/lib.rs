@@ -1,0 +1,19 @@
+//! Wire types of ironroot's REST API and agent protocol, shared by the service, the
+//! agent and the CLI so that the three can never disagree on a field name.
+//!
+//! Pure serde types: no transport, no validation beyond shape. Binary TPM structures
+//! travel as standard base64 ([`B64`]); the service parses them with limits.
+//! The protocol is specified in `docs/agent-protocol.md` and `docs/api.md`.
+
+mod agent;
+mod admin;
+mod b64;
+mod error;
+
+pub use admin::*;
+pub use agent::*;
+pub use b64::B64;
+pub use error::{ApiError, ErrorKind};
+
+/// Path prefix of every versioned endpoint.
+pub const API_PREFIX: &str = "/v1";

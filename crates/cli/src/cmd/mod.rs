@@ -1,0 +1,23 @@
+//! Subcommands.
+
+pub mod admin;
+pub mod agent;
+pub mod demo;
+pub mod node;
+pub mod server;
+mod table;
+
+pub use table::Table;
+
+/// Exit codes (documented in `--help` of the commands that use them and in docs/cli.md).
+pub const EXIT_OK: u8 = 0;
+/// A command failed (bad arguments, service unreachable, refused).
+pub const EXIT_ERROR: u8 = 1;
+/// The command worked and found a host or report untrusted (`host show`, `report verify`).
+pub const EXIT_UNTRUSTED: u8 = 2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+}

@@ -1,0 +1,57 @@
+use anyhow::Context;
+use ironroot_server::{EkCertPolicy, ServerConfig, Service};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Run the attestation service.
+///
+/// On first start it creates, in --data: the SQLite database, its CA (ca.pem: give it to
+/// agents and admin commands with --ca), the report-signing key, and admin.token (the
+/// administrator's bearer token). Agents enroll over TLS and then use mutual TLS.
+///
+/// Example: ironroot server --data /var/lib/ironroot --ek-ca /etc/ironroot/ek-roots.pem
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address to listen on (HTTPS).
+    #[arg(long, default_value = "127.0.0.1:8443", env = "IRONROOT_LISTEN")]
+    listen: SocketAddr,
+    /// Directory for the database, CA, signing key and admin token.
+    #[arg(long, env = "IRONROOT_DATA")]
+    data: PathBuf,
+    /// PEM file of EK CA certificates (TPM manufacturers' roots and intermediates); repeatable.
+    #[arg(long = "ek-ca")]
+    ek_ca: Vec<PathBuf>,
+    /// Whether TPMs must present an EK certificate: `required` (default) or `if-present`.
+    #[arg(long, default_value = "required", value_parser = ["required", "if-present"])]
+    ek_cert_policy: String,
+    /// Names (DNS or IP) for the service's TLS certificate; repeatable.
+    #[arg(long = "tls-name", default_values_t = vec!["localhost".to_string(), "127.0.0.1".to_string()])]
+    tls_names: Vec<String>,
+    /// Seconds a trusted verdict stays valid without a fresh attestation (then: untrusted).
+    #[arg(long, default_value_t = 30)]
+    trust_validity: u64,
+    /// Seconds between scheduled attestations (agents also attest at once on change).
+    #[arg(long, default_value_t = 10)]
+    interval: u64,
+}
+
+pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let mut cfg = ServerConfig::new(a.data);
+    cfg.listen = a.listen;
+    cfg.ek_ca_files = a.ek_ca;
+    cfg.ek_cert_policy = if a.ek_cert_policy == "required" { EkCertPolicy::Required } else { EkCertPolicy::IfPresent };
+    cfg.tls_names = a.tls_names;
+    cfg.trust_validity_secs = a.trust_validity;
+    cfg.attestation_interval_secs = a.interval;
+    if cfg.interval_exceeds_validity() {
+        anyhow::bail!("--interval must be shorter than --trust-validity, or every node would expire between attestations");
+    }
+    let service = Service::start(cfg).await.context("starting the attestation service")?;
+    println!("ironroot attestation service listening on https://{}", service.addr);
+    tokio::select! {
+        _ = service.wait() => {}
+        _ = tokio::signal::ctrl_c() => { eprintln!("stopping"); }
+    }
+    Ok(ExitCode::SUCCESS)
+}

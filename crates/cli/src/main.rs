@@ -1,0 +1,78 @@
+//! `ironroot`: one binary, thin shells over the service, agent and admin libraries.
+
+use clap::{Parser, Subcommand};
+use ironroot_cli::cmd;
+use std::process::ExitCode;
+
+/// ironroot: a hardware chain of trust from each node's TPM to the containers it runs.
+///
+/// Start here: `ironroot demo` runs a whole local platform (an attestation service and
+/// three nodes with software TPMs), shows them attested, tampers with one and shows why
+/// it lost trust.
+#[derive(Parser)]
+#[command(name = "ironroot", version, propagate_version = true)]
+struct Cli {
+    /// Output format for commands that print results.
+    #[arg(long, global = true, value_enum, default_value_t = cmd::Output::Table)]
+    output: cmd::Output,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the attestation service (enrollment, quote verification, flavors, signed reports).
+    Server(cmd::server::Args),
+    /// Run the trust agent on a node: enroll its TPM, then answer attestation challenges.
+    Agent(cmd::agent::Args),
+    /// Hosts known to the service and their trust.
+    #[command(subcommand)]
+    Host(cmd::admin::HostCmd),
+    /// Known-good values (flavors): take them from a golden host, import, list, delete.
+    #[command(subcommand)]
+    Flavor(cmd::admin::FlavorCmd),
+    /// Trust reports: history per host, one report, offline verification of a signed report.
+    #[command(subcommand)]
+    Report(cmd::admin::ReportCmd),
+    /// Development nodes: create a node directory and boot a software TPM from it.
+    #[command(subcommand)]
+    Node(cmd::node::NodeCmd),
+    /// Run the local platform end to end: service, three attested nodes, a tampered node.
+    Demo(cmd::demo::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("IRONROOT_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(cmd::EXIT_ERROR);
+        }
+    };
+    let out = cli.output;
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Server(a) => cmd::server::run(a).await,
+            Command::Agent(a) => cmd::agent::run(a).await,
+            Command::Host(c) => cmd::admin::host(c, out).await,
+            Command::Flavor(c) => cmd::admin::flavor(c, out).await,
+            Command::Report(c) => cmd::admin::report(c, out).await,
+            Command::Node(c) => cmd::node::run(c, out).await,
+            Command::Demo(a) => cmd::demo::run(a).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(cmd::EXIT_ERROR)
+        }
+    }
+}

@@ -1,0 +1,87 @@
+use crate::{io_err, DevNodeError, NodeLayout};
+use ironroot_crypto::HashAlg;
+use ironroot_evidence::{boot_aggregate, ImaListBuilder, ImaLog};
+use ironroot_tpm::TpmDevice;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+
+/// IMA's PCR.
+const IMA_PCR: u32 = 10;
+
+/// Plays the kernel's IMA for a development node: measures each runtime file when it is
+/// first seen and again whenever its content changes (real IMA measures on execution
+/// and re-measures a changed file), appending to the list and extending PCR 10.
+pub struct ImaEmulator {
+    layout: NodeLayout,
+    banks: Vec<HashAlg>,
+    measured: HashMap<String, Vec<u8>>,
+}
+
+impl ImaEmulator {
+    /// Starts IMA on a node. On a fresh boot (no list yet) it records boot_aggregate
+    /// first; on an agent restart it resumes from the list already written.
+    pub fn start(layout: NodeLayout, tpm: &mut dyn TpmDevice) -> Result<ImaEmulator, DevNodeError> {
+        let banks = tpm.banks()?;
+        let path = layout.ima_log_path();
+        let mut measured = HashMap::new();
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let list = ImaLog::parse(&bytes).map_err(|e| DevNodeError::Log(e.to_string()))?;
+                for e in list.entries {
+                    measured.insert(e.path.clone(), e.file_digest.0.clone());
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let selection: Vec<(HashAlg, Vec<u32>)> = vec![(HashAlg::Sha256, (0..=9).collect())];
+                let pcrs = tpm.pcr_read(&selection)?;
+                let mut b = ImaListBuilder::default();
+                let entry = b
+                    .boot_aggregate(&boot_aggregate(&pcrs, HashAlg::Sha256))
+                    .map_err(|e| DevNodeError::Log(e.to_string()))?;
+                let mut emu = ImaEmulator { layout, banks, measured };
+                emu.append(tpm, &b, &entry)?;
+                return Ok(emu);
+            }
+            Err(e) => return Err(io_err(&path)(e)),
+        }
+        Ok(ImaEmulator { layout, banks, measured })
+    }
+
+    fn append(&mut self, tpm: &mut dyn TpmDevice, b: &ImaListBuilder, entry: &ironroot_evidence::ImaEntry) -> Result<(), DevNodeError> {
+        let digests: BTreeMap<HashAlg, Vec<u8>> = self.banks.iter().map(|bank| (*bank, entry.template_hash(*bank))).collect();
+        let path = self.layout.ima_log_path();
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+        }
+        // Append before extending: a crash in between leaves a list that does not replay,
+        // which the verifier reports, rather than a PCR with nothing to explain it.
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(io_err(&path))?;
+        f.write_all(b.to_ascii().as_bytes()).map_err(io_err(&path))?;
+        f.sync_data().map_err(io_err(&path))?;
+        tpm.pcr_extend(IMA_PCR, &digests)?;
+        self.measured.insert(entry.path.clone(), entry.file_digest.0.clone());
+        Ok(())
+    }
+
+    /// Measures files that are new or changed since they were last measured; returns how many.
+    pub fn measure_changes(&mut self, tpm: &mut dyn TpmDevice) -> Result<usize, DevNodeError> {
+        let mut n = 0;
+        for (host_path, file) in self.layout.runtime_files()? {
+            let bytes = std::fs::read(&file).map_err(io_err(&file))?;
+            let d = ironroot_crypto::digest(HashAlg::Sha256, &bytes);
+            if self.measured.get(&host_path) == Some(&d) {
+                continue;
+            }
+            let mut b = ImaListBuilder::default();
+            let entry = b.measure(&host_path, HashAlg::Sha256, &d).map_err(|e| DevNodeError::Log(e.to_string()))?;
+            self.append(tpm, &b, &entry)?;
+            tracing::info!(path = %host_path, digest = %hex_short(&d), "IMA measured file");
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+fn hex_short(d: &[u8]) -> String {
+    d.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}

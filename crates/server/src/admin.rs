@@ -1,0 +1,295 @@
+//! Administrator endpoints: hosts and their trust, report history, flavors and groups.
+//! Every one requires the administrator's bearer token.
+
+use crate::attest::{load_group, StoredEvidence};
+use crate::error::ServiceError;
+use crate::store::{FlavorRow, HostRow, ReportRow, Store, StoreError};
+use crate::{now, AppState};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use ironroot_api::{FlavorList, FlavorsFromHostRequest, HostSummary, ReportRecord, TrustState};
+use ironroot_crypto::JwkSet;
+use ironroot_verifier::{Flavor, FlavorGroup, FlavorPart, FlavorTemplate, TrustReport};
+use serde::Deserialize;
+use std::sync::Arc;
+
+const DEFAULT_GROUP: &str = "automatic";
+
+pub(crate) async fn ensure_default_group(store: &Store) -> Result<(), StoreError> {
+    if store.group(DEFAULT_GROUP).await?.is_none() {
+        let g = FlavorGroup::default_group(DEFAULT_GROUP);
+        let json = serde_json::to_string(&g).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        store.upsert_group(DEFAULT_GROUP, &json).await?;
+    }
+    Ok(())
+}
+
+fn require_admin(st: &AppState, headers: &HeaderMap) -> Result<(), ServiceError> {
+    let presented = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(ServiceError::Unauthenticated)?;
+    if ironroot_crypto::constant_time_eq(presented.trim().as_bytes(), st.admin_token.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ServiceError::Unauthenticated)
+    }
+}
+
+fn trust_state(latest: Option<&ReportRow>, now: u64) -> TrustState {
+    match latest {
+        None => TrustState::Unknown,
+        Some(r) if now >= r.expires => TrustState::Expired,
+        Some(r) if r.trusted => TrustState::Trusted,
+        Some(_) => TrustState::Untrusted,
+    }
+}
+
+fn failure_lines(report: &TrustReport) -> Vec<String> {
+    report
+        .failed_faults()
+        .map(|(r, f)| {
+            let part = r.part.map(|p| format!(" {}", p.name())).unwrap_or_default();
+            format!("{}{}: {}", r.rule, part, f.description)
+        })
+        .collect()
+}
+
+async fn summary(st: &AppState, h: HostRow) -> Result<HostSummary, ServiceError> {
+    let latest = st.store.latest_report(&h.host_id).await?;
+    let report: Option<TrustReport> = latest.as_ref().and_then(|r| serde_json::from_str(&r.report).ok());
+    let now = now();
+    let mut failures = report.as_ref().map(failure_lines).unwrap_or_default();
+    let trust = trust_state(latest.as_ref(), now);
+    if trust == TrustState::Expired {
+        failures.insert(0, "no attestation within the deadline: trust expired".into());
+    }
+    Ok(HostSummary {
+        host_id: h.host_id,
+        hostname: h.hostname,
+        hardware_uuid: h.hardware_uuid,
+        trust,
+        enrolled_at: h.enrolled_at,
+        last_report_id: latest.as_ref().map(|r| r.report_id.clone()),
+        last_attested_at: latest.as_ref().map(|r| r.created),
+        trust_expires_at: latest.as_ref().map(|r| r.expires),
+        flavor_group: h.flavor_group,
+        failures,
+    })
+}
+
+pub(crate) async fn list_hosts(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<Vec<HostSummary>>, ServiceError> {
+    require_admin(&st, &headers)?;
+    let mut out = Vec::new();
+    for h in st.store.hosts().await? {
+        if h.activated_at.is_some() {
+            out.push(summary(&st, h).await?);
+        }
+    }
+    Ok(Json(out))
+}
+
+pub(crate) async fn get_host(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<HostSummary>, ServiceError> {
+    require_admin(&st, &headers)?;
+    let h = find_host(&st, &id).await?;
+    Ok(Json(summary(&st, h).await?))
+}
+
+/// Finds a host by id or by hostname.
+async fn find_host(st: &AppState, key: &str) -> Result<HostRow, ServiceError> {
+    if let Some(h) = st.store.host(key).await? {
+        return Ok(h);
+    }
+    let mut matches = st.store.hosts().await?.into_iter().filter(|h| h.hostname == key);
+    match (matches.next(), matches.next()) {
+        (Some(h), None) => Ok(h),
+        (Some(_), Some(_)) => Err(ServiceError::BadRequest(format!("several hosts are named {key}; use the host id"))),
+        _ => Err(ServiceError::NotFound(format!("host {key}"))),
+    }
+}
+
+fn record(r: ReportRow) -> Result<ReportRecord, ServiceError> {
+    Ok(ReportRecord {
+        report: serde_json::from_str(&r.report).map_err(|e| ServiceError::Internal(e.to_string()))?,
+        report_id: r.report_id,
+        host_id: r.host_id,
+        created: r.created,
+        expires: r.expires,
+        trusted: r.trusted,
+        jws: r.jws,
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RangeQuery {
+    from: Option<u64>,
+    to: Option<u64>,
+    limit: Option<u32>,
+}
+
+pub(crate) async fn host_reports(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<RangeQuery>,
+) -> Result<Json<Vec<ReportRecord>>, ServiceError> {
+    require_admin(&st, &headers)?;
+    let h = find_host(&st, &id).await?;
+    let rows = st
+        .store
+        .reports_for_host(&h.host_id, q.from.unwrap_or(0), q.to.unwrap_or(u64::MAX / 2), q.limit.unwrap_or(100).min(1000))
+        .await?;
+    Ok(Json(rows.into_iter().map(record).collect::<Result<_, _>>()?))
+}
+
+pub(crate) async fn get_report(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<ReportRecord>, ServiceError> {
+    require_admin(&st, &headers)?;
+    let r = st.store.report(&id).await?.ok_or_else(|| ServiceError::NotFound(format!("report {id}")))?;
+    Ok(Json(record(r)?))
+}
+
+pub(crate) async fn jwks(State(st): State<Arc<AppState>>) -> Json<JwkSet> {
+    Json(JwkSet { keys: vec![st.signer.jwk()] })
+}
+
+fn flavor_rows(flavors: &[Flavor]) -> Result<Vec<FlavorRow>, ServiceError> {
+    flavors
+        .iter()
+        .map(|f| {
+            Ok(FlavorRow {
+                flavor_id: f.id.to_string(),
+                part: f.meta.part.name().to_owned(),
+                label: f.meta.label.clone(),
+                created: f.meta.created,
+                flavor: serde_json::to_string(f).map_err(|e| ServiceError::Internal(e.to_string()))?,
+            })
+        })
+        .collect()
+}
+
+fn to_values(flavors: Vec<Flavor>) -> Result<FlavorList, ServiceError> {
+    let flavors = flavors
+        .into_iter()
+        .map(|f| serde_json::to_value(f).map_err(|e| ServiceError::Internal(e.to_string())))
+        .collect::<Result<_, _>>()?;
+    Ok(FlavorList { flavors })
+}
+
+pub(crate) async fn flavors_from_host(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Json(req): Json<FlavorsFromHostRequest>,
+) -> Result<Json<FlavorList>, ServiceError> {
+    require_admin(&st, &headers)?;
+    let host = find_host(&st, &req.host_id).await?;
+    let group = req.flavor_group.unwrap_or_else(|| DEFAULT_GROUP.into());
+    load_group(&st, &group).await?;
+    let stored = st.store.last_evidence(&host.host_id).await?.ok_or_else(|| {
+        ServiceError::BadRequest(format!(
+            "host {} has no verified evidence yet: flavors are taken only from a host whose quote and logs verified",
+            host.hostname
+        ))
+    })?;
+    let stored: StoredEvidence = serde_json::from_str(&stored).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let evidence = stored.to_evidence().map_err(ServiceError::Internal)?;
+    let parts: Vec<FlavorPart> = if req.parts.is_empty() {
+        vec![FlavorPart::Platform, FlavorPart::Os, FlavorPart::Software]
+    } else {
+        req.parts
+            .iter()
+            .map(|p| FlavorPart::parse(p).ok_or_else(|| ServiceError::BadRequest(format!("unknown flavor part {p}"))))
+            .collect::<Result<_, _>>()?
+    };
+    let template = FlavorTemplate::default_uefi();
+    let flavors: Vec<Flavor> = ironroot_verifier::flavors_from_host(&evidence, &template, &req.label, now())
+        .map_err(|e| ServiceError::BadRequest(e.to_string()))?
+        .into_iter()
+        .filter(|f| parts.contains(&f.meta.part))
+        .collect();
+    st.store.insert_flavors(&flavor_rows(&flavors)?, &group).await?;
+    tracing::info!(host = %host.hostname, count = flavors.len(), %group, "flavors created from golden host");
+    Ok(Json(to_values(flavors)?))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct GroupQuery {
+    group: Option<String>,
+}
+
+pub(crate) async fn import_flavors(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<GroupQuery>,
+    Json(list): Json<FlavorList>,
+) -> Result<Json<FlavorList>, ServiceError> {
+    require_admin(&st, &headers)?;
+    let group = q.group.unwrap_or_else(|| DEFAULT_GROUP.into());
+    load_group(&st, &group).await?;
+    let flavors: Vec<Flavor> = list
+        .flavors
+        .into_iter()
+        .map(|v| serde_json::from_value(v).map_err(|e| ServiceError::BadRequest(format!("invalid flavor: {e}"))))
+        .collect::<Result<_, _>>()?;
+    st.store.insert_flavors(&flavor_rows(&flavors)?, &group).await?;
+    Ok(Json(to_values(flavors)?))
+}
+
+pub(crate) async fn list_flavors(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<GroupQuery>,
+) -> Result<Json<FlavorList>, ServiceError> {
+    require_admin(&st, &headers)?;
+    let rows = st.store.flavors(q.group.as_deref()).await?;
+    let flavors = rows
+        .into_iter()
+        .map(|r| serde_json::from_str(&r.flavor).map_err(|e| ServiceError::Internal(e.to_string())))
+        .collect::<Result<_, _>>()?;
+    Ok(Json(FlavorList { flavors }))
+}
+
+pub(crate) async fn delete_flavor(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ServiceError> {
+    require_admin(&st, &headers)?;
+    if st.store.delete_flavor(&id).await? {
+        Ok(Json(serde_json::json!({ "deleted": id })))
+    } else {
+        Err(ServiceError::NotFound(format!("flavor {id}")))
+    }
+}
+
+pub(crate) async fn list_groups(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<Vec<FlavorGroup>>, ServiceError> {
+    require_admin(&st, &headers)?;
+    let groups = st
+        .store
+        .groups()
+        .await?
+        .into_iter()
+        .map(|(_, j)| serde_json::from_str(&j).map_err(|e| ServiceError::Internal(e.to_string())))
+        .collect::<Result<_, _>>()?;
+    Ok(Json(groups))
+}
+
+pub(crate) async fn put_group(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Json(g): Json<FlavorGroup>,
+) -> Result<Json<FlavorGroup>, ServiceError> {
+    require_admin(&st, &headers)?;
+    let json = serde_json::to_string(&g).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    st.store.upsert_group(&g.name, &json).await?;
+    Ok(Json(g))
+}

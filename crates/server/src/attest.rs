@@ -1,0 +1,175 @@
+//! One attestation, from the agent's evidence to a signed, stored trust report.
+//!
+//! Anything wrong with the evidence (a bad signature, a PCR digest that does not match, a
+//! malformed log, a clock that went backwards) becomes a named fault in an untrusted
+//! report: the host loses trust at once, and the operator sees why.
+
+use crate::error::ServiceError;
+use crate::store::{HostRow, ReportRow};
+use crate::{now, AppState};
+use ironroot_api::{EvidenceRequest, B64};
+use ironroot_evidence::{EventLog, ImaLog};
+use ironroot_tpm_wire::{verify_quote, PcrValues, TpmPublic};
+use ironroot_verifier::{Evidence, Fault, FaultName, FlavorGroup, HostInfo, RuleResult, TrustReport};
+use serde::{Deserialize, Serialize};
+
+pub(crate) struct Outcome {
+    pub trusted: bool,
+    pub report_id: String,
+    pub jws: String,
+}
+
+/// The verified parts of a host's latest evidence, kept so that flavors can be taken
+/// from a golden host. Logs are kept raw and re-parsed, with the same limits, on use.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredEvidence {
+    pub quoted: PcrValues,
+    pub event_log: Option<B64>,
+    pub ima_log: Option<B64>,
+    pub host: HostInfo,
+}
+
+impl StoredEvidence {
+    pub fn to_evidence(&self) -> Result<Evidence, String> {
+        Ok(Evidence {
+            quoted: self.quoted.clone(),
+            event_log: self.event_log.as_ref().map(|b| EventLog::parse(&b.0)).transpose().map_err(|e| e.to_string())?,
+            ima: self.ima_log.as_ref().map(|b| ImaLog::parse(&b.0)).transpose().map_err(|e| e.to_string())?,
+            host: self.host.clone(),
+        })
+    }
+}
+
+fn rejected(host: &HostRow, group: &str, now: u64, validity: u64, rule: &str, fault: Fault) -> TrustReport {
+    TrustReport {
+        host_id: host.host_id.clone(),
+        hostname: host.hostname.clone(),
+        trusted: false,
+        created: now,
+        expires: now + validity,
+        group: group.to_owned(),
+        results: vec![RuleResult {
+            rule: rule.into(),
+            subject: None,
+            flavor_id: None,
+            flavor_label: None,
+            part: None,
+            trusted: false,
+            faults: vec![fault],
+        }],
+        quoted_pcrs: PcrValues::default(),
+        reset_count: host.reset_count.unwrap_or(0),
+        restart_count: host.restart_count.unwrap_or(0),
+    }
+}
+
+pub(crate) async fn attest(st: &AppState, host: &HostRow, req: &EvidenceRequest) -> Result<Outcome, ServiceError> {
+    let now = now();
+    let validity = st.config.trust_validity_secs;
+    let group_name = host.flavor_group.clone();
+    let ak = TpmPublic::parse(&host.ak_public).map_err(|e| ServiceError::Internal(format!("stored AK: {e}")))?;
+    let report = match verify_quote(&ak, Some(&host.ak_qualified_name), &req.attest.0, &req.signature.0, &req.nonce.0, &req.pcrs) {
+        Err(e) => rejected(
+            host,
+            &group_name,
+            now,
+            validity,
+            "quote",
+            Fault::new(FaultName::QuoteInvalid, format!("the quote was rejected: {e}")),
+        ),
+        Ok(quote) => {
+            let clock = quote.clock_info();
+            let backwards = host.reset_count == Some(clock.reset_count)
+                && host.restart_count == Some(clock.restart_count)
+                && host.clock.is_some_and(|c| clock.clock < c);
+            if host.reset_count.is_some_and(|r| r != clock.reset_count) {
+                tracing::info!(host_id = %host.host_id, "host rebooted (TPM resetCount changed); evaluating afresh");
+            }
+            st.store.set_host_boot(&host.host_id, clock.reset_count, clock.restart_count, clock.clock).await?;
+            let info = HostInfo {
+                host_id: host.host_id.clone(),
+                hostname: host.hostname.clone(),
+                reset_count: clock.reset_count,
+                restart_count: clock.restart_count,
+                clock_ms: clock.clock,
+                vendor: String::new(),
+            };
+            let stored = StoredEvidence {
+                quoted: quote.pcrs().clone(),
+                event_log: req.event_log.clone(),
+                ima_log: req.ima_log.clone(),
+                host: info,
+            };
+            if backwards {
+                rejected(host, &group_name, now, validity, "tpm_clock", Fault::new(
+                    FaultName::ClockWentBackwards,
+                    format!(
+                        "the TPM clock went backwards ({} ms after {} ms) without a reboot: the quote is replayed or the TPM was tampered with",
+                        clock.clock,
+                        host.clock.unwrap_or(0)
+                    ),
+                ))
+            } else {
+                match stored.to_evidence() {
+                    Err(e) => rejected(host, &group_name, now, validity, "evidence", Fault::new(
+                        FaultName::EvidenceMalformed,
+                        format!("the measurement logs could not be parsed: {e}"),
+                    )),
+                    Ok(evidence) => {
+                        let report = evaluate(st, &group_name, &evidence, now, validity).await?;
+                        if report_integrity_ok(&report) {
+                            let json = serde_json::to_string(&stored).map_err(|e| ServiceError::Internal(e.to_string()))?;
+                            st.store.set_last_evidence(&host.host_id, &json).await?;
+                        }
+                        report
+                    }
+                }
+            }
+        }
+    };
+    store_signed(st, report).await
+}
+
+/// Integrity rules passed: the logs explain the quoted PCRs, so flavors may be taken from them.
+fn report_integrity_ok(report: &TrustReport) -> bool {
+    report.results.iter().filter(|r| r.rule.ends_with("_integrity")).all(|r| r.trusted)
+}
+
+pub(crate) async fn load_group(st: &AppState, name: &str) -> Result<FlavorGroup, ServiceError> {
+    let json = st.store.group(name).await?.ok_or_else(|| ServiceError::NotFound(format!("flavor group {name}")))?;
+    serde_json::from_str(&json).map_err(|e| ServiceError::Internal(format!("stored flavor group {name}: {e}")))
+}
+
+async fn evaluate(st: &AppState, group_name: &str, ev: &Evidence, now: u64, validity: u64) -> Result<TrustReport, ServiceError> {
+    let group = load_group(st, group_name).await?;
+    let flavors = st
+        .store
+        .flavors(Some(group_name))
+        .await?
+        .into_iter()
+        .map(|r| serde_json::from_str(&r.flavor).map_err(|e| ServiceError::Internal(format!("stored flavor {}: {e}", r.flavor_id))))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ironroot_verifier::verify(ev, &group, &flavors, now, validity))
+}
+
+async fn store_signed(st: &AppState, report: TrustReport) -> Result<Outcome, ServiceError> {
+    let payload = serde_json::to_vec(&report).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let jws = st.signer.sign_compact("ironroot-trust-report+jws", &payload).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let report_id = uuid::Uuid::new_v4().to_string();
+    st.store
+        .insert_report(&ReportRow {
+            report_id: report_id.clone(),
+            host_id: report.host_id.clone(),
+            created: report.created,
+            expires: report.expires,
+            trusted: report.trusted,
+            report: String::from_utf8_lossy(&payload).into_owned(),
+            jws: jws.clone(),
+        })
+        .await?;
+    if !report.trusted {
+        let reasons: Vec<String> = report.failed_faults().map(|(_, f)| f.description.clone()).collect();
+        tracing::warn!(host_id = %report.host_id, reasons = ?reasons, "host untrusted");
+    }
+    Ok(Outcome { trusted: report.trusted, report_id, jws })
+}

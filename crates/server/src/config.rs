@@ -1,0 +1,105 @@
+//! The service's configuration (a typed value built once in `main`) and the few files it
+//! keeps beside the database.
+
+use crate::{EkRoots, StartError};
+use ironroot_crypto::ServiceSigningKey;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Whether an EK certificate must be presented at enrollment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EkCertPolicy {
+    /// Every TPM must present an EK certificate that chains to a configured EK CA.
+    Required,
+    /// A certificate, when present, must verify; TPMs without one are accepted.
+    IfPresent,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// DNS names and IP addresses for the server's TLS certificate.
+    pub tls_names: Vec<String>,
+    pub ek_ca_files: Vec<PathBuf>,
+    pub ek_cert_policy: EkCertPolicy,
+    /// How long a trusted verdict stays valid without a new attestation.
+    pub trust_validity_secs: u64,
+    /// How often agents are asked to attest.
+    pub attestation_interval_secs: u64,
+    pub nonce_lifetime_secs: u64,
+    pub enrollment_lifetime_secs: u64,
+    pub max_request_bytes: usize,
+}
+
+impl ServerConfig {
+    /// Safe defaults for one machine: loopback only, EK certificates required.
+    pub fn new(data_dir: PathBuf) -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            data_dir,
+            tls_names: vec!["localhost".into(), "127.0.0.1".into()],
+            ek_ca_files: Vec::new(),
+            ek_cert_policy: EkCertPolicy::Required,
+            trust_validity_secs: 30,
+            attestation_interval_secs: 10,
+            nonce_lifetime_secs: 60,
+            enrollment_lifetime_secs: 300,
+            max_request_bytes: 32 * 1024 * 1024,
+        }
+    }
+
+    pub(crate) fn load_ek_roots(&self) -> Result<EkRoots, StartError> {
+        let mut roots = EkRoots::default();
+        for f in &self.ek_ca_files {
+            let pem = std::fs::read(f).map_err(|e| StartError::EkRoots(f.display().to_string(), e.to_string()))?;
+            let n = roots.add_pem(&pem).map_err(|e| StartError::EkRoots(f.display().to_string(), e.to_string()))?;
+            if n == 0 {
+                return Err(StartError::EkRoots(f.display().to_string(), "no certificate in file".into()));
+            }
+        }
+        Ok(roots)
+    }
+}
+
+fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(bytes)
+}
+
+pub(crate) fn load_or_create_signer(dir: &Path) -> Result<ServiceSigningKey, String> {
+    let path = dir.join("report-signing.pk8");
+    match std::fs::read(&path) {
+        Ok(der) => ServiceSigningKey::from_pkcs8(&der).map_err(|e| e.to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = ServiceSigningKey::generate().map_err(|e| e.to_string())?;
+            write_secret(&path, key.to_pkcs8()).map_err(|e| e.to_string())?;
+            Ok(key)
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The administrator token: created on first start, readable only by the service's user.
+pub(crate) fn load_or_create_token(dir: &Path) -> std::io::Result<zeroize::Zeroizing<String>> {
+    let path = dir.join("admin.token");
+    match std::fs::read_to_string(&path) {
+        Ok(t) => Ok(zeroize::Zeroizing::new(t.trim().to_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let bytes = ironroot_crypto::random_bytes(32).map_err(|e| std::io::Error::other(e.to_string()))?;
+            let token = hex::encode(bytes);
+            write_secret(&path, token.as_bytes())?;
+            Ok(zeroize::Zeroizing::new(token))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+impl ServerConfig {
+    /// True when agents would be asked to attest less often than trust lasts.
+    pub fn interval_exceeds_validity(&self) -> bool {
+        self.attestation_interval_secs >= self.trust_validity_secs
+    }
+}

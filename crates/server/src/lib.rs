@@ -1,0 +1,136 @@
+//! The ironroot attestation service as a library: enrollment that proves an AK lives in
+//! the same TPM as its EK, challenge and response with single-use nonces, quote and log
+//! verification, flavors and flavor groups, and trust reports signed as JWS.
+//!
+//! The binary (`ironroot server`) is a thin shell around [`Service::start`]. This crate
+//! must never trust a node's word: everything a node sends is parsed with limits and
+//! verified; any failure is a named fault or a clear error, and a node with no current
+//! passing report is untrusted.
+
+mod admin;
+mod agent;
+mod attest;
+mod config;
+mod ekcert;
+mod error;
+mod nonce;
+mod pki;
+mod store;
+mod tls;
+
+pub use config::{EkCertPolicy, ServerConfig};
+pub use ekcert::{EkCertError, EkRoots};
+pub use error::ServiceError;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
+use axum::Router;
+use ironroot_crypto::ServiceSigningKey;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use store::Store;
+
+/// Shared state of a running service.
+pub(crate) struct AppState {
+    pub store: Store,
+    pub config: ServerConfig,
+    pub pki: pki::ServicePki,
+    pub signer: ServiceSigningKey,
+    pub nonces: nonce::NonceStore,
+    pub ek_roots: EkRoots,
+    pub admin_token: zeroize::Zeroizing<String>,
+}
+
+/// A started service. Dropping it stops the listener.
+pub struct Service {
+    pub addr: SocketAddr,
+    pub ca_pem: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Errors that stop the service from starting.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    #[error("cannot prepare data directory {0}: {1}")]
+    DataDir(String, std::io::Error),
+    #[error("database: {0}")]
+    Store(#[from] store::StoreError),
+    #[error("PKI: {0}")]
+    Pki(#[from] pki::PkiError),
+    #[error("TLS configuration: {0}")]
+    Tls(String),
+    #[error("report signing key: {0}")]
+    Signer(String),
+    #[error("EK CA file {0}: {1}")]
+    EkRoots(String, String),
+    #[error("cannot listen on {0}: {1}")]
+    Listen(SocketAddr, std::io::Error),
+    #[error("{0}")]
+    Config(String),
+}
+
+impl Service {
+    /// Opens the database, loads or creates the PKI and signing key, and starts serving.
+    pub async fn start(config: ServerConfig) -> Result<Service, StartError> {
+        let dir = config.data_dir.clone();
+        std::fs::create_dir_all(&dir).map_err(|e| StartError::DataDir(dir.display().to_string(), e))?;
+        let store = Store::open_sqlite(&dir.join("ironroot.db")).await?;
+        let pki = pki::ServicePki::load_or_create(&dir, &config.tls_names)?;
+        let signer = config::load_or_create_signer(&dir).map_err(StartError::Signer)?;
+        let admin_token = config::load_or_create_token(&dir).map_err(|e| StartError::DataDir(dir.display().to_string(), e))?;
+        let ek_roots = config.load_ek_roots()?;
+        if config.ek_cert_policy == EkCertPolicy::Required && ek_roots.is_empty() {
+            return Err(StartError::Config(
+                "EK certificates are required but no EK CA is configured: pass --ek-ca FILE (PEM), \
+                 or --ek-cert-policy if-present to accept TPMs without certificates"
+                    .into(),
+            ));
+        }
+        admin::ensure_default_group(&store).await?;
+        let tls = tls::server_config(&pki).map_err(StartError::Tls)?;
+        let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| StartError::Listen(config.listen, e))?;
+        let addr = listener.local_addr().map_err(|e| StartError::Listen(config.listen, e))?;
+        let ca_pem = pki.ca_pem.clone();
+        let body_limit = config.max_request_bytes;
+        let state = Arc::new(AppState { store, config, pki, signer, nonces: Default::default(), ek_roots, admin_token });
+        let app = router(state).layer(DefaultBodyLimit::max(body_limit));
+        let task = tokio::spawn(tls::serve(listener, tls, app));
+        tracing::info!(%addr, "attestation service listening");
+        Ok(Service { addr, ca_pem, task })
+    }
+
+    /// Waits until the service stops (it runs until the process ends).
+    pub async fn wait(mut self) {
+        let _ = (&mut self.task).await;
+    }
+}
+
+fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/v1/enroll", post(agent::enroll))
+        .route("/v1/enroll/{id}/activate", post(agent::activate))
+        .route("/v1/attest/challenge", post(agent::challenge))
+        .route("/v1/attest/evidence", post(agent::evidence))
+        .route("/v1/hosts", get(admin::list_hosts))
+        .route("/v1/hosts/{id}", get(admin::get_host))
+        .route("/v1/hosts/{id}/reports", get(admin::host_reports))
+        .route("/v1/reports/{id}", get(admin::get_report))
+        .route("/v1/flavors", get(admin::list_flavors).post(admin::import_flavors))
+        .route("/v1/flavors/from-host", post(admin::flavors_from_host))
+        .route("/v1/flavors/{id}", delete(admin::delete_flavor))
+        .route("/v1/flavor-groups", get(admin::list_groups).post(admin::put_group))
+        .route("/.well-known/jwks.json", get(admin::jwks))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(state)
+}
+
+pub(crate) fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}

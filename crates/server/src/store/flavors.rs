@@ -1,0 +1,89 @@
+use super::{to_i64, to_u64, Store, StoreError};
+use sqlx::Row;
+
+#[derive(Debug, Clone)]
+pub struct FlavorRow {
+    pub flavor_id: String,
+    pub part: String,
+    pub label: String,
+    pub created: u64,
+    pub flavor: String,
+}
+
+impl Store {
+    /// Inserts flavors and adds them to `group` in one transaction.
+    pub async fn insert_flavors(&self, rows: &[FlavorRow], group: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for f in rows {
+            sqlx::query("INSERT INTO flavors (flavor_id, part, label, created, flavor) VALUES (?,?,?,?,?)")
+                .bind(&f.flavor_id)
+                .bind(&f.part)
+                .bind(&f.label)
+                .bind(to_i64(f.created))
+                .bind(&f.flavor)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO flavor_group_members (group_name, flavor_id) VALUES (?, ?)")
+                .bind(group)
+                .bind(&f.flavor_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn flavors(&self, group: Option<&str>) -> Result<Vec<FlavorRow>, StoreError> {
+        let rows = match group {
+            Some(g) => {
+                sqlx::query(
+                    "SELECT f.flavor_id, f.part, f.label, f.created, f.flavor FROM flavors f \
+                     JOIN flavor_group_members m ON m.flavor_id = f.flavor_id WHERE m.group_name = ? ORDER BY f.created",
+                )
+                .bind(g)
+                .fetch_all(self.pool())
+                .await?
+            }
+            None => {
+                sqlx::query("SELECT flavor_id, part, label, created, flavor FROM flavors ORDER BY created")
+                    .fetch_all(self.pool())
+                    .await?
+            }
+        };
+        rows.iter()
+            .map(|r| {
+                Ok(FlavorRow {
+                    flavor_id: r.try_get(0)?,
+                    part: r.try_get(1)?,
+                    label: r.try_get(2)?,
+                    created: to_u64(r.try_get(3)?),
+                    flavor: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn delete_flavor(&self, flavor_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM flavors WHERE flavor_id = ?").bind(flavor_id).execute(self.pool()).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn upsert_group(&self, name: &str, group_json: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO flavor_groups (name, group_json) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET group_json = excluded.group_json")
+            .bind(name)
+            .bind(group_json)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn group(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT group_json FROM flavor_groups WHERE name = ?").bind(name).fetch_optional(self.pool()).await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    pub async fn groups(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT name, group_json FROM flavor_groups ORDER BY name").fetch_all(self.pool()).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+}
