@@ -17,7 +17,11 @@ pub(crate) struct ServiceClient {
 }
 
 impl ServiceClient {
-    pub fn new(base: &str, ca_pem: &[u8], identity: Option<(&str, &str)>) -> Result<Self, AgentError> {
+    pub fn new(
+        base: &str,
+        ca_pem: &[u8],
+        identity: Option<(&str, &str)>,
+    ) -> Result<Self, AgentError> {
         let cfg = Self::tls(ca_pem, identity)?;
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(cfg)
@@ -25,15 +29,23 @@ impl ServiceClient {
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| AgentError::Config(e.to_string()))?;
-        Ok(ServiceClient { http, base: base.trim_end_matches('/').to_owned() })
+        Ok(ServiceClient {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+        })
     }
 
-    fn tls(ca_pem: &[u8], identity: Option<(&str, &str)>) -> Result<rustls::ClientConfig, AgentError> {
+    fn tls(
+        ca_pem: &[u8],
+        identity: Option<(&str, &str)>,
+    ) -> Result<rustls::ClientConfig, AgentError> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         for c in CertificateDer::pem_slice_iter(ca_pem) {
             let c = c.map_err(|e| AgentError::Config(format!("service CA: {e}")))?;
-            roots.add(c).map_err(|e| AgentError::Config(format!("service CA: {e}")))?;
+            roots
+                .add(c)
+                .map_err(|e| AgentError::Config(format!("service CA: {e}")))?;
         }
         let b = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -42,14 +54,21 @@ impl ServiceClient {
         match identity {
             None => Ok(b.with_no_client_auth()),
             Some((cert, key)) => {
-                let chain = vec![CertificateDer::from_pem_slice(cert.as_bytes()).map_err(|e| AgentError::Config(e.to_string()))?];
-                let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).map_err(|e| AgentError::Config(e.to_string()))?;
-                b.with_client_auth_cert(chain, key).map_err(|e| AgentError::Config(e.to_string()))
+                let chain = vec![CertificateDer::from_pem_slice(cert.as_bytes())
+                    .map_err(|e| AgentError::Config(e.to_string()))?];
+                let key = PrivateKeyDer::from_pem_slice(key.as_bytes())
+                    .map_err(|e| AgentError::Config(e.to_string()))?;
+                b.with_client_auth_cert(chain, key)
+                    .map_err(|e| AgentError::Config(e.to_string()))
             }
         }
     }
 
-    pub async fn post<B: Serialize, R: DeserializeOwned>(&self, path: &str, body: &B) -> Result<R, AgentError> {
+    pub async fn post<B: Serialize, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<R, AgentError> {
         let resp = self
             .http
             .post(format!("{}{path}", self.base))
@@ -58,9 +77,13 @@ impl ServiceClient {
             .await
             .map_err(|e| AgentError::Transport(error_chain(&e)))?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| AgentError::Transport(error_chain(&e)))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| AgentError::Transport(error_chain(&e)))?;
         if status.is_success() {
-            serde_json::from_slice(&bytes).map_err(|e| AgentError::Transport(format!("unexpected response: {e}")))
+            serde_json::from_slice(&bytes)
+                .map_err(|e| AgentError::Transport(format!("unexpected response: {e}")))
         } else {
             Err(match serde_json::from_slice::<ApiError>(&bytes) {
                 Ok(e) => AgentError::Refused(e),

@@ -19,7 +19,10 @@ pub(crate) struct Identity {
 }
 
 fn file_err(path: &Path, e: impl std::fmt::Display) -> AgentError {
-    AgentError::File { path: path.display().to_string(), message: e.to_string() }
+    AgentError::File {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
 }
 
 pub(crate) fn identity_path(dir: &Path) -> PathBuf {
@@ -30,7 +33,9 @@ fn key_path(dir: &Path) -> PathBuf {
     dir.join("client.key")
 }
 
-pub(crate) fn load(dir: &Path) -> Result<Option<(Identity, zeroize::Zeroizing<String>)>, AgentError> {
+pub(crate) fn load(
+    dir: &Path,
+) -> Result<Option<(Identity, zeroize::Zeroizing<String>)>, AgentError> {
     let p = identity_path(dir);
     let bytes = match std::fs::read(&p) {
         Ok(b) => b,
@@ -55,7 +60,8 @@ fn save(dir: &Path, id: &Identity, key_pem: &str) -> Result<(), AgentError> {
         .mode(0o600)
         .open(&kp)
         .map_err(|e| file_err(&kp, e))?;
-    f.write_all(key_pem.as_bytes()).map_err(|e| file_err(&kp, e))?;
+    f.write_all(key_pem.as_bytes())
+        .map_err(|e| file_err(&kp, e))?;
     let p = identity_path(dir);
     let json = serde_json::to_vec_pretty(id).map_err(|e| file_err(&p, e))?;
     std::fs::write(&p, json).map_err(|e| file_err(&p, e))
@@ -85,16 +91,27 @@ pub(crate) async fn enroll(
     };
     let challenge: EnrollChallenge = client.post("/v1/enroll", &req).await?;
     let (id_object, secret_blob) = (challenge.id_object.0, challenge.encrypted_secret.0);
-    let secret = tpm.call(move |t| Ok(t.activate_credential(&id_object, &secret_blob)?)).await?;
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| AgentError::Config(e.to_string()))?;
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| AgentError::Config(e.to_string()))?;
-    params.distinguished_name.push(rcgen::DnType::CommonName, hostname);
-    let csr = params.serialize_request(&key).map_err(|e| AgentError::Config(e.to_string()))?;
+    let secret = tpm
+        .call(move |t| Ok(t.activate_credential(&id_object, &secret_blob)?))
+        .await?;
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+        .map_err(|e| AgentError::Config(e.to_string()))?;
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new())
+        .map_err(|e| AgentError::Config(e.to_string()))?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, hostname);
+    let csr = params
+        .serialize_request(&key)
+        .map_err(|e| AgentError::Config(e.to_string()))?;
     let csr_pem = csr.pem().map_err(|e| AgentError::Config(e.to_string()))?;
     let activated: ActivateResponse = client
         .post(
             &format!("/v1/enroll/{}/activate", challenge.enrollment_id),
-            &ActivateRequest { secret: B64(secret.to_vec()), csr_pem },
+            &ActivateRequest {
+                secret: B64(secret.to_vec()),
+                csr_pem,
+            },
         )
         .await?;
     let id = Identity {

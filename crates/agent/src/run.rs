@@ -55,7 +55,10 @@ impl SharedTpm {
 
 fn read_log(path: &Option<PathBuf>, max: u64) -> Result<Option<B64>, AgentError> {
     let Some(p) = path else { return Ok(None) };
-    let err = |e: &dyn std::fmt::Display| AgentError::File { path: p.display().to_string(), message: e.to_string() };
+    let err = |e: &dyn std::fmt::Display| AgentError::File {
+        path: p.display().to_string(),
+        message: e.to_string(),
+    };
     match std::fs::read(p) {
         Ok(b) if b.len() as u64 > max => Err(err(&format!("larger than {max} bytes"))),
         Ok(b) => Ok(Some(B64(b))),
@@ -64,9 +67,19 @@ fn read_log(path: &Option<PathBuf>, max: u64) -> Result<Option<B64>, AgentError>
     }
 }
 
-async fn attest_once(cfg: &AgentConfig, client: &ServiceClient, tpm: &SharedTpm) -> Result<EvidenceResponse, AgentError> {
-    let ch: Challenge = client.post("/v1/attest/challenge", &serde_json::json!({})).await?;
-    let selection: Vec<(HashAlg, Vec<u32>)> = ch.selection.iter().map(|s| (s.bank, s.pcrs.clone())).collect();
+async fn attest_once(
+    cfg: &AgentConfig,
+    client: &ServiceClient,
+    tpm: &SharedTpm,
+) -> Result<EvidenceResponse, AgentError> {
+    let ch: Challenge = client
+        .post("/v1/attest/challenge", &serde_json::json!({}))
+        .await?;
+    let selection: Vec<(HashAlg, Vec<u32>)> = ch
+        .selection
+        .iter()
+        .map(|s| (s.bank, s.pcrs.clone()))
+        .collect();
     let nonce = ch.nonce.0.clone();
     // Logs are read before the quote: anything measured after reading is also after the
     // quote or covered by it, and a mismatch is retried at the next change.
@@ -93,7 +106,8 @@ pub async fn run(cfg: AgentConfig, tpm: Box<dyn TpmDevice>) -> Result<(), AgentE
     }
     let anon = ServiceClient::new(&cfg.server, &cfg.ca_pem, None)?;
     let mut backoff = Duration::from_millis(500);
-    let mut identity: Option<(Identity, zeroize::Zeroizing<String>)> = enroll::load(&cfg.state_dir)?;
+    let mut identity: Option<(Identity, zeroize::Zeroizing<String>)> =
+        enroll::load(&cfg.state_dir)?;
     if let Some((id, _)) = &identity {
         // A TPM that was cleared or re-provisioned has a different AK: enroll again.
         let ak = tpm.call(|t| Ok(t.attestation_key()?)).await?;
@@ -105,7 +119,15 @@ pub async fn run(cfg: AgentConfig, tpm: Box<dyn TpmDevice>) -> Result<(), AgentE
     loop {
         let (id, key) = match identity.take() {
             Some(x) => x,
-            None => match enroll::enroll(&anon, &tpm, &cfg.state_dir, &cfg.hostname, &cfg.hardware_uuid).await {
+            None => match enroll::enroll(
+                &anon,
+                &tpm,
+                &cfg.state_dir,
+                &cfg.hostname,
+                &cfg.hardware_uuid,
+            )
+            .await
+            {
                 Ok(x) => x,
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in = ?backoff, "enrollment failed");
@@ -115,14 +137,23 @@ pub async fn run(cfg: AgentConfig, tpm: Box<dyn TpmDevice>) -> Result<(), AgentE
                 }
             },
         };
-        let client = ServiceClient::new(&cfg.server, &cfg.ca_pem, Some((&id.client_certificate_pem, &key)))?;
+        let client = ServiceClient::new(
+            &cfg.server,
+            &cfg.ca_pem,
+            Some((&id.client_certificate_pem, &key)),
+        )?;
         let next = match attest_once(&cfg, &client, &tpm).await {
             Ok(r) => {
                 backoff = Duration::from_millis(500);
                 tracing::info!(trusted = r.trusted, report = %r.report_id, "attested");
                 Duration::from_secs(r.next_attestation_in.max(1))
             }
-            Err(AgentError::Refused(e)) if matches!(e.kind, ironroot_api::ErrorKind::Unauthenticated | ironroot_api::ErrorKind::Forbidden) => {
+            Err(AgentError::Refused(e))
+                if matches!(
+                    e.kind,
+                    ironroot_api::ErrorKind::Unauthenticated | ironroot_api::ErrorKind::Forbidden
+                ) =>
+            {
                 tracing::warn!(error = %e.message, "the service no longer knows this node; enrolling again");
                 let _ = std::fs::remove_file(enroll::identity_path(&cfg.state_dir));
                 continue;
@@ -144,7 +175,9 @@ pub async fn run(cfg: AgentConfig, tpm: Box<dyn TpmDevice>) -> Result<(), AgentE
 
 async fn spawn_ima(dev: DevNode, tpm: SharedTpm, changed: Arc<Notify>) -> Result<(), AgentError> {
     let layout = NodeLayout::new(&dev.dir);
-    let emu = tpm.call(move |t| Ok(ImaEmulator::start(layout, t)?)).await?;
+    let emu = tpm
+        .call(move |t| Ok(ImaEmulator::start(layout, t)?))
+        .await?;
     let emu = Arc::new(Mutex::new(emu));
     tokio::spawn(async move {
         loop {

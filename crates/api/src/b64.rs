@@ -21,7 +21,10 @@ impl Serialize for B64 {
 impl<'de> Deserialize<'de> for B64 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        STANDARD.decode(s.as_bytes()).map(B64).map_err(serde::de::Error::custom)
+        STANDARD
+            .decode(s.as_bytes())
+            .map(B64)
+            .map_err(serde::de::Error::custom)
     }
 }
 

@@ -5,8 +5,8 @@
 //! travel as standard base64 ([`B64`]); the service parses them with limits.
 //! The protocol is specified in `docs/agent-protocol.md` and `docs/api.md`.
 
-mod agent;
 mod admin;
+mod agent;
 mod b64;
 mod error;
 

@@ -14,7 +14,12 @@ pub enum HashAlg {
 // A digest length is never zero, so an `is_empty` would only ever say false.
 #[allow(clippy::len_without_is_empty)]
 impl HashAlg {
-    pub const ALL: [HashAlg; 4] = [HashAlg::Sha1, HashAlg::Sha256, HashAlg::Sha384, HashAlg::Sha512];
+    pub const ALL: [HashAlg; 4] = [
+        HashAlg::Sha1,
+        HashAlg::Sha256,
+        HashAlg::Sha384,
+        HashAlg::Sha512,
+    ];
 
     /// Output length in bytes.
     pub const fn len(self) -> usize {
@@ -37,7 +42,9 @@ impl HashAlg {
     }
 
     pub fn from_name(s: &str) -> Option<HashAlg> {
-        HashAlg::ALL.into_iter().find(|a| a.name().eq_ignore_ascii_case(s))
+        HashAlg::ALL
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(s))
     }
 
     fn digest_alg(self) -> &'static d::Algorithm {

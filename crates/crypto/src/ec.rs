@@ -39,7 +39,12 @@ impl EcPublicKey {
     }
 
     /// Verifies a DER-encoded ECDSA signature, as X.509 certificates carry them.
-    pub fn verify_ecdsa_der(&self, hash: HashAlg, message: &[u8], der: &[u8]) -> Result<(), CryptoError> {
+    pub fn verify_ecdsa_der(
+        &self,
+        hash: HashAlg,
+        message: &[u8],
+        der: &[u8],
+    ) -> Result<(), CryptoError> {
         let alg: &'static EcdsaVerificationAlgorithm = match (self.curve, hash) {
             (EcCurve::P256, HashAlg::Sha256) => &sig::ECDSA_P256_SHA256_ASN1,
             (EcCurve::P256, HashAlg::Sha384) => &sig::ECDSA_P256_SHA384_ASN1,
@@ -58,11 +63,21 @@ impl EcPublicKey {
         if point.len() != 1 + 2 * n || point[0] != 4 {
             return Err(CryptoError::BadKey);
         }
-        Ok(EcPublicKey { curve, x: point[1..1 + n].to_vec(), y: point[1 + n..].to_vec() })
+        Ok(EcPublicKey {
+            curve,
+            x: point[1..1 + n].to_vec(),
+            y: point[1 + n..].to_vec(),
+        })
     }
 
     /// Verifies an ECDSA signature given as the two integers `r` and `s` (TPMS_SIGNATURE_ECC).
-    pub fn verify_ecdsa(&self, hash: HashAlg, message: &[u8], r: &[u8], s: &[u8]) -> Result<(), CryptoError> {
+    pub fn verify_ecdsa(
+        &self,
+        hash: HashAlg,
+        message: &[u8],
+        r: &[u8],
+        s: &[u8],
+    ) -> Result<(), CryptoError> {
         let alg: &'static EcdsaVerificationAlgorithm = match (self.curve, hash) {
             (EcCurve::P256, HashAlg::Sha256) => &sig::ECDSA_P256_SHA256_FIXED,
             (EcCurve::P384, HashAlg::Sha384) => &sig::ECDSA_P384_SHA384_FIXED,
@@ -92,16 +107,26 @@ pub fn ecdh_ephemeral(peer: &EcPublicKey) -> Result<EphemeralAgreement, CryptoEr
     };
     let rng = aws_lc_rs::rand::SystemRandom::new();
     let private = EphemeralPrivateKey::generate(alg, &rng).map_err(|_| CryptoError::Random)?;
-    let public = private.compute_public_key().map_err(|_| CryptoError::BadKey)?;
+    let public = private
+        .compute_public_key()
+        .map_err(|_| CryptoError::BadKey)?;
     let n = peer.curve.coordinate_len();
     let p = public.as_ref();
     if p.len() != 1 + 2 * n {
         return Err(CryptoError::BadKey);
     }
-    let ephemeral = EcPublicKey { curve: peer.curve, x: p[1..1 + n].to_vec(), y: p[1 + n..].to_vec() };
+    let ephemeral = EcPublicKey {
+        curve: peer.curve,
+        x: p[1..1 + n].to_vec(),
+        y: p[1 + n..].to_vec(),
+    };
     let peer_point = AgreementKey::new(alg, peer.sec1_uncompressed()?);
-    let z = agreement::agree_ephemeral(private, peer_point, CryptoError::BadKey, |z| Ok(z.to_vec()))?;
-    Ok(EphemeralAgreement { ephemeral, z: zeroize::Zeroizing::new(z) })
+    let z =
+        agreement::agree_ephemeral(private, peer_point, CryptoError::BadKey, |z| Ok(z.to_vec()))?;
+    Ok(EphemeralAgreement {
+        ephemeral,
+        z: zeroize::Zeroizing::new(z),
+    })
 }
 
 fn pad_left(v: &[u8], n: usize) -> Result<Vec<u8>, CryptoError> {
@@ -126,21 +151,40 @@ mod tests {
         let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
         let kp = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, doc.as_ref()).unwrap();
         let p = kp.public_key().as_ref();
-        let key = EcPublicKey { curve: EcCurve::P256, x: p[1..33].to_vec(), y: p[33..].to_vec() };
+        let key = EcPublicKey {
+            curve: EcCurve::P256,
+            x: p[1..33].to_vec(),
+            y: p[33..].to_vec(),
+        };
         let s = kp.sign(&rng, b"attest").unwrap();
         let s = s.as_ref();
-        assert!(key.verify_ecdsa(HashAlg::Sha256, b"attest", &s[..32], &s[32..]).is_ok());
-        assert!(key.verify_ecdsa(HashAlg::Sha256, b"attesT", &s[..32], &s[32..]).is_err());
+        assert!(key
+            .verify_ecdsa(HashAlg::Sha256, b"attest", &s[..32], &s[32..])
+            .is_ok());
+        assert!(key
+            .verify_ecdsa(HashAlg::Sha256, b"attesT", &s[..32], &s[32..])
+            .is_err());
     }
 
     #[test]
     fn ecdh_gives_same_secret_both_ways() {
-        let peer_priv = EphemeralPrivateKey::generate(&agreement::ECDH_P256, &aws_lc_rs::rand::SystemRandom::new()).unwrap();
+        let peer_priv = EphemeralPrivateKey::generate(
+            &agreement::ECDH_P256,
+            &aws_lc_rs::rand::SystemRandom::new(),
+        )
+        .unwrap();
         let pp = peer_priv.compute_public_key().unwrap();
         let p = pp.as_ref();
-        let peer = EcPublicKey { curve: EcCurve::P256, x: p[1..33].to_vec(), y: p[33..].to_vec() };
+        let peer = EcPublicKey {
+            curve: EcCurve::P256,
+            x: p[1..33].to_vec(),
+            y: p[33..].to_vec(),
+        };
         let ours = ecdh_ephemeral(&peer).unwrap();
-        let back = AgreementKey::new(&agreement::ECDH_P256, ours.ephemeral.sec1_uncompressed().unwrap());
+        let back = AgreementKey::new(
+            &agreement::ECDH_P256,
+            ours.ephemeral.sec1_uncompressed().unwrap(),
+        );
         let z2 = agreement::agree_ephemeral(peer_priv, back, (), |z| Ok(z.to_vec())).unwrap();
         assert_eq!(*ours.z, z2);
     }

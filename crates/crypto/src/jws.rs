@@ -5,7 +5,10 @@
 //! run offline, and no claim processing. It is about a hundred lines over aws-lc-rs.
 
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING};
+use aws_lc_rs::signature::{
+    EcdsaKeyPair, KeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED,
+    ECDSA_P256_SHA256_FIXED_SIGNING,
+};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -61,22 +64,33 @@ pub struct ServiceSigningKey {
 
 impl std::fmt::Debug for ServiceSigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceSigningKey").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("ServiceSigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
 impl ServiceSigningKey {
     pub fn generate() -> Result<Self, JwsError> {
-        let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
-            .map_err(|_| JwsError::Key)?;
+        let doc =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                .map_err(|_| JwsError::Key)?;
         Self::from_pkcs8(doc.as_ref())
     }
 
     pub fn from_pkcs8(der: &[u8]) -> Result<Self, JwsError> {
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der).map_err(|_| JwsError::Key)?;
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+            .map_err(|_| JwsError::Key)?;
         // The key id is a thumbprint of the public point, so it is stable across restarts.
-        let kid = hex_prefix(&crate::digest(crate::HashAlg::Sha256, pair.public_key().as_ref()));
-        Ok(ServiceSigningKey { pair, pkcs8: zeroize::Zeroizing::new(der.to_vec()), kid })
+        let kid = hex_prefix(&crate::digest(
+            crate::HashAlg::Sha256,
+            pair.public_key().as_ref(),
+        ));
+        Ok(ServiceSigningKey {
+            pair,
+            pkcs8: zeroize::Zeroizing::new(der.to_vec()),
+            kid,
+        })
     }
 
     pub fn to_pkcs8(&self) -> &[u8] {
@@ -102,10 +116,17 @@ impl ServiceSigningKey {
 
     /// Signs `payload` as a compact JWS with header `{"alg":"ES256","kid":..,"typ":typ}`.
     pub fn sign_compact(&self, typ: &str, payload: &[u8]) -> Result<String, JwsError> {
-        let header = Header { alg: "ES256".into(), kid: self.kid.clone(), typ: typ.into() };
+        let header = Header {
+            alg: "ES256".into(),
+            kid: self.kid.clone(),
+            typ: typ.into(),
+        };
         let header = serde_json::to_vec(&header).map_err(|_| JwsError::Malformed)?;
         let signing_input = format!("{}.{}", B64.encode(header), B64.encode(payload));
-        let sig = self.pair.sign(&SystemRandom::new(), signing_input.as_bytes()).map_err(|_| JwsError::Key)?;
+        let sig = self
+            .pair
+            .sign(&SystemRandom::new(), signing_input.as_bytes())
+            .map_err(|_| JwsError::Key)?;
         Ok(format!("{signing_input}.{}", B64.encode(sig.as_ref())))
     }
 }
@@ -114,15 +135,22 @@ impl JwkSet {
     /// Verifies a compact JWS against this key set and returns its payload.
     pub fn verify_compact(&self, jws: &str) -> Result<Vec<u8>, JwsError> {
         let mut parts = jws.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(JwsError::Malformed);
         };
-        let header: Header = serde_json::from_slice(&B64.decode(h).map_err(|_| JwsError::Malformed)?)
-            .map_err(|_| JwsError::Malformed)?;
+        let header: Header =
+            serde_json::from_slice(&B64.decode(h).map_err(|_| JwsError::Malformed)?)
+                .map_err(|_| JwsError::Malformed)?;
         if header.alg != "ES256" {
             return Err(JwsError::Unsupported);
         }
-        let key = self.keys.iter().find(|k| k.kid == header.kid).ok_or(JwsError::UnknownKey(header.kid.clone()))?;
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.kid == header.kid)
+            .ok_or(JwsError::UnknownKey(header.kid.clone()))?;
         if key.kty != "EC" || key.crv != "P-256" {
             return Err(JwsError::Unsupported);
         }
@@ -149,12 +177,23 @@ mod tests {
     #[test]
     fn sign_verify_and_reject_tamper() {
         let k = ServiceSigningKey::generate().unwrap();
-        let set = JwkSet { keys: vec![k.jwk()] };
-        let jws = k.sign_compact("trust-report+jws", b"{\"trusted\":true}").unwrap();
+        let set = JwkSet {
+            keys: vec![k.jwk()],
+        };
+        let jws = k
+            .sign_compact("trust-report+jws", b"{\"trusted\":true}")
+            .unwrap();
         assert_eq!(set.verify_compact(&jws).unwrap(), b"{\"trusted\":true}");
-        let forged = jws.replacen(&B64.encode(b"{\"trusted\":true}"), &B64.encode(b"{\"trusted\":fals}"), 1);
+        let forged = jws.replacen(
+            &B64.encode(b"{\"trusted\":true}"),
+            &B64.encode(b"{\"trusted\":fals}"),
+            1,
+        );
         assert_eq!(set.verify_compact(&forged), Err(JwsError::BadSignature));
-        assert!(matches!(JwkSet::default().verify_compact(&jws), Err(JwsError::UnknownKey(_))));
+        assert!(matches!(
+            JwkSet::default().verify_compact(&jws),
+            Err(JwsError::UnknownKey(_))
+        ));
         assert_eq!(set.verify_compact("a.b"), Err(JwsError::Malformed));
     }
 

@@ -16,7 +16,7 @@ mod rsa;
 pub use cipher::{aes_cfb_decrypt, aes_cfb_encrypt};
 pub use digest::{digest, hmac, hmac_verify, HashAlg, Hasher};
 pub use ec::{ecdh_ephemeral, EcCurve, EcPublicKey, EphemeralAgreement};
-pub use jws::{JwsError, ServiceSigningKey, Jwk, JwkSet};
+pub use jws::{Jwk, JwkSet, JwsError, ServiceSigningKey};
 pub use rsa::RsaPublicKey;
 
 /// Errors from cryptographic operations. They never say more than which operation failed,

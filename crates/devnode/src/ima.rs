@@ -15,6 +15,42 @@ pub struct ImaEmulator {
     layout: NodeLayout,
     banks: Vec<HashAlg>,
     measured: HashMap<String, Vec<u8>>,
+    /// File metadata at the last measurement: unchanged metadata means unchanged content
+    /// (the kernel's IMA uses the inode's i_version the same way), so idle polls cost
+    /// one `stat` per file and no reading or hashing.
+    seen: HashMap<String, FileStamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    inode: u64,
+}
+
+fn stamp(path: &std::path::Path) -> Result<FileStamp, DevNodeError> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).map_err(io_err(path))?;
+    Ok(FileStamp {
+        len: m.len(),
+        modified: m.modified().ok(),
+        inode: m.ino(),
+    })
+}
+
+/// SHA-256 of a file, streamed so that large binaries (podman) never sit in memory.
+fn file_digest(path: &std::path::Path) -> Result<Vec<u8>, DevNodeError> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(io_err(path))?;
+    let mut h = ironroot_crypto::Hasher::new(HashAlg::Sha256);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f.read(&mut buf).map_err(io_err(path))?;
+        if n == 0 {
+            return Ok(h.finish());
+        }
+        h.update(&buf[..n]);
+    }
 }
 
 impl ImaEmulator {
@@ -32,34 +68,60 @@ impl ImaEmulator {
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let selection: Vec<(HashAlg, Vec<u32>)> = vec![(HashAlg::Sha256, (0..=9).collect())];
+                let selection: Vec<(HashAlg, Vec<u32>)> =
+                    vec![(HashAlg::Sha256, (0..=9).collect())];
                 let pcrs = tpm.pcr_read(&selection)?;
                 let mut b = ImaListBuilder::default();
                 let entry = b
                     .boot_aggregate(&boot_aggregate(&pcrs, HashAlg::Sha256))
                     .map_err(|e| DevNodeError::Log(e.to_string()))?;
-                let mut emu = ImaEmulator { layout, banks, measured };
+                let mut emu = ImaEmulator {
+                    layout,
+                    banks,
+                    measured,
+                    seen: HashMap::new(),
+                };
                 emu.append(tpm, &b, &entry)?;
                 return Ok(emu);
             }
             Err(e) => return Err(io_err(&path)(e)),
         }
-        Ok(ImaEmulator { layout, banks, measured })
+        Ok(ImaEmulator {
+            layout,
+            banks,
+            measured,
+            seen: HashMap::new(),
+        })
     }
 
-    fn append(&mut self, tpm: &mut dyn TpmDevice, b: &ImaListBuilder, entry: &ironroot_evidence::ImaEntry) -> Result<(), DevNodeError> {
-        let digests: BTreeMap<HashAlg, Vec<u8>> = self.banks.iter().map(|bank| (*bank, entry.template_hash(*bank))).collect();
+    fn append(
+        &mut self,
+        tpm: &mut dyn TpmDevice,
+        b: &ImaListBuilder,
+        entry: &ironroot_evidence::ImaEntry,
+    ) -> Result<(), DevNodeError> {
+        let digests: BTreeMap<HashAlg, Vec<u8>> = self
+            .banks
+            .iter()
+            .map(|bank| (*bank, entry.template_hash(*bank)))
+            .collect();
         let path = self.layout.ima_log_path();
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io_err(parent))?;
         }
         // Append before extending: a crash in between leaves a list that does not replay,
         // which the verifier reports, rather than a PCR with nothing to explain it.
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(io_err(&path))?;
-        f.write_all(b.to_ascii().as_bytes()).map_err(io_err(&path))?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        f.write_all(b.to_ascii().as_bytes())
+            .map_err(io_err(&path))?;
         f.sync_data().map_err(io_err(&path))?;
         tpm.pcr_extend(IMA_PCR, &digests)?;
-        self.measured.insert(entry.path.clone(), entry.file_digest.0.clone());
+        self.measured
+            .insert(entry.path.clone(), entry.file_digest.0.clone());
         Ok(())
     }
 
@@ -67,13 +129,19 @@ impl ImaEmulator {
     pub fn measure_changes(&mut self, tpm: &mut dyn TpmDevice) -> Result<usize, DevNodeError> {
         let mut n = 0;
         for (host_path, file) in self.layout.runtime_files()? {
-            let bytes = std::fs::read(&file).map_err(io_err(&file))?;
-            let d = ironroot_crypto::digest(HashAlg::Sha256, &bytes);
+            let st = stamp(&file)?;
+            if self.seen.get(&host_path) == Some(&st) {
+                continue;
+            }
+            let d = file_digest(&file)?;
+            self.seen.insert(host_path.clone(), st);
             if self.measured.get(&host_path) == Some(&d) {
                 continue;
             }
             let mut b = ImaListBuilder::default();
-            let entry = b.measure(&host_path, HashAlg::Sha256, &d).map_err(|e| DevNodeError::Log(e.to_string()))?;
+            let entry = b
+                .measure(&host_path, HashAlg::Sha256, &d)
+                .map_err(|e| DevNodeError::Log(e.to_string()))?;
             self.append(tpm, &b, &entry)?;
             tracing::info!(path = %host_path, digest = %hex_short(&d), "IMA measured file");
             n += 1;

@@ -8,7 +8,12 @@ pub struct NodeLayout {
 }
 
 /// Container runtime binaries a node measures, as (path on the host, where to copy from).
-const RUNTIME_FILES: &[&str] = &["/usr/sbin/runc", "/usr/bin/conmon", "/usr/bin/podman", "/usr/libexec/ironroot/keyprovider"];
+const RUNTIME_FILES: &[&str] = &[
+    "/usr/sbin/runc",
+    "/usr/bin/conmon",
+    "/usr/bin/podman",
+    "/usr/libexec/ironroot/keyprovider",
+];
 
 impl NodeLayout {
     pub fn new(root: impl Into<PathBuf>) -> Self {
@@ -25,10 +30,12 @@ impl NodeLayout {
         self.root.join("runtime")
     }
     pub fn event_log_path(&self) -> PathBuf {
-        self.root.join("sys/kernel/security/tpm0/binary_bios_measurements")
+        self.root
+            .join("sys/kernel/security/tpm0/binary_bios_measurements")
     }
     pub fn ima_log_path(&self) -> PathBuf {
-        self.root.join("sys/kernel/security/ima/ascii_runtime_measurements")
+        self.root
+            .join("sys/kernel/security/ima/ascii_runtime_measurements")
     }
 
     /// Every runtime file: (path as the host sees it, path in the node directory), sorted.
@@ -38,7 +45,11 @@ impl NodeLayout {
         let base = self.runtime_dir();
         let mut files: Vec<(String, PathBuf)> = out
             .into_iter()
-            .filter_map(|p| p.strip_prefix(&base).ok().map(|rel| (format!("/{}", rel.display()), p.clone())))
+            .filter_map(|p| {
+                p.strip_prefix(&base)
+                    .ok()
+                    .map(|rel| (format!("/{}", rel.display()), p.clone()))
+            })
             .collect();
         files.sort();
         Ok(files)
@@ -48,17 +59,40 @@ impl NodeLayout {
     /// files are deterministic stand-ins (the same for every node made from the same
     /// `platform` string, as identical machines would be); the runtime binaries are copied
     /// from this machine when present, so the IMA list measures the real runc and podman.
-    pub fn create(root: &Path, platform: &str, hostname: &str, plugin: Option<&Path>) -> Result<NodeLayout, DevNodeError> {
+    pub fn create(
+        root: &Path,
+        platform: &str,
+        hostname: &str,
+        plugin: Option<&Path>,
+    ) -> Result<NodeLayout, DevNodeError> {
         let l = NodeLayout::new(root);
         for d in [l.firmware_dir(), l.boot_dir(), l.runtime_dir()] {
             std::fs::create_dir_all(&d).map_err(io_err(&d))?;
         }
-        write(&l.firmware_dir().join("OVMF_CODE.fd"), &blob(platform, "firmware code", 64 * 1024))?;
-        write(&l.firmware_dir().join("microcode.bin"), &blob(platform, "cpu microcode", 4096))?;
-        write(&l.boot_dir().join("shimx64.efi"), &blob(platform, "shim", 16 * 1024))?;
-        write(&l.boot_dir().join("grubx64.efi"), &blob(platform, "grub", 32 * 1024))?;
-        write(&l.boot_dir().join("vmlinuz"), &blob(platform, "kernel", 128 * 1024))?;
-        write(&l.boot_dir().join("initrd.img"), &blob(platform, "initrd", 64 * 1024))?;
+        write(
+            &l.firmware_dir().join("OVMF_CODE.fd"),
+            &blob(platform, "firmware code", 64 * 1024),
+        )?;
+        write(
+            &l.firmware_dir().join("microcode.bin"),
+            &blob(platform, "cpu microcode", 4096),
+        )?;
+        write(
+            &l.boot_dir().join("shimx64.efi"),
+            &blob(platform, "shim", 16 * 1024),
+        )?;
+        write(
+            &l.boot_dir().join("grubx64.efi"),
+            &blob(platform, "grub", 32 * 1024),
+        )?;
+        write(
+            &l.boot_dir().join("vmlinuz"),
+            &blob(platform, "kernel", 128 * 1024),
+        )?;
+        write(
+            &l.boot_dir().join("initrd.img"),
+            &blob(platform, "initrd", 64 * 1024),
+        )?;
         let cmdline = format!("BOOT_IMAGE=/vmlinuz root=UUID=00000000-0000-4000-8000-000000000001 ro ima_policy=tcb hostname={hostname}");
         write(&l.boot_dir().join("cmdline"), cmdline.as_bytes())?;
         for host_path in RUNTIME_FILES {
@@ -66,7 +100,11 @@ impl NodeLayout {
             if let Some(parent) = dest.parent() {
                 std::fs::create_dir_all(parent).map_err(io_err(parent))?;
             }
-            let source = if host_path.ends_with("keyprovider") { plugin.map(Path::to_path_buf) } else { Some(PathBuf::from(host_path)) };
+            let source = if host_path.ends_with("keyprovider") {
+                plugin.map(Path::to_path_buf)
+            } else {
+                Some(PathBuf::from(host_path))
+            };
             match source.filter(|s| s.is_file()) {
                 Some(s) => {
                     std::fs::copy(&s, &dest).map_err(io_err(&s))?;
@@ -102,7 +140,10 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), DevNodeError> {
 /// Deterministic bytes standing in for a firmware or boot file.
 fn blob(platform: &str, what: &str, len: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(len + 32);
-    let mut block = ironroot_crypto::digest(ironroot_crypto::HashAlg::Sha256, format!("{platform}/{what}").as_bytes());
+    let mut block = ironroot_crypto::digest(
+        ironroot_crypto::HashAlg::Sha256,
+        format!("{platform}/{what}").as_bytes(),
+    );
     while out.len() < len {
         out.extend_from_slice(&block);
         block = ironroot_crypto::digest(ironroot_crypto::HashAlg::Sha256, &block);

@@ -24,7 +24,10 @@ pub use layout::NodeLayout;
 #[non_exhaustive]
 pub enum DevNodeError {
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("TPM: {0}")]
     Tpm(#[from] ironroot_tpm::TpmError),
     #[error("event log: {0}")]
@@ -34,10 +37,16 @@ pub enum DevNodeError {
 }
 
 pub(crate) fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> DevNodeError + '_ {
-    move |source| DevNodeError::Io { path: path.display().to_string(), source }
+    move |source| DevNodeError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// Deterministic stand-in for Secure Boot variable contents (key lists, certificates).
 pub(crate) fn layout_blob(name: &str) -> Vec<u8> {
-    ironroot_crypto::digest(ironroot_crypto::HashAlg::Sha256, format!("ironroot devnode secure boot {name}").as_bytes())
+    ironroot_crypto::digest(
+        ironroot_crypto::HashAlg::Sha256,
+        format!("ironroot devnode secure boot {name}").as_bytes(),
+    )
 }

@@ -59,12 +59,17 @@ fn failure_lines(report: &TrustReport) -> Vec<String> {
 
 async fn summary(st: &AppState, h: HostRow) -> Result<HostSummary, ServiceError> {
     let latest = st.store.latest_report(&h.host_id).await?;
-    let report: Option<TrustReport> = latest.as_ref().and_then(|r| serde_json::from_str(&r.report).ok());
+    let report: Option<TrustReport> = latest
+        .as_ref()
+        .and_then(|r| serde_json::from_str(&r.report).ok());
     let now = now();
     let mut failures = report.as_ref().map(failure_lines).unwrap_or_default();
     let trust = trust_state(latest.as_ref(), now);
     if trust == TrustState::Expired {
-        failures.insert(0, "no attestation within the deadline: trust expired".into());
+        failures.insert(
+            0,
+            "no attestation within the deadline: trust expired".into(),
+        );
     }
     Ok(HostSummary {
         host_id: h.host_id,
@@ -80,7 +85,10 @@ async fn summary(st: &AppState, h: HostRow) -> Result<HostSummary, ServiceError>
     })
 }
 
-pub(crate) async fn list_hosts(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<Vec<HostSummary>>, ServiceError> {
+pub(crate) async fn list_hosts(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<HostSummary>>, ServiceError> {
     require_admin(&st, &headers)?;
     let mut out = Vec::new();
     for h in st.store.hosts().await? {
@@ -106,17 +114,25 @@ async fn find_host(st: &AppState, key: &str) -> Result<HostRow, ServiceError> {
     if let Some(h) = st.store.host(key).await? {
         return Ok(h);
     }
-    let mut matches = st.store.hosts().await?.into_iter().filter(|h| h.hostname == key);
+    let mut matches = st
+        .store
+        .hosts()
+        .await?
+        .into_iter()
+        .filter(|h| h.hostname == key);
     match (matches.next(), matches.next()) {
         (Some(h), None) => Ok(h),
-        (Some(_), Some(_)) => Err(ServiceError::BadRequest(format!("several hosts are named {key}; use the host id"))),
+        (Some(_), Some(_)) => Err(ServiceError::BadRequest(format!(
+            "several hosts are named {key}; use the host id"
+        ))),
         _ => Err(ServiceError::NotFound(format!("host {key}"))),
     }
 }
 
 fn record(r: ReportRow) -> Result<ReportRecord, ServiceError> {
     Ok(ReportRecord {
-        report: serde_json::from_str(&r.report).map_err(|e| ServiceError::Internal(e.to_string()))?,
+        report: serde_json::from_str(&r.report)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?,
         report_id: r.report_id,
         host_id: r.host_id,
         created: r.created,
@@ -143,9 +159,16 @@ pub(crate) async fn host_reports(
     let h = find_host(&st, &id).await?;
     let rows = st
         .store
-        .reports_for_host(&h.host_id, q.from.unwrap_or(0), q.to.unwrap_or(u64::MAX / 2), q.limit.unwrap_or(100).min(1000))
+        .reports_for_host(
+            &h.host_id,
+            q.from.unwrap_or(0),
+            q.to.unwrap_or(u64::MAX / 2),
+            q.limit.unwrap_or(100).min(1000),
+        )
         .await?;
-    Ok(Json(rows.into_iter().map(record).collect::<Result<_, _>>()?))
+    Ok(Json(
+        rows.into_iter().map(record).collect::<Result<_, _>>()?,
+    ))
 }
 
 pub(crate) async fn get_report(
@@ -154,12 +177,18 @@ pub(crate) async fn get_report(
     Path(id): Path<String>,
 ) -> Result<Json<ReportRecord>, ServiceError> {
     require_admin(&st, &headers)?;
-    let r = st.store.report(&id).await?.ok_or_else(|| ServiceError::NotFound(format!("report {id}")))?;
+    let r = st
+        .store
+        .report(&id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("report {id}")))?;
     Ok(Json(record(r)?))
 }
 
 pub(crate) async fn jwks(State(st): State<Arc<AppState>>) -> Json<JwkSet> {
-    Json(JwkSet { keys: vec![st.signer.jwk()] })
+    Json(JwkSet {
+        keys: vec![st.signer.jwk()],
+    })
 }
 
 fn flavor_rows(flavors: &[Flavor]) -> Result<Vec<FlavorRow>, ServiceError> {
@@ -171,7 +200,8 @@ fn flavor_rows(flavors: &[Flavor]) -> Result<Vec<FlavorRow>, ServiceError> {
                 part: f.meta.part.name().to_owned(),
                 label: f.meta.label.clone(),
                 created: f.meta.created,
-                flavor: serde_json::to_string(f).map_err(|e| ServiceError::Internal(e.to_string()))?,
+                flavor: serde_json::to_string(f)
+                    .map_err(|e| ServiceError::Internal(e.to_string()))?,
             })
         })
         .collect()
@@ -200,23 +230,30 @@ pub(crate) async fn flavors_from_host(
             host.hostname
         ))
     })?;
-    let stored: StoredEvidence = serde_json::from_str(&stored).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let stored: StoredEvidence =
+        serde_json::from_str(&stored).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let evidence = stored.to_evidence().map_err(ServiceError::Internal)?;
     let parts: Vec<FlavorPart> = if req.parts.is_empty() {
         vec![FlavorPart::Platform, FlavorPart::Os, FlavorPart::Software]
     } else {
         req.parts
             .iter()
-            .map(|p| FlavorPart::parse(p).ok_or_else(|| ServiceError::BadRequest(format!("unknown flavor part {p}"))))
+            .map(|p| {
+                FlavorPart::parse(p)
+                    .ok_or_else(|| ServiceError::BadRequest(format!("unknown flavor part {p}")))
+            })
             .collect::<Result<_, _>>()?
     };
     let template = FlavorTemplate::default_uefi();
-    let flavors: Vec<Flavor> = ironroot_verifier::flavors_from_host(&evidence, &template, &req.label, now())
-        .map_err(|e| ServiceError::BadRequest(e.to_string()))?
-        .into_iter()
-        .filter(|f| parts.contains(&f.meta.part))
-        .collect();
-    st.store.insert_flavors(&flavor_rows(&flavors)?, &group).await?;
+    let flavors: Vec<Flavor> =
+        ironroot_verifier::flavors_from_host(&evidence, &template, &req.label, now())
+            .map_err(|e| ServiceError::BadRequest(e.to_string()))?
+            .into_iter()
+            .filter(|f| parts.contains(&f.meta.part))
+            .collect();
+    st.store
+        .insert_flavors(&flavor_rows(&flavors)?, &group)
+        .await?;
     tracing::info!(host = %host.hostname, count = flavors.len(), %group, "flavors created from golden host");
     Ok(Json(to_values(flavors)?))
 }
@@ -238,9 +275,14 @@ pub(crate) async fn import_flavors(
     let flavors: Vec<Flavor> = list
         .flavors
         .into_iter()
-        .map(|v| serde_json::from_value(v).map_err(|e| ServiceError::BadRequest(format!("invalid flavor: {e}"))))
+        .map(|v| {
+            serde_json::from_value(v)
+                .map_err(|e| ServiceError::BadRequest(format!("invalid flavor: {e}")))
+        })
         .collect::<Result<_, _>>()?;
-    st.store.insert_flavors(&flavor_rows(&flavors)?, &group).await?;
+    st.store
+        .insert_flavors(&flavor_rows(&flavors)?, &group)
+        .await?;
     Ok(Json(to_values(flavors)?))
 }
 
@@ -271,7 +313,10 @@ pub(crate) async fn delete_flavor(
     }
 }
 
-pub(crate) async fn list_groups(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<Vec<FlavorGroup>>, ServiceError> {
+pub(crate) async fn list_groups(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<FlavorGroup>>, ServiceError> {
     require_admin(&st, &headers)?;
     let groups = st
         .store

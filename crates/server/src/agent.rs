@@ -8,8 +8,8 @@ use crate::{now, AppState, EkCertPolicy};
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use ironroot_api::{
-    ActivateRequest, ActivateResponse, Challenge, EnrollChallenge, EnrollRequest, EvidenceRequest, EvidenceResponse,
-    PcrSelection, B64,
+    ActivateRequest, ActivateResponse, Challenge, EnrollChallenge, EnrollRequest, EvidenceRequest,
+    EvidenceResponse, PcrSelection, B64,
 };
 use ironroot_crypto::{digest, HashAlg};
 use ironroot_tpm_wire::{hierarchy_qualified_name, make_credential, qualified_name, TpmPublic};
@@ -24,11 +24,16 @@ pub(crate) async fn enroll(
     Json(req): Json<EnrollRequest>,
 ) -> Result<Json<EnrollChallenge>, ServiceError> {
     let reject = |m: String| ServiceError::EnrollmentRejected(m);
-    if req.hostname.is_empty() || req.hostname.len() > MAX_HOSTNAME || req.hardware_uuid.len() > 64 {
-        return Err(ServiceError::BadRequest("hostname or hardware_uuid missing or too long".into()));
+    if req.hostname.is_empty() || req.hostname.len() > MAX_HOSTNAME || req.hardware_uuid.len() > 64
+    {
+        return Err(ServiceError::BadRequest(
+            "hostname or hardware_uuid missing or too long".into(),
+        ));
     }
-    let ek = TpmPublic::parse(&req.ek_public.0).map_err(|e| reject(format!("EK public area: {e}")))?;
-    let ak = TpmPublic::parse(&req.ak_public.0).map_err(|e| reject(format!("AK public area: {e}")))?;
+    let ek =
+        TpmPublic::parse(&req.ek_public.0).map_err(|e| reject(format!("EK public area: {e}")))?;
+    let ak =
+        TpmPublic::parse(&req.ak_public.0).map_err(|e| reject(format!("AK public area: {e}")))?;
     if !ek.is_restricted_decryption_key() {
         return Err(reject("the EK is not a restricted decryption key".into()));
     }
@@ -44,12 +49,18 @@ pub(crate) async fn enroll(
             .verify(&cert.0, &ek, i64::try_from(now).unwrap_or(i64::MAX))
             .map_err(|e| reject(format!("EK certificate: {e}")))?,
         (None, EkCertPolicy::Required) => {
-            return Err(reject("this service requires an EK certificate and the TPM presented none".into()))
+            return Err(reject(
+                "this service requires an EK certificate and the TPM presented none".into(),
+            ))
         }
         (None, EkCertPolicy::IfPresent) => {}
     }
     let ak_name = ak.name();
-    let ek_qn = qualified_name(&hierarchy_qualified_name(TPM_RH_ENDORSEMENT), &ek.name(), ek.name_alg());
+    let ek_qn = qualified_name(
+        &hierarchy_qualified_name(TPM_RH_ENDORSEMENT),
+        &ek.name(),
+        ek.name_alg(),
+    );
     let ak_qn = qualified_name(&ek_qn, &ak_name, ak.name_alg());
     // One host per EK: the same TPM enrolling again keeps its host id.
     let host_id = match st.store.host_by_ek(&req.ek_public.0).await? {
@@ -76,7 +87,8 @@ pub(crate) async fn enroll(
     let secret = zeroize::Zeroizing::new(
         ironroot_crypto::random_bytes(32).map_err(|e| ServiceError::Internal(e.to_string()))?,
     );
-    let made = make_credential(&ek, &ak_name, &secret).map_err(|e| reject(format!("cannot challenge this EK: {e}")))?;
+    let made = make_credential(&ek, &ak_name, &secret)
+        .map_err(|e| reject(format!("cannot challenge this EK: {e}")))?;
     let enrollment_id = uuid::Uuid::new_v4().to_string();
     let expires_at = now + st.config.enrollment_lifetime_secs;
     st.store
@@ -101,15 +113,16 @@ pub(crate) async fn activate(
     Json(req): Json<ActivateRequest>,
 ) -> Result<Json<ActivateResponse>, ServiceError> {
     // Taking the enrollment consumes it: a wrong answer cannot be retried.
-    let e = st
-        .store
-        .take_enrollment(&id)
-        .await?
-        .ok_or_else(|| ServiceError::EnrollmentRejected("unknown or already answered enrollment".into()))?;
+    let e = st.store.take_enrollment(&id).await?.ok_or_else(|| {
+        ServiceError::EnrollmentRejected("unknown or already answered enrollment".into())
+    })?;
     if e.expires_at <= now() {
-        return Err(ServiceError::EnrollmentRejected("the credential challenge expired; enroll again".into()));
+        return Err(ServiceError::EnrollmentRejected(
+            "the credential challenge expired; enroll again".into(),
+        ));
     }
-    if !ironroot_crypto::constant_time_eq(&digest(HashAlg::Sha256, &req.secret.0), &e.secret_sha256) {
+    if !ironroot_crypto::constant_time_eq(&digest(HashAlg::Sha256, &req.secret.0), &e.secret_sha256)
+    {
         tracing::warn!(host_id = %e.host_id, "credential activation failed: AK and EK are not in the same TPM");
         return Err(ServiceError::EnrollmentRejected(
             "the activated credential is wrong: the AK is not resident in the TPM that holds this EK".into(),
@@ -129,18 +142,30 @@ pub(crate) async fn activate(
 }
 
 /// Loads the enrolled, activated host behind an mTLS identity.
-pub(crate) async fn enrolled_host(st: &AppState, peer: &PeerIdentity) -> Result<HostRow, ServiceError> {
+pub(crate) async fn enrolled_host(
+    st: &AppState,
+    peer: &PeerIdentity,
+) -> Result<HostRow, ServiceError> {
     let id = peer.0.as_deref().ok_or(ServiceError::Unauthenticated)?;
-    let host = st.store.host(id).await?.ok_or(ServiceError::Unauthenticated)?;
+    let host = st
+        .store
+        .host(id)
+        .await?
+        .ok_or(ServiceError::Unauthenticated)?;
     if host.activated_at.is_none() {
-        return Err(ServiceError::Forbidden("this host has not completed enrollment".into()));
+        return Err(ServiceError::Forbidden(
+            "this host has not completed enrollment".into(),
+        ));
     }
     Ok(host)
 }
 
 /// PCRs every quote covers: the boot chain (0-9) and IMA (10), in every bank we verify.
 fn default_selection() -> Vec<PcrSelection> {
-    vec![PcrSelection { bank: HashAlg::Sha256, pcrs: (0..=10).collect() }]
+    vec![PcrSelection {
+        bank: HashAlg::Sha256,
+        pcrs: (0..=10).collect(),
+    }]
 }
 
 pub(crate) async fn challenge(
@@ -148,11 +173,17 @@ pub(crate) async fn challenge(
     Extension(peer): Extension<PeerIdentity>,
 ) -> Result<Json<Challenge>, ServiceError> {
     let host = enrolled_host(&st, &peer).await?;
-    let nonce = ironroot_crypto::random_bytes(crate::nonce::NONCE_LEN).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let nonce = ironroot_crypto::random_bytes(crate::nonce::NONCE_LEN)
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
     let now = now();
     let expires_at = now + st.config.nonce_lifetime_secs;
-    st.nonces.issue(&host.host_id, nonce.clone(), expires_at, now);
-    Ok(Json(Challenge { nonce: B64(nonce), expires_at, selection: default_selection() }))
+    st.nonces
+        .issue(&host.host_id, nonce.clone(), expires_at, now);
+    Ok(Json(Challenge {
+        nonce: B64(nonce),
+        expires_at,
+        selection: default_selection(),
+    }))
 }
 
 pub(crate) async fn evidence(
@@ -161,7 +192,9 @@ pub(crate) async fn evidence(
     Json(req): Json<EvidenceRequest>,
 ) -> Result<Json<EvidenceResponse>, ServiceError> {
     let host = enrolled_host(&st, &peer).await?;
-    st.nonces.take(&host.host_id, &req.nonce.0, now()).map_err(|e| ServiceError::NonceInvalid(e.to_string()))?;
+    st.nonces
+        .take(&host.host_id, &req.nonce.0, now())
+        .map_err(|e| ServiceError::NonceInvalid(e.to_string()))?;
     let outcome = crate::attest::attest(&st, &host, &req).await?;
     Ok(Json(EvidenceResponse {
         trusted: outcome.trusted,

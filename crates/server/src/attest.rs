@@ -10,7 +10,9 @@ use crate::{now, AppState};
 use ironroot_api::{EvidenceRequest, B64};
 use ironroot_evidence::{EventLog, ImaLog};
 use ironroot_tpm_wire::{verify_quote, PcrValues, TpmPublic};
-use ironroot_verifier::{Evidence, Fault, FaultName, FlavorGroup, HostInfo, RuleResult, TrustReport};
+use ironroot_verifier::{
+    Evidence, Fault, FaultName, FlavorGroup, HostInfo, RuleResult, TrustReport,
+};
 use serde::{Deserialize, Serialize};
 
 pub(crate) struct Outcome {
@@ -33,14 +35,31 @@ impl StoredEvidence {
     pub fn to_evidence(&self) -> Result<Evidence, String> {
         Ok(Evidence {
             quoted: self.quoted.clone(),
-            event_log: self.event_log.as_ref().map(|b| EventLog::parse(&b.0)).transpose().map_err(|e| e.to_string())?,
-            ima: self.ima_log.as_ref().map(|b| ImaLog::parse(&b.0)).transpose().map_err(|e| e.to_string())?,
+            event_log: self
+                .event_log
+                .as_ref()
+                .map(|b| EventLog::parse(&b.0))
+                .transpose()
+                .map_err(|e| e.to_string())?,
+            ima: self
+                .ima_log
+                .as_ref()
+                .map(|b| ImaLog::parse(&b.0))
+                .transpose()
+                .map_err(|e| e.to_string())?,
             host: self.host.clone(),
         })
     }
 }
 
-fn rejected(host: &HostRow, group: &str, now: u64, validity: u64, rule: &str, fault: Fault) -> TrustReport {
+fn rejected(
+    host: &HostRow,
+    group: &str,
+    now: u64,
+    validity: u64,
+    rule: &str,
+    fault: Fault,
+) -> TrustReport {
     TrustReport {
         host_id: host.host_id.clone(),
         hostname: host.hostname.clone(),
@@ -63,19 +82,34 @@ fn rejected(host: &HostRow, group: &str, now: u64, validity: u64, rule: &str, fa
     }
 }
 
-pub(crate) async fn attest(st: &AppState, host: &HostRow, req: &EvidenceRequest) -> Result<Outcome, ServiceError> {
+pub(crate) async fn attest(
+    st: &AppState,
+    host: &HostRow,
+    req: &EvidenceRequest,
+) -> Result<Outcome, ServiceError> {
     let now = now();
     let validity = st.config.trust_validity_secs;
     let group_name = host.flavor_group.clone();
-    let ak = TpmPublic::parse(&host.ak_public).map_err(|e| ServiceError::Internal(format!("stored AK: {e}")))?;
-    let report = match verify_quote(&ak, Some(&host.ak_qualified_name), &req.attest.0, &req.signature.0, &req.nonce.0, &req.pcrs) {
+    let ak = TpmPublic::parse(&host.ak_public)
+        .map_err(|e| ServiceError::Internal(format!("stored AK: {e}")))?;
+    let report = match verify_quote(
+        &ak,
+        Some(&host.ak_qualified_name),
+        &req.attest.0,
+        &req.signature.0,
+        &req.nonce.0,
+        &req.pcrs,
+    ) {
         Err(e) => rejected(
             host,
             &group_name,
             now,
             validity,
             "quote",
-            Fault::new(FaultName::QuoteInvalid, format!("the quote was rejected: {e}")),
+            Fault::new(
+                FaultName::QuoteInvalid,
+                format!("the quote was rejected: {e}"),
+            ),
         ),
         Ok(quote) => {
             let clock = quote.clock_info();
@@ -85,7 +119,14 @@ pub(crate) async fn attest(st: &AppState, host: &HostRow, req: &EvidenceRequest)
             if host.reset_count.is_some_and(|r| r != clock.reset_count) {
                 tracing::info!(host_id = %host.host_id, "host rebooted (TPM resetCount changed); evaluating afresh");
             }
-            st.store.set_host_boot(&host.host_id, clock.reset_count, clock.restart_count, clock.clock).await?;
+            st.store
+                .set_host_boot(
+                    &host.host_id,
+                    clock.reset_count,
+                    clock.restart_count,
+                    clock.clock,
+                )
+                .await?;
             let info = HostInfo {
                 host_id: host.host_id.clone(),
                 hostname: host.hostname.clone(),
@@ -111,14 +152,22 @@ pub(crate) async fn attest(st: &AppState, host: &HostRow, req: &EvidenceRequest)
                 ))
             } else {
                 match stored.to_evidence() {
-                    Err(e) => rejected(host, &group_name, now, validity, "evidence", Fault::new(
-                        FaultName::EvidenceMalformed,
-                        format!("the measurement logs could not be parsed: {e}"),
-                    )),
+                    Err(e) => rejected(
+                        host,
+                        &group_name,
+                        now,
+                        validity,
+                        "evidence",
+                        Fault::new(
+                            FaultName::EvidenceMalformed,
+                            format!("the measurement logs could not be parsed: {e}"),
+                        ),
+                    ),
                     Ok(evidence) => {
                         let report = evaluate(st, &group_name, &evidence, now, validity).await?;
                         if report_integrity_ok(&report) {
-                            let json = serde_json::to_string(&stored).map_err(|e| ServiceError::Internal(e.to_string()))?;
+                            let json = serde_json::to_string(&stored)
+                                .map_err(|e| ServiceError::Internal(e.to_string()))?;
                             st.store.set_last_evidence(&host.host_id, &json).await?;
                         }
                         report
@@ -132,29 +181,52 @@ pub(crate) async fn attest(st: &AppState, host: &HostRow, req: &EvidenceRequest)
 
 /// Integrity rules passed: the logs explain the quoted PCRs, so flavors may be taken from them.
 fn report_integrity_ok(report: &TrustReport) -> bool {
-    report.results.iter().filter(|r| r.rule.ends_with("_integrity")).all(|r| r.trusted)
+    report
+        .results
+        .iter()
+        .filter(|r| r.rule.ends_with("_integrity"))
+        .all(|r| r.trusted)
 }
 
 pub(crate) async fn load_group(st: &AppState, name: &str) -> Result<FlavorGroup, ServiceError> {
-    let json = st.store.group(name).await?.ok_or_else(|| ServiceError::NotFound(format!("flavor group {name}")))?;
-    serde_json::from_str(&json).map_err(|e| ServiceError::Internal(format!("stored flavor group {name}: {e}")))
+    let json = st
+        .store
+        .group(name)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("flavor group {name}")))?;
+    serde_json::from_str(&json)
+        .map_err(|e| ServiceError::Internal(format!("stored flavor group {name}: {e}")))
 }
 
-async fn evaluate(st: &AppState, group_name: &str, ev: &Evidence, now: u64, validity: u64) -> Result<TrustReport, ServiceError> {
+async fn evaluate(
+    st: &AppState,
+    group_name: &str,
+    ev: &Evidence,
+    now: u64,
+    validity: u64,
+) -> Result<TrustReport, ServiceError> {
     let group = load_group(st, group_name).await?;
     let flavors = st
         .store
         .flavors(Some(group_name))
         .await?
         .into_iter()
-        .map(|r| serde_json::from_str(&r.flavor).map_err(|e| ServiceError::Internal(format!("stored flavor {}: {e}", r.flavor_id))))
+        .map(|r| {
+            serde_json::from_str(&r.flavor)
+                .map_err(|e| ServiceError::Internal(format!("stored flavor {}: {e}", r.flavor_id)))
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(ironroot_verifier::verify(ev, &group, &flavors, now, validity))
+    Ok(ironroot_verifier::verify(
+        ev, &group, &flavors, now, validity,
+    ))
 }
 
 async fn store_signed(st: &AppState, report: TrustReport) -> Result<Outcome, ServiceError> {
     let payload = serde_json::to_vec(&report).map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let jws = st.signer.sign_compact("ironroot-trust-report+jws", &payload).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let jws = st
+        .signer
+        .sign_compact("ironroot-trust-report+jws", &payload)
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
     let report_id = uuid::Uuid::new_v4().to_string();
     st.store
         .insert_report(&ReportRow {
@@ -168,8 +240,15 @@ async fn store_signed(st: &AppState, report: TrustReport) -> Result<Outcome, Ser
         })
         .await?;
     if !report.trusted {
-        let reasons: Vec<String> = report.failed_faults().map(|(_, f)| f.description.clone()).collect();
+        let reasons: Vec<String> = report
+            .failed_faults()
+            .map(|(_, f)| f.description.clone())
+            .collect();
         tracing::warn!(host_id = %report.host_id, reasons = ?reasons, "host untrusted");
     }
-    Ok(Outcome { trusted: report.trusted, report_id, jws })
+    Ok(Outcome {
+        trusted: report.trusted,
+        report_id,
+        jws,
+    })
 }

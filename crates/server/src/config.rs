@@ -52,10 +52,16 @@ impl ServerConfig {
     pub(crate) fn load_ek_roots(&self) -> Result<EkRoots, StartError> {
         let mut roots = EkRoots::default();
         for f in &self.ek_ca_files {
-            let pem = std::fs::read(f).map_err(|e| StartError::EkRoots(f.display().to_string(), e.to_string()))?;
-            let n = roots.add_pem(&pem).map_err(|e| StartError::EkRoots(f.display().to_string(), e.to_string()))?;
+            let pem = std::fs::read(f)
+                .map_err(|e| StartError::EkRoots(f.display().to_string(), e.to_string()))?;
+            let n = roots
+                .add_pem(&pem)
+                .map_err(|e| StartError::EkRoots(f.display().to_string(), e.to_string()))?;
             if n == 0 {
-                return Err(StartError::EkRoots(f.display().to_string(), "no certificate in file".into()));
+                return Err(StartError::EkRoots(
+                    f.display().to_string(),
+                    "no certificate in file".into(),
+                ));
             }
         }
         Ok(roots)
@@ -65,7 +71,11 @@ impl ServerConfig {
 fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(bytes)
 }
 
@@ -88,7 +98,8 @@ pub(crate) fn load_or_create_token(dir: &Path) -> std::io::Result<zeroize::Zeroi
     match std::fs::read_to_string(&path) {
         Ok(t) => Ok(zeroize::Zeroizing::new(t.trim().to_owned())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let bytes = ironroot_crypto::random_bytes(32).map_err(|e| std::io::Error::other(e.to_string()))?;
+            let bytes = ironroot_crypto::random_bytes(32)
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
             let token = hex::encode(bytes);
             write_secret(&path, token.as_bytes())?;
             Ok(zeroize::Zeroizing::new(token))

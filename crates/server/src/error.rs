@@ -52,9 +52,9 @@ impl ServiceError {
             ErrorKind::Forbidden => StatusCode::FORBIDDEN,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Conflict => StatusCode::CONFLICT,
-            ErrorKind::NonceInvalid | ErrorKind::EnrollmentRejected | ErrorKind::EvidenceRejected => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ErrorKind::NonceInvalid
+            | ErrorKind::EnrollmentRejected
+            | ErrorKind::EvidenceRejected => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -66,10 +66,15 @@ impl ServiceError {
 impl IntoResponse for ServiceError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if let ServiceError::Internal(detail) | ServiceError::Store(StoreError::Unavailable(detail)) = &self {
+        if let ServiceError::Internal(detail)
+        | ServiceError::Store(StoreError::Unavailable(detail)) = &self
+        {
             tracing::error!(%detail, "request failed");
         }
-        let body = ApiError { kind: self.kind(), message: self.to_string() };
+        let body = ApiError {
+            kind: self.kind(),
+            message: self.to_string(),
+        };
         (status, Json(body)).into_response()
     }
 }
@@ -81,20 +86,41 @@ mod tests {
     #[test]
     fn every_variant_has_a_stable_kind_and_hides_internals() {
         let cases = [
-            (ServiceError::BadRequest("x".into()), StatusCode::BAD_REQUEST),
+            (
+                ServiceError::BadRequest("x".into()),
+                StatusCode::BAD_REQUEST,
+            ),
             (ServiceError::Unauthenticated, StatusCode::UNAUTHORIZED),
             (ServiceError::Forbidden("x".into()), StatusCode::FORBIDDEN),
             (ServiceError::NotFound("host".into()), StatusCode::NOT_FOUND),
-            (ServiceError::NonceInvalid("x".into()), StatusCode::UNPROCESSABLE_ENTITY),
-            (ServiceError::EnrollmentRejected("x".into()), StatusCode::UNPROCESSABLE_ENTITY),
-            (ServiceError::EvidenceRejected("x".into()), StatusCode::UNPROCESSABLE_ENTITY),
-            (ServiceError::Store(StoreError::Unavailable("disk I/O".into())), StatusCode::SERVICE_UNAVAILABLE),
-            (ServiceError::Internal("secret detail".into()), StatusCode::INTERNAL_SERVER_ERROR),
+            (
+                ServiceError::NonceInvalid("x".into()),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            (
+                ServiceError::EnrollmentRejected("x".into()),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            (
+                ServiceError::EvidenceRejected("x".into()),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            (
+                ServiceError::Store(StoreError::Unavailable("disk I/O".into())),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            (
+                ServiceError::Internal("secret detail".into()),
+                StatusCode::INTERNAL_SERVER_ERROR,
+            ),
         ];
         for (e, status) in cases {
             assert_eq!(e.status(), status);
             let msg = e.to_string();
-            assert!(!msg.contains("secret detail") && !msg.contains("disk I/O"), "{msg}");
+            assert!(
+                !msg.contains("secret detail") && !msg.contains("disk I/O"),
+                "{msg}"
+            );
         }
     }
 }

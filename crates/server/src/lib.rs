@@ -80,11 +80,13 @@ impl Service {
     /// Opens the database, loads or creates the PKI and signing key, and starts serving.
     pub async fn start(config: ServerConfig) -> Result<Service, StartError> {
         let dir = config.data_dir.clone();
-        std::fs::create_dir_all(&dir).map_err(|e| StartError::DataDir(dir.display().to_string(), e))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| StartError::DataDir(dir.display().to_string(), e))?;
         let store = Store::open_sqlite(&dir.join("ironroot.db")).await?;
         let pki = pki::ServicePki::load_or_create(&dir, &config.tls_names)?;
         let signer = config::load_or_create_signer(&dir).map_err(StartError::Signer)?;
-        let admin_token = config::load_or_create_token(&dir).map_err(|e| StartError::DataDir(dir.display().to_string(), e))?;
+        let admin_token = config::load_or_create_token(&dir)
+            .map_err(|e| StartError::DataDir(dir.display().to_string(), e))?;
         let ek_roots = config.load_ek_roots()?;
         if config.ek_cert_policy == EkCertPolicy::Required && ek_roots.is_empty() {
             return Err(StartError::Config(
@@ -95,11 +97,23 @@ impl Service {
         }
         admin::ensure_default_group(&store).await?;
         let tls = tls::server_config(&pki).map_err(StartError::Tls)?;
-        let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| StartError::Listen(config.listen, e))?;
-        let addr = listener.local_addr().map_err(|e| StartError::Listen(config.listen, e))?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| StartError::Listen(config.listen, e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| StartError::Listen(config.listen, e))?;
         let ca_pem = pki.ca_pem.clone();
         let body_limit = config.max_request_bytes;
-        let state = Arc::new(AppState { store, config, pki, signer, nonces: Default::default(), ek_roots, admin_token });
+        let state = Arc::new(AppState {
+            store,
+            config,
+            pki,
+            signer,
+            nonces: Default::default(),
+            ek_roots,
+            admin_token,
+        });
         let app = router(state).layer(DefaultBodyLimit::max(body_limit));
         let task = tokio::spawn(tls::serve(listener, tls, app));
         tracing::info!(%addr, "attestation service listening");
@@ -122,15 +136,24 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/v1/hosts/{id}", get(admin::get_host))
         .route("/v1/hosts/{id}/reports", get(admin::host_reports))
         .route("/v1/reports/{id}", get(admin::get_report))
-        .route("/v1/flavors", get(admin::list_flavors).post(admin::import_flavors))
+        .route(
+            "/v1/flavors",
+            get(admin::list_flavors).post(admin::import_flavors),
+        )
         .route("/v1/flavors/from-host", post(admin::flavors_from_host))
         .route("/v1/flavors/{id}", delete(admin::delete_flavor))
-        .route("/v1/flavor-groups", get(admin::list_groups).post(admin::put_group))
+        .route(
+            "/v1/flavor-groups",
+            get(admin::list_groups).post(admin::put_group),
+        )
         .route("/.well-known/jwks.json", get(admin::jwks))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
 }
 
 pub(crate) fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }

@@ -8,9 +8,12 @@ const PER_HOST: usize = 4;
 /// Nonce length in bytes (the TPM's qualifying data holds up to a digest's size).
 pub const NONCE_LEN: usize = 32;
 
+/// Outstanding nonces of one host: (nonce, expiry in unix seconds), oldest first.
+type Outstanding = Vec<(Vec<u8>, u64)>;
+
 #[derive(Debug, Default)]
 pub struct NonceStore {
-    inner: Mutex<HashMap<String, Vec<(Vec<u8>, u64)>>>,
+    inner: Mutex<HashMap<String, Outstanding>>,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]

@@ -2,8 +2,8 @@
 //! and the client certificates that enrolled agents use for mutual TLS.
 
 use rcgen::{
-    BasicConstraints, Certificate, CertificateParams, CertificateSigningRequestParams, DnType, ExtendedKeyUsagePurpose,
-    IsCa, KeyPair, KeyUsagePurpose, SanType, PKCS_ECDSA_P256_SHA256,
+    BasicConstraints, Certificate, CertificateParams, CertificateSigningRequestParams, DnType,
+    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType, PKCS_ECDSA_P256_SHA256,
 };
 use std::path::Path;
 
@@ -13,7 +13,10 @@ pub enum PkiError {
     #[error("certificate generation failed: {0}")]
     Generate(#[from] rcgen::Error),
     #[error("cannot read or write {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("certificate signing request rejected: {0}")]
     BadCsr(String),
 }
@@ -37,22 +40,36 @@ fn read(path: &Path) -> Result<Option<String>, PkiError> {
     match std::fs::read_to_string(path) {
         Ok(s) => Ok(Some(s)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(PkiError::Io { path: path.display().to_string(), source }),
+        Err(source) => Err(PkiError::Io {
+            path: path.display().to_string(),
+            source,
+        }),
     }
 }
 
 fn write_private(path: &Path, contents: &str) -> Result<(), PkiError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let io = |source| PkiError::Io { path: path.display().to_string(), source };
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path).map_err(io)?;
+    let io = |source| PkiError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io)?;
     f.write_all(contents.as_bytes()).map_err(io)
 }
 
 fn ca_params() -> Result<CertificateParams, PkiError> {
     let mut p = CertificateParams::new(Vec::<String>::new())?;
-    p.distinguished_name.push(DnType::CommonName, "ironroot service CA");
-    p.distinguished_name.push(DnType::OrganizationName, "ironroot");
+    p.distinguished_name
+        .push(DnType::CommonName, "ironroot service CA");
+    p.distinguished_name
+        .push(DnType::OrganizationName, "ironroot");
     p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     Ok(p)
@@ -75,19 +92,23 @@ impl ServicePki {
             Some(pem) => pem,
             None => {
                 write_private(&key_path, &ca_key.serialize_pem())?;
-                std::fs::write(&cert_path, ca_cert.pem())
-                    .map_err(|source| PkiError::Io { path: cert_path.display().to_string(), source })?;
+                std::fs::write(&cert_path, ca_cert.pem()).map_err(|source| PkiError::Io {
+                    path: cert_path.display().to_string(),
+                    source,
+                })?;
                 ca_cert.pem()
             }
         };
         let server_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
         let mut p = CertificateParams::new(Vec::<String>::new())?;
-        p.distinguished_name.push(DnType::CommonName, "ironroot attestation service");
+        p.distinguished_name
+            .push(DnType::CommonName, "ironroot attestation service");
         for n in names {
-            p.subject_alt_names.push(match n.parse::<std::net::IpAddr>() {
-                Ok(ip) => SanType::IpAddress(ip),
-                Err(_) => SanType::DnsName(n.clone().try_into()?),
-            });
+            p.subject_alt_names
+                .push(match n.parse::<std::net::IpAddr>() {
+                    Ok(ip) => SanType::IpAddress(ip),
+                    Err(_) => SanType::DnsName(n.clone().try_into()?),
+                });
         }
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let server_cert = p.signed_by(&server_key, &ca_cert, &ca_key)?;
@@ -103,10 +124,13 @@ impl ServicePki {
     /// Issues an agent's client certificate from its CSR. Only the CSR's public key is
     /// used: the subject is set here to the host id the enrollment proved.
     pub fn issue_client_cert(&self, csr_pem: &str, host_id: &str) -> Result<String, PkiError> {
-        let mut csr = CertificateSigningRequestParams::from_pem(csr_pem).map_err(|e| PkiError::BadCsr(e.to_string()))?;
+        let mut csr = CertificateSigningRequestParams::from_pem(csr_pem)
+            .map_err(|e| PkiError::BadCsr(e.to_string()))?;
         let mut p = CertificateParams::new(Vec::<String>::new())?;
         p.distinguished_name.push(DnType::CommonName, host_id);
-        p.subject_alt_names.push(SanType::URI(format!("urn:ironroot:host:{host_id}").try_into()?));
+        p.subject_alt_names.push(SanType::URI(
+            format!("urn:ironroot:host:{host_id}").try_into()?,
+        ));
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         csr.params = p;
         Ok(csr.signed_by(&self.ca_cert, &self.ca_key)?.pem())
@@ -116,6 +140,12 @@ impl ServicePki {
 /// Reads the host id out of a verified client certificate (its common name).
 pub fn host_id_from_client_cert(der: &[u8]) -> Option<String> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    let cn = cert.subject().iter_common_name().next()?.as_str().ok()?.to_owned();
+    let cn = cert
+        .subject()
+        .iter_common_name()
+        .next()?
+        .as_str()
+        .ok()?
+        .to_owned();
     Some(cn)
 }

@@ -28,8 +28,12 @@ pub fn server_config(pki: &ServicePki) -> Result<Arc<ServerConfig>, String> {
         .allow_unauthenticated()
         .build()
         .map_err(|e| e.to_string())?;
-    let chain = vec![CertificateDer::from_pem_slice(pki.server_cert_pem.as_bytes()).map_err(|e| e.to_string())?];
-    let key = PrivateKeyDer::from_pem_slice(pki.server_key_pem.as_bytes()).map_err(|e| e.to_string())?;
+    let chain = vec![
+        CertificateDer::from_pem_slice(pki.server_cert_pem.as_bytes())
+            .map_err(|e| e.to_string())?,
+    ];
+    let key =
+        PrivateKeyDer::from_pem_slice(pki.server_key_pem.as_bytes()).map_err(|e| e.to_string())?;
     let mut cfg = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
@@ -55,7 +59,9 @@ pub async fn serve(listener: TcpListener, tls: Arc<ServerConfig>, app: Router) {
         let acceptor = acceptor.clone();
         let app = app.clone();
         tokio::spawn(async move {
-            let handshake = tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp)).await;
+            let handshake =
+                tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp))
+                    .await;
             let stream = match handshake {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
@@ -71,9 +77,10 @@ pub async fn serve(listener: TcpListener, tls: Arc<ServerConfig>, app: Router) {
                 .and_then(|c| c.first())
                 .and_then(|c| host_id_from_client_cert(c.as_ref()));
             let app = app.layer(axum::Extension(PeerIdentity(identity)));
-            let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                app.clone().oneshot(req.map(axum::body::Body::new))
-            });
+            let service =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    app.clone().oneshot(req.map(axum::body::Body::new))
+                });
             let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), service)
                 .await;

@@ -30,12 +30,19 @@ impl FlavorPart {
         matches!(self, FlavorPart::HostUnique | FlavorPart::AssetTag)
     }
 
-    pub const ALL: [FlavorPart; 5] =
-        [FlavorPart::Platform, FlavorPart::Os, FlavorPart::HostUnique, FlavorPart::Software, FlavorPart::AssetTag];
+    pub const ALL: [FlavorPart; 5] = [
+        FlavorPart::Platform,
+        FlavorPart::Os,
+        FlavorPart::HostUnique,
+        FlavorPart::Software,
+        FlavorPart::AssetTag,
+    ];
 
     /// Parses a part name as written in flavors (`HOST_UNIQUE`), ignoring case.
     pub fn parse(s: &str) -> Option<FlavorPart> {
-        FlavorPart::ALL.into_iter().find(|p| p.name().eq_ignore_ascii_case(s))
+        FlavorPart::ALL
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(s))
     }
 
     pub const fn name(self) -> &'static str {

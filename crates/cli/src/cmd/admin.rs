@@ -2,7 +2,9 @@
 
 use super::{Output, Table, EXIT_UNTRUSTED};
 use anyhow::{bail, Context};
-use ironroot_api::{ApiError, FlavorList, FlavorsFromHostRequest, HostSummary, ReportRecord, TrustState};
+use ironroot_api::{
+    ApiError, FlavorList, FlavorsFromHostRequest, HostSummary, ReportRecord, TrustState,
+};
 use ironroot_crypto::JwkSet;
 use ironroot_verifier::TrustReport;
 use rustls_pki_types::pem::PemObject;
@@ -16,7 +18,11 @@ use std::sync::Arc;
 #[derive(clap::Args, Clone)]
 pub struct Conn {
     /// The service's URL.
-    #[arg(long, env = "IRONROOT_SERVER", default_value = "https://127.0.0.1:8443")]
+    #[arg(
+        long,
+        env = "IRONROOT_SERVER",
+        default_value = "https://127.0.0.1:8443"
+    )]
     pub server: String,
     /// PEM file with the service's CA certificate (ca.pem in the service's data directory).
     #[arg(long, env = "IRONROOT_CA")]
@@ -35,28 +41,41 @@ pub struct AdminClient {
 impl AdminClient {
     pub fn new(c: &Conn) -> anyhow::Result<Self> {
         let ca = std::fs::read(&c.ca).with_context(|| format!("reading {}", c.ca.display()))?;
-        let token = std::fs::read_to_string(&c.token_file).with_context(|| format!("reading {}", c.token_file.display()))?;
+        let token = std::fs::read_to_string(&c.token_file)
+            .with_context(|| format!("reading {}", c.token_file.display()))?;
         Self::from_parts(&c.server, &ca, token.trim())
     }
 
     pub fn from_parts(server: &str, ca_pem: &[u8], token: &str) -> anyhow::Result<Self> {
         let mut roots = rustls::RootCertStore::empty();
         for cert in CertificateDer::pem_slice_iter(ca_pem) {
-            roots.add(cert.context("service CA")?).context("service CA")?;
+            roots
+                .add(cert.context("service CA")?)
+                .context("service CA")?;
         }
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
             .timeout(std::time::Duration::from_secs(30))
             .build()?;
-        Ok(AdminClient { http, base: server.trim_end_matches('/').to_owned(), token: token.to_owned() })
+        Ok(AdminClient {
+            http,
+            base: server.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+        })
     }
 
     async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> anyhow::Result<T> {
-        let resp = req.bearer_auth(&self.token).send().await.with_context(|| format!("cannot reach {}", self.base))?;
+        let resp = req
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {}", self.base))?;
         let status = resp.status();
         let bytes = resp.bytes().await?;
         if status.is_success() {
@@ -69,15 +88,22 @@ impl AdminClient {
     }
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
-        self.send(self.http.get(format!("{}{path}", self.base))).await
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
     }
 
-    pub async fn post<B: serde::Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> anyhow::Result<T> {
-        self.send(self.http.post(format!("{}{path}", self.base)).json(body)).await
+    pub async fn post<B: serde::Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> anyhow::Result<T> {
+        self.send(self.http.post(format!("{}{path}", self.base)).json(body))
+            .await
     }
 
     pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
-        self.send(self.http.delete(format!("{}{path}", self.base))).await
+        self.send(self.http.delete(format!("{}{path}", self.base)))
+            .await
     }
 
     pub async fn hosts(&self) -> anyhow::Result<Vec<HostSummary>> {
@@ -182,7 +208,9 @@ pub fn hosts_table(hosts: &[HostSummary]) -> String {
         t.row(vec![
             h.hostname.clone(),
             h.trust.as_str().to_uppercase(),
-            h.last_attested_at.map(ago).unwrap_or_else(|| "never".into()),
+            h.last_attested_at
+                .map(ago)
+                .unwrap_or_else(|| "never".into()),
             h.trust_expires_at.map(until).unwrap_or_else(|| "-".into()),
             h.host_id.clone(),
         ]);
@@ -191,7 +219,10 @@ pub fn hosts_table(hosts: &[HostSummary]) -> String {
 }
 
 fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn ago(t: u64) -> String {
@@ -200,11 +231,19 @@ fn ago(t: u64) -> String {
 
 fn until(t: u64) -> String {
     let n = now();
-    if t > n { format!("in {}s", t - n) } else { "expired".into() }
+    if t > n {
+        format!("in {}s", t - n)
+    } else {
+        "expired".into()
+    }
 }
 
 fn exit_for(all_trusted: bool) -> ExitCode {
-    if all_trusted { ExitCode::SUCCESS } else { ExitCode::from(EXIT_UNTRUSTED) }
+    if all_trusted {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_UNTRUSTED)
+    }
 }
 
 pub async fn host(cmd: HostCmd, out: Output) -> anyhow::Result<ExitCode> {
@@ -215,10 +254,14 @@ pub async fn host(cmd: HostCmd, out: Output) -> anyhow::Result<ExitCode> {
                 Output::Json => print_json(&hosts)?,
                 Output::Table => println!("{}", hosts_table(&hosts)),
             }
-            Ok(exit_for(hosts.iter().all(|h| h.trust == TrustState::Trusted)))
+            Ok(exit_for(
+                hosts.iter().all(|h| h.trust == TrustState::Trusted),
+            ))
         }
         HostCmd::Show { host, conn } => {
-            let h: HostSummary = AdminClient::new(&conn)?.get(&format!("/v1/hosts/{host}")).await?;
+            let h: HostSummary = AdminClient::new(&conn)?
+                .get(&format!("/v1/hosts/{host}"))
+                .await?;
             match out {
                 Output::Json => print_json(&h)?,
                 Output::Table => {
@@ -235,22 +278,43 @@ pub async fn host(cmd: HostCmd, out: Output) -> anyhow::Result<ExitCode> {
 
 pub async fn flavor(cmd: FlavorCmd, out: Output) -> anyhow::Result<ExitCode> {
     let list = match cmd {
-        FlavorCmd::FromHost { host, label, parts, group, conn } => {
-            let req = FlavorsFromHostRequest { host_id: host, label, parts, flavor_group: group };
-            AdminClient::new(&conn)?.post::<_, FlavorList>("/v1/flavors/from-host", &req).await?
+        FlavorCmd::FromHost {
+            host,
+            label,
+            parts,
+            group,
+            conn,
+        } => {
+            let req = FlavorsFromHostRequest {
+                host_id: host,
+                label,
+                parts,
+                flavor_group: group,
+            };
+            AdminClient::new(&conn)?
+                .post::<_, FlavorList>("/v1/flavors/from-host", &req)
+                .await?
         }
         FlavorCmd::List { group, conn } => {
             let q = group.map(|g| format!("?group={g}")).unwrap_or_default();
-            AdminClient::new(&conn)?.get::<FlavorList>(&format!("/v1/flavors{q}")).await?
+            AdminClient::new(&conn)?
+                .get::<FlavorList>(&format!("/v1/flavors{q}"))
+                .await?
         }
         FlavorCmd::Import { file, group, conn } => {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let list: FlavorList = serde_json::from_str(&text).with_context(|| format!("{} is not a flavor list", file.display()))?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let list: FlavorList = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a flavor list", file.display()))?;
             let q = group.map(|g| format!("?group={g}")).unwrap_or_default();
-            AdminClient::new(&conn)?.post::<_, FlavorList>(&format!("/v1/flavors{q}"), &list).await?
+            AdminClient::new(&conn)?
+                .post::<_, FlavorList>(&format!("/v1/flavors{q}"), &list)
+                .await?
         }
         FlavorCmd::Delete { id, conn } => {
-            let v: serde_json::Value = AdminClient::new(&conn)?.delete(&format!("/v1/flavors/{id}")).await?;
+            let v: serde_json::Value = AdminClient::new(&conn)?
+                .delete(&format!("/v1/flavors/{id}"))
+                .await?;
             print_json(&v)?;
             return Ok(ExitCode::SUCCESS);
         }
@@ -264,7 +328,10 @@ pub async fn flavor(cmd: FlavorCmd, out: Output) -> anyhow::Result<ExitCode> {
                     f["id"].as_str().unwrap_or("").to_owned(),
                     f["meta"]["part"].as_str().unwrap_or("").to_owned(),
                     f["meta"]["label"].as_str().unwrap_or("").to_owned(),
-                    f["rules"].as_array().map(|r| r.len().to_string()).unwrap_or_default(),
+                    f["rules"]
+                        .as_array()
+                        .map(|r| r.len().to_string())
+                        .unwrap_or_default(),
                 ]);
             }
             println!("{}", t.render());
@@ -283,18 +350,26 @@ pub fn report_text(r: &TrustReport) -> String {
         r.reset_count,
         r.restart_count
     );
-    let mut t = Table::new(&["RULE", "PART", "FLAVOR", "RESULT"]);
+    let mut t = Table::new(&["RULE", "SUBJECT", "PART", "FLAVOR", "RESULT"]);
     for res in &r.results {
         t.row(vec![
             res.rule.clone(),
+            res.subject.clone().unwrap_or_default(),
             res.part.map(|p| p.name().to_owned()).unwrap_or_default(),
             res.flavor_label.clone().unwrap_or_default(),
-            if res.trusted { "pass".into() } else { "FAIL".into() },
+            if res.trusted {
+                "pass".into()
+            } else {
+                "FAIL".into()
+            },
         ]);
     }
     s.push_str(&t.render());
     for (res, f) in r.failed_faults() {
-        s.push_str(&format!("\n\n{} failed: {:?}\n  {}", res.rule, f.name, f.description));
+        s.push_str(&format!(
+            "\n\n{} failed: {:?}\n  {}",
+            res.rule, f.name, f.description
+        ));
         if let Some(e) = &f.expected {
             s.push_str(&format!("\n  expected: {e}"));
         }
@@ -307,7 +382,13 @@ pub fn report_text(r: &TrustReport) -> String {
 
 pub async fn report(cmd: ReportCmd, out: Output) -> anyhow::Result<ExitCode> {
     match cmd {
-        ReportCmd::List { host, from, to, limit, conn } => {
+        ReportCmd::List {
+            host,
+            from,
+            to,
+            limit,
+            conn,
+        } => {
             let mut q = format!("?limit={limit}");
             if let Some(f) = from {
                 q.push_str(&format!("&from={f}"));
@@ -315,13 +396,19 @@ pub async fn report(cmd: ReportCmd, out: Output) -> anyhow::Result<ExitCode> {
             if let Some(t) = to {
                 q.push_str(&format!("&to={t}"));
             }
-            let list: Vec<ReportRecord> = AdminClient::new(&conn)?.get(&format!("/v1/hosts/{host}/reports{q}")).await?;
+            let list: Vec<ReportRecord> = AdminClient::new(&conn)?
+                .get(&format!("/v1/hosts/{host}/reports{q}"))
+                .await?;
             match out {
                 Output::Json => print_json(&list)?,
                 Output::Table => {
                     let mut t = Table::new(&["REPORT ID", "CREATED", "TRUSTED"]);
                     for r in &list {
-                        t.row(vec![r.report_id.clone(), ago(r.created), r.trusted.to_string()]);
+                        t.row(vec![
+                            r.report_id.clone(),
+                            ago(r.created),
+                            r.trusted.to_string(),
+                        ]);
                     }
                     println!("{}", t.render());
                 }
@@ -329,7 +416,9 @@ pub async fn report(cmd: ReportCmd, out: Output) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ReportCmd::Show { id, conn } => {
-            let rec: ReportRecord = AdminClient::new(&conn)?.get(&format!("/v1/reports/{id}")).await?;
+            let rec: ReportRecord = AdminClient::new(&conn)?
+                .get(&format!("/v1/reports/{id}"))
+                .await?;
             let report: TrustReport = serde_json::from_value(rec.report.clone())?;
             match out {
                 Output::Json => print_json(&rec)?,
@@ -338,11 +427,17 @@ pub async fn report(cmd: ReportCmd, out: Output) -> anyhow::Result<ExitCode> {
             Ok(exit_for(report.trusted))
         }
         ReportCmd::Verify { report, jwks } => {
-            let jws = std::fs::read_to_string(&report).with_context(|| format!("reading {}", report.display()))?;
-            let set: JwkSet = serde_json::from_slice(&std::fs::read(&jwks).with_context(|| format!("reading {}", jwks.display()))?)
-                .context("not a JWK set")?;
-            let payload = set.verify_compact(jws.trim()).context("the report's signature does not verify")?;
-            let r: TrustReport = serde_json::from_slice(&payload).context("the signed payload is not a trust report")?;
+            let jws = std::fs::read_to_string(&report)
+                .with_context(|| format!("reading {}", report.display()))?;
+            let set: JwkSet = serde_json::from_slice(
+                &std::fs::read(&jwks).with_context(|| format!("reading {}", jwks.display()))?,
+            )
+            .context("not a JWK set")?;
+            let payload = set
+                .verify_compact(jws.trim())
+                .context("the report's signature does not verify")?;
+            let r: TrustReport = serde_json::from_slice(&payload)
+                .context("the signed payload is not a trust report")?;
             let ok = r.is_trusted_at(now());
             match out {
                 Output::Json => print_json(&r)?,

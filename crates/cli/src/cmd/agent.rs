@@ -42,11 +42,18 @@ pub struct Args {
 }
 
 fn machine_hostname() -> String {
-    std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_owned()).unwrap_or_else(|_| "localhost".into())
+    std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into())
 }
 
 fn hardware_uuid(dev: Option<&PathBuf>) -> String {
-    let from = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let from = |p: &str| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+    };
     match dev {
         Some(d) => from(&d.join("hardware_uuid").display().to_string()),
         None => from("/sys/class/dmi/id/product_uuid").or_else(|| from("/etc/machine-id")),
@@ -55,19 +62,29 @@ fn hardware_uuid(dev: Option<&PathBuf>) -> String {
 }
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let ca_pem = std::fs::read(&a.ca).with_context(|| format!("reading the service CA {}", a.ca.display()))?;
+    let ca_pem = std::fs::read(&a.ca)
+        .with_context(|| format!("reading the service CA {}", a.ca.display()))?;
     let layout = a.dev_node.as_ref().map(ironroot_devnode::NodeLayout::new);
-    let event_log = a.event_log.or_else(|| layout.as_ref().map(|l| l.event_log_path()));
-    let ima_log = a.ima_log.or_else(|| layout.as_ref().map(|l| l.ima_log_path()));
+    let event_log = a
+        .event_log
+        .or_else(|| layout.as_ref().map(|l| l.event_log_path()));
+    let ima_log = a
+        .ima_log
+        .or_else(|| layout.as_ref().map(|l| l.ima_log_path()));
     let cfg = AgentConfig {
         server: a.server,
         ca_pem,
         state_dir: a.state,
         hostname: a.hostname.unwrap_or_else(machine_hostname),
         hardware_uuid: hardware_uuid(a.dev_node.as_ref()),
-        event_log: event_log.or_else(|| Some("/sys/kernel/security/tpm0/binary_bios_measurements".into())),
-        ima_log: ima_log.or_else(|| Some("/sys/kernel/security/ima/ascii_runtime_measurements".into())),
-        dev_node: a.dev_node.map(|dir| DevNode { dir, poll: Duration::from_millis(250) }),
+        event_log: event_log
+            .or_else(|| Some("/sys/kernel/security/tpm0/binary_bios_measurements".into())),
+        ima_log: ima_log
+            .or_else(|| Some("/sys/kernel/security/ima/ascii_runtime_measurements".into())),
+        dev_node: a.dev_node.map(|dir| DevNode {
+            dir,
+            poll: Duration::from_millis(250),
+        }),
         max_log_bytes: 16 * 1024 * 1024,
     };
     let tcti = a.tcti.clone();

@@ -32,7 +32,12 @@ pub enum NodeCmd {
 
 pub async fn run(cmd: NodeCmd, out: Output) -> anyhow::Result<ExitCode> {
     match cmd {
-        NodeCmd::Init { dir, platform, hostname, plugin } => {
+        NodeCmd::Init {
+            dir,
+            platform,
+            hostname,
+            plugin,
+        } => {
             let plugin = plugin.or_else(|| std::env::current_exe().ok());
             NodeLayout::create(&dir, &platform, &hostname, plugin.as_deref())
                 .with_context(|| format!("creating node directory {}", dir.display()))?;
@@ -41,7 +46,8 @@ pub async fn run(cmd: NodeCmd, out: Output) -> anyhow::Result<ExitCode> {
         }
         NodeCmd::Boot { dir, tcti } => {
             let summary = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-                let mut tpm = EsapiTpm::open(&tcti, AkConfig::default()).with_context(|| format!("opening TPM {tcti}"))?;
+                let mut tpm = EsapiTpm::open(&tcti, AkConfig::default())
+                    .with_context(|| format!("opening TPM {tcti}"))?;
                 Ok(ironroot_devnode::boot(&NodeLayout::new(&dir), &mut tpm)?)
             })
             .await??;
@@ -55,7 +61,12 @@ pub async fn run(cmd: NodeCmd, out: Output) -> anyhow::Result<ExitCode> {
                     "booted: {} boot events and {} IMA entries measured into banks {}",
                     summary.events,
                     summary.ima_entries,
-                    summary.banks.iter().map(|b| b.name()).collect::<Vec<_>>().join(", ")
+                    summary
+                        .banks
+                        .iter()
+                        .map(|b| b.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             }
         }
@@ -67,5 +78,12 @@ pub async fn run(cmd: NodeCmd, out: Output) -> anyhow::Result<ExitCode> {
 pub fn uuid_for(hostname: &str) -> String {
     let d = ironroot_crypto::digest(ironroot_crypto::HashAlg::Sha256, hostname.as_bytes());
     let h: String = d.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }

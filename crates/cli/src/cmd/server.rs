@@ -40,15 +40,24 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut cfg = ServerConfig::new(a.data);
     cfg.listen = a.listen;
     cfg.ek_ca_files = a.ek_ca;
-    cfg.ek_cert_policy = if a.ek_cert_policy == "required" { EkCertPolicy::Required } else { EkCertPolicy::IfPresent };
+    cfg.ek_cert_policy = if a.ek_cert_policy == "required" {
+        EkCertPolicy::Required
+    } else {
+        EkCertPolicy::IfPresent
+    };
     cfg.tls_names = a.tls_names;
     cfg.trust_validity_secs = a.trust_validity;
     cfg.attestation_interval_secs = a.interval;
     if cfg.interval_exceeds_validity() {
         anyhow::bail!("--interval must be shorter than --trust-validity, or every node would expire between attestations");
     }
-    let service = Service::start(cfg).await.context("starting the attestation service")?;
-    println!("ironroot attestation service listening on https://{}", service.addr);
+    let service = Service::start(cfg)
+        .await
+        .context("starting the attestation service")?;
+    println!(
+        "ironroot attestation service listening on https://{}",
+        service.addr
+    );
     tokio::select! {
         _ = service.wait() => {}
         _ = tokio::signal::ctrl_c() => { eprintln!("stopping"); }

@@ -6,7 +6,10 @@ pub struct Table {
 
 impl Table {
     pub fn new(header: &[&str]) -> Self {
-        Table { header: header.iter().map(|s| s.to_string()).collect(), rows: Vec::new() }
+        Table {
+            header: header.iter().map(|s| s.to_string()).collect(),
+            rows: Vec::new(),
+        }
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
@@ -32,7 +35,13 @@ impl Table {
         };
         let mut out = line(&self.header);
         out.push('\n');
-        out.push_str(&width.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
+        out.push_str(
+            &width
+                .iter()
+                .map(|w| "-".repeat(*w))
+                .collect::<Vec<_>>()
+                .join("  "),
+        );
         for r in &self.rows {
             out.push('\n');
             out.push_str(&line(r));
@@ -50,6 +59,9 @@ mod tests {
         let mut t = Table::new(&["HOST", "TRUST"]);
         t.row(vec!["node-1".into(), "trusted".into()]);
         t.row(vec!["n3".into(), "untrusted".into()]);
-        assert_eq!(t.render(), "HOST    TRUST\n------  ---------\nnode-1  trusted\nn3      untrusted");
+        assert_eq!(
+            t.render(),
+            "HOST    TRUST\n------  ---------\nnode-1  trusted\nn3      untrusted"
+        );
     }
 }

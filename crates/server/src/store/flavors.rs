@@ -15,14 +15,16 @@ impl Store {
     pub async fn insert_flavors(&self, rows: &[FlavorRow], group: &str) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         for f in rows {
-            sqlx::query("INSERT INTO flavors (flavor_id, part, label, created, flavor) VALUES (?,?,?,?,?)")
-                .bind(&f.flavor_id)
-                .bind(&f.part)
-                .bind(&f.label)
-                .bind(to_i64(f.created))
-                .bind(&f.flavor)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO flavors (flavor_id, part, label, created, flavor) VALUES (?,?,?,?,?)",
+            )
+            .bind(&f.flavor_id)
+            .bind(&f.part)
+            .bind(&f.label)
+            .bind(to_i64(f.created))
+            .bind(&f.flavor)
+            .execute(&mut *tx)
+            .await?;
             sqlx::query("INSERT INTO flavor_group_members (group_name, flavor_id) VALUES (?, ?)")
                 .bind(group)
                 .bind(&f.flavor_id)
@@ -64,7 +66,10 @@ impl Store {
     }
 
     pub async fn delete_flavor(&self, flavor_id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM flavors WHERE flavor_id = ?").bind(flavor_id).execute(self.pool()).await?;
+        let done = sqlx::query("DELETE FROM flavors WHERE flavor_id = ?")
+            .bind(flavor_id)
+            .execute(self.pool())
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -78,12 +83,19 @@ impl Store {
     }
 
     pub async fn group(&self, name: &str) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT group_json FROM flavor_groups WHERE name = ?").bind(name).fetch_optional(self.pool()).await?;
+        let row = sqlx::query("SELECT group_json FROM flavor_groups WHERE name = ?")
+            .bind(name)
+            .fetch_optional(self.pool())
+            .await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
     pub async fn groups(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let rows = sqlx::query("SELECT name, group_json FROM flavor_groups ORDER BY name").fetch_all(self.pool()).await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        let rows = sqlx::query("SELECT name, group_json FROM flavor_groups ORDER BY name")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
     }
 }

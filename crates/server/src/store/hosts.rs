@@ -28,7 +28,8 @@ pub struct EnrollmentRow {
     pub expires_at: u64,
 }
 
-const HOST_COLUMNS: &str = "host_id, hostname, hardware_uuid, ek_public, ek_certificate, ak_public, ak_name, \
+const HOST_COLUMNS: &str =
+    "host_id, hostname, hardware_uuid, ek_public, ek_certificate, ak_public, ak_name, \
      ak_qualified_name, enrolled_at, activated_at, flavor_group, reset_count, restart_count, clock";
 
 fn host_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<HostRow, StoreError> {
@@ -44,8 +45,12 @@ fn host_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<HostRow, StoreError> {
         enrolled_at: to_u64(r.try_get("enrolled_at")?),
         activated_at: r.try_get::<Option<i64>, _>("activated_at")?.map(to_u64),
         flavor_group: r.try_get("flavor_group")?,
-        reset_count: r.try_get::<Option<i64>, _>("reset_count")?.map(|v| v as u32),
-        restart_count: r.try_get::<Option<i64>, _>("restart_count")?.map(|v| v as u32),
+        reset_count: r
+            .try_get::<Option<i64>, _>("reset_count")?
+            .map(|v| v as u32),
+        restart_count: r
+            .try_get::<Option<i64>, _>("restart_count")?
+            .map(|v| v as u32),
         clock: r.try_get::<Option<i64>, _>("clock")?.map(to_u64),
     })
 }
@@ -86,13 +91,19 @@ impl Store {
 
     pub async fn host_by_ek(&self, ek_public: &[u8]) -> Result<Option<HostRow>, StoreError> {
         let q = format!("SELECT {HOST_COLUMNS} FROM hosts WHERE ek_public = ?");
-        let row = sqlx::query(&q).bind(ek_public).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(&q)
+            .bind(ek_public)
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(host_from_row).transpose()
     }
 
     pub async fn host(&self, host_id: &str) -> Result<Option<HostRow>, StoreError> {
         let q = format!("SELECT {HOST_COLUMNS} FROM hosts WHERE host_id = ?");
-        let row = sqlx::query(&q).bind(host_id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(&q)
+            .bind(host_id)
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(host_from_row).transpose()
     }
 
@@ -111,19 +122,31 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_host_boot(&self, host_id: &str, reset: u32, restart: u32, clock: u64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE hosts SET reset_count = ?, restart_count = ?, clock = ? WHERE host_id = ?")
-            .bind(i64::from(reset))
-            .bind(i64::from(restart))
-            .bind(to_i64(clock))
-            .bind(host_id)
-            .execute(self.pool())
-            .await?;
+    pub async fn set_host_boot(
+        &self,
+        host_id: &str,
+        reset: u32,
+        restart: u32,
+        clock: u64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE hosts SET reset_count = ?, restart_count = ?, clock = ? WHERE host_id = ?",
+        )
+        .bind(i64::from(reset))
+        .bind(i64::from(restart))
+        .bind(to_i64(clock))
+        .bind(host_id)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 
     /// Keeps the latest verified evidence of a host, so flavors can be taken from it.
-    pub async fn set_last_evidence(&self, host_id: &str, evidence_json: &str) -> Result<(), StoreError> {
+    pub async fn set_last_evidence(
+        &self,
+        host_id: &str,
+        evidence_json: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE hosts SET last_evidence = ? WHERE host_id = ?")
             .bind(evidence_json)
             .bind(host_id)
@@ -141,7 +164,10 @@ impl Store {
     }
 
     pub async fn insert_enrollment(&self, e: &EnrollmentRow) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM enrollments WHERE host_id = ?").bind(&e.host_id).execute(self.pool()).await?;
+        sqlx::query("DELETE FROM enrollments WHERE host_id = ?")
+            .bind(&e.host_id)
+            .execute(self.pool())
+            .await?;
         sqlx::query("INSERT INTO enrollments (enrollment_id, host_id, secret_sha256, expires_at) VALUES (?,?,?,?)")
             .bind(&e.enrollment_id)
             .bind(&e.host_id)
@@ -153,7 +179,10 @@ impl Store {
     }
 
     /// Removes and returns an enrollment: each credential challenge can be answered once.
-    pub async fn take_enrollment(&self, enrollment_id: &str) -> Result<Option<EnrollmentRow>, StoreError> {
+    pub async fn take_enrollment(
+        &self,
+        enrollment_id: &str,
+    ) -> Result<Option<EnrollmentRow>, StoreError> {
         let row = sqlx::query(
             "DELETE FROM enrollments WHERE enrollment_id = ? RETURNING enrollment_id, host_id, secret_sha256, expires_at",
         )

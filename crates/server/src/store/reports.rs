@@ -43,18 +43,30 @@ impl Store {
 
     pub async fn latest_report(&self, host_id: &str) -> Result<Option<ReportRow>, StoreError> {
         let q = format!("SELECT {COLUMNS} FROM reports WHERE host_id = ? ORDER BY created DESC, rowid DESC LIMIT 1");
-        let row = sqlx::query(&q).bind(host_id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(&q)
+            .bind(host_id)
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(from_row).transpose()
     }
 
     pub async fn report(&self, report_id: &str) -> Result<Option<ReportRow>, StoreError> {
         let q = format!("SELECT {COLUMNS} FROM reports WHERE report_id = ?");
-        let row = sqlx::query(&q).bind(report_id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(&q)
+            .bind(report_id)
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(from_row).transpose()
     }
 
     /// Reports of one host created in `[from, to]`, newest first, at most `limit`.
-    pub async fn reports_for_host(&self, host_id: &str, from: u64, to: u64, limit: u32) -> Result<Vec<ReportRow>, StoreError> {
+    pub async fn reports_for_host(
+        &self,
+        host_id: &str,
+        from: u64,
+        to: u64,
+        limit: u32,
+    ) -> Result<Vec<ReportRow>, StoreError> {
         let q = format!(
             "SELECT {COLUMNS} FROM reports WHERE host_id = ? AND created >= ? AND created <= ? \
              ORDER BY created DESC, rowid DESC LIMIT ?"

@@ -35,7 +35,9 @@ fn step(msg: &str) {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 struct Node {
@@ -59,7 +61,10 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe()?;
     let mut children = Children::new(dir.join("logs"));
 
-    step(&format!("Booting {} development nodes, each with its own software TPM (swtpm)", a.nodes));
+    step(&format!(
+        "Booting {} development nodes, each with its own software TPM (swtpm)",
+        a.nodes
+    ));
     let mut nodes = Vec::new();
     let mut ek_cas = Vec::new();
     for i in 1..=a.nodes {
@@ -71,8 +76,15 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let url = format!("https://127.0.0.1:{port}");
     let data = dir.join("service");
     let mut args: Vec<String> = vec![
-        "server".into(), "--data".into(), data.display().to_string(), "--listen".into(), format!("127.0.0.1:{port}"),
-        "--trust-validity".into(), "10".into(), "--interval".into(), "3".into(),
+        "server".into(),
+        "--data".into(),
+        data.display().to_string(),
+        "--listen".into(),
+        format!("127.0.0.1:{port}"),
+        "--trust-validity".into(),
+        "10".into(),
+        "--interval".into(),
+        "3".into(),
     ];
     for ca in &ek_cas {
         args.push("--ek-ca".into());
@@ -82,63 +94,115 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let ca = wait_for_file(&data.join("ca.pem"), Duration::from_secs(20)).await?;
     let token = wait_for_file(&data.join("admin.token"), Duration::from_secs(5)).await?;
     let admin = AdminClient::from_parts(&url, &ca, String::from_utf8_lossy(&token).trim())?;
-    wait_until(Duration::from_secs(20), || async { admin.hosts().await.is_ok() }).await.context("the service did not come up")?;
-    println!("    service: {url}  (CA: {}, admin token: {})", data.join("ca.pem").display(), data.join("admin.token").display());
+    wait_until(Duration::from_secs(20), || async {
+        admin.hosts().await.is_ok()
+    })
+    .await
+    .context("the service did not come up")?;
+    println!(
+        "    service: {url}  (CA: {}, admin token: {})",
+        data.join("ca.pem").display(),
+        data.join("admin.token").display()
+    );
 
     step("Starting a trust agent on every node: enrollment with MakeCredential/ActivateCredential, then attestation");
     for n in &nodes {
         let args: Vec<String> = vec![
-            "agent".into(), "--server".into(), url.clone(), "--ca".into(), data.join("ca.pem").display().to_string(),
-            "--tcti".into(), n._tpm.tcti(), "--state".into(), n.dir.join("agent").display().to_string(),
-            "--hostname".into(), n.name.clone(), "--dev-node".into(), n.dir.display().to_string(),
+            "agent".into(),
+            "--server".into(),
+            url.clone(),
+            "--ca".into(),
+            data.join("ca.pem").display().to_string(),
+            "--tcti".into(),
+            n._tpm.tcti(),
+            "--state".into(),
+            n.dir.join("agent").display().to_string(),
+            "--hostname".into(),
+            n.name.clone(),
+            "--dev-node".into(),
+            n.dir.display().to_string(),
         ];
         children.spawn(&n.name, &exe, &args)?;
     }
     let count = nodes.len();
     wait_until(Duration::from_secs(60), || async {
-        admin.hosts().await.is_ok_and(|h| h.len() == count && h.iter().all(|h| h.last_report_id.is_some()))
+        admin
+            .hosts()
+            .await
+            .is_ok_and(|h| h.len() == count && h.iter().all(|h| h.last_report_id.is_some()))
     })
     .await
     .context("not every node enrolled and attested (see the logs in the demo directory)")?;
     println!("{}", hosts_table(&admin.hosts().await?));
     println!("    (no known-good values yet, so no node can be trusted)");
 
-    step(&format!("Taking known-good values (flavors) from the golden host {}", nodes[0].name));
-    let req = FlavorsFromHostRequest { host_id: nodes[0].name.clone(), label: "golden".into(), parts: vec![], flavor_group: None };
+    step(&format!(
+        "Taking known-good values (flavors) from the golden host {}",
+        nodes[0].name
+    ));
+    let req = FlavorsFromHostRequest {
+        host_id: nodes[0].name.clone(),
+        label: "golden".into(),
+        parts: vec![],
+        flavor_group: None,
+    };
     let created: FlavorList = admin.post("/v1/flavors/from-host", &req).await?;
     for f in &created.flavors {
-        println!("    {} flavor {} ({} rules)", f["meta"]["part"].as_str().unwrap_or(""), f["id"].as_str().unwrap_or(""),
-            f["rules"].as_array().map(Vec::len).unwrap_or(0));
+        println!(
+            "    {} flavor {} ({} rules)",
+            f["meta"]["part"].as_str().unwrap_or(""),
+            f["id"].as_str().unwrap_or(""),
+            f["rules"].as_array().map(Vec::len).unwrap_or(0)
+        );
     }
     wait_until(Duration::from_secs(30), || async {
-        admin.hosts().await.is_ok_and(|h| h.iter().all(|h| h.trust == TrustState::Trusted))
+        admin
+            .hosts()
+            .await
+            .is_ok_and(|h| h.iter().all(|h| h.trust == TrustState::Trusted))
     })
     .await
     .context("not every node became trusted")?;
     println!("{}", hosts_table(&admin.hosts().await?));
 
     let victim = nodes.last().context("no nodes")?;
-    step(&format!("Tampering with {}: replacing its container runtime binary /usr/sbin/runc", victim.name));
-    let runc = NodeLayout::new(&victim.dir).runtime_dir().join("usr/sbin/runc");
+    step(&format!(
+        "Tampering with {}: replacing its container runtime binary /usr/sbin/runc",
+        victim.name
+    ));
+    let runc = NodeLayout::new(&victim.dir)
+        .runtime_dir()
+        .join("usr/sbin/runc");
     let mut bytes = std::fs::read(&runc)?;
     bytes.extend_from_slice(b"\n# implant\n");
     let started = Instant::now();
     std::fs::write(&runc, bytes)?;
     let victim_name = victim.name.clone();
     wait_until(Duration::from_secs(30), || async {
-        admin.hosts().await.is_ok_and(|h| h.iter().any(|h| h.hostname == victim_name && h.trust == TrustState::Untrusted))
+        admin.hosts().await.is_ok_and(|h| {
+            h.iter()
+                .any(|h| h.hostname == victim_name && h.trust == TrustState::Untrusted)
+        })
     })
     .await
     .context("the tampered node was not detected")?;
     let detected = started.elapsed();
     let hosts = admin.hosts().await?;
     println!("{}", hosts_table(&hosts));
-    println!("\n    {} detected as untrusted {:.2} s after tampering.", victim.name, detected.as_secs_f64());
+    println!(
+        "\n    {} detected as untrusted {:.2} s after tampering.",
+        victim.name,
+        detected.as_secs_f64()
+    );
     show_failure(&admin, &hosts, &victim.name).await?;
     print_agent_memory(&children);
     if a.keep_running {
         step("Everything keeps running; press Ctrl-C to stop. Try:");
-        println!("    ironroot host list --server {url} --ca {} --token-file {}", data.join("ca.pem").display(), data.join("admin.token").display());
+        println!(
+            "    ironroot host list --server {url} --ca {} --token-file {}",
+            data.join("ca.pem").display(),
+            data.join("admin.token").display()
+        );
         tokio::signal::ctrl_c().await?;
     }
     step("Stopping every process the demo started");
@@ -148,13 +212,24 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn boot_node(dir: &Path, i: usize, exe: &Path, ek_cas: &mut Vec<PathBuf>) -> anyhow::Result<Node> {
+async fn boot_node(
+    dir: &Path,
+    i: usize,
+    exe: &Path,
+    ek_cas: &mut Vec<PathBuf>,
+) -> anyhow::Result<Node> {
     let name = format!("node-{i}");
     let ndir = dir.join(&name);
     let tpm_state = ndir.join("tpm");
     std::fs::create_dir_all(&tpm_state)?;
-    let ca = Swtpm::setup(&tpm_state, &SetupOptions { ek_certs: true, ..Default::default() })
-        .with_context(|| format!("swtpm_setup for {name}"))?;
+    let ca = Swtpm::setup(
+        &tpm_state,
+        &SetupOptions {
+            ek_certs: true,
+            ..Default::default()
+        },
+    )
+    .with_context(|| format!("swtpm_setup for {name}"))?;
     ek_cas.push(ca.root_cert.clone());
     ek_cas.push(ca.issuer_cert.clone());
     let tpm = Swtpm::start(&tpm_state).with_context(|| format!("starting swtpm for {name}"))?;
@@ -166,13 +241,30 @@ async fn boot_node(dir: &Path, i: usize, exe: &Path, ek_cas: &mut Vec<PathBuf>) 
         Ok(ironroot_devnode::boot(&layout, &mut t)?)
     })
     .await??;
-    println!("    {name}: swtpm on {}, {} boot events and {} IMA measurements", tpm.tcti(), summary.events, summary.ima_entries);
-    Ok(Node { name, dir: ndir, _tpm: tpm })
+    println!(
+        "    {name}: swtpm on {}, {} boot events and {} IMA measurements",
+        tpm.tcti(),
+        summary.events,
+        summary.ima_entries
+    );
+    Ok(Node {
+        name,
+        dir: ndir,
+        _tpm: tpm,
+    })
 }
 
-async fn show_failure(admin: &AdminClient, hosts: &[HostSummary], name: &str) -> anyhow::Result<()> {
-    let Some(h) = hosts.iter().find(|h| h.hostname == name) else { return Ok(()) };
-    let Some(id) = &h.last_report_id else { return Ok(()) };
+async fn show_failure(
+    admin: &AdminClient,
+    hosts: &[HostSummary],
+    name: &str,
+) -> anyhow::Result<()> {
+    let Some(h) = hosts.iter().find(|h| h.hostname == name) else {
+        return Ok(());
+    };
+    let Some(id) = &h.last_report_id else {
+        return Ok(());
+    };
     let rec: ReportRecord = admin.get(&format!("/v1/reports/{id}")).await?;
     let report: ironroot_verifier::TrustReport = serde_json::from_value(rec.report)?;
     println!("\n    Latest signed trust report of {name}:\n");
@@ -186,7 +278,10 @@ fn print_agent_memory(children: &Children) {
     for (name, pid) in children.pids() {
         if name.starts_with("node-") {
             if let Some(kb) = procs::rss_kib(pid) {
-                println!("    agent on {name}: resident memory {:.1} MiB", kb as f64 / 1024.0);
+                println!(
+                    "    agent on {name}: resident memory {:.1} MiB",
+                    kb as f64 / 1024.0
+                );
             }
         }
     }

@@ -11,7 +11,10 @@ pub struct Children {
 
 impl Children {
     pub fn new(logs: PathBuf) -> Self {
-        Children { logs, procs: Vec::new() }
+        Children {
+            logs,
+            procs: Vec::new(),
+        }
     }
 
     pub fn spawn(&mut self, name: &str, exe: &Path, args: &[String]) -> anyhow::Result<()> {
@@ -28,7 +31,10 @@ impl Children {
     }
 
     pub fn pids(&self) -> Vec<(String, u32)> {
-        self.procs.iter().map(|(n, c)| (n.clone(), c.id())).collect()
+        self.procs
+            .iter()
+            .map(|(n, c)| (n.clone(), c.id()))
+            .collect()
     }
 
     pub fn stop_all(&mut self) {
