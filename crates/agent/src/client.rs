@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone)]
-pub(crate) struct ServiceClient {
+pub struct ServiceClient {
     http: reqwest::Client,
     base: String,
 }

@@ -13,7 +13,8 @@ mod client;
 mod enroll;
 mod run;
 
-pub use run::{run, AgentConfig, DevNode};
+pub use client::ServiceClient;
+pub use run::{run, AgentConfig, DevNode, Session};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

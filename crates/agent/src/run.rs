@@ -67,82 +67,164 @@ fn read_log(path: &Option<PathBuf>, max: u64) -> Result<Option<B64>, AgentError>
     }
 }
 
-async fn attest_once(
-    cfg: &AgentConfig,
-    client: &ServiceClient,
-    tpm: &SharedTpm,
-) -> Result<EvidenceResponse, AgentError> {
-    let ch: Challenge = client
-        .post("/v1/attest/challenge", &serde_json::json!({}))
-        .await?;
-    let selection: Vec<(HashAlg, Vec<u32>)> = ch
-        .selection
-        .iter()
-        .map(|s| (s.bank, s.pcrs.clone()))
-        .collect();
-    let nonce = ch.nonce.0.clone();
-    // Logs are read before the quote: anything measured after reading is also after the
-    // quote or covered by it, and a mismatch is retried at the next change.
-    let event_log = read_log(&cfg.event_log, cfg.max_log_bytes)?;
-    let ima_log = read_log(&cfg.ima_log, cfg.max_log_bytes)?;
-    let quote = tpm.call(move |t| Ok(t.quote(&nonce, &selection)?)).await?;
-    let req = EvidenceRequest {
-        nonce: ch.nonce,
-        attest: B64(quote.attest),
-        signature: B64(quote.signature),
-        pcrs: quote.pcrs,
-        event_log,
-        ima_log,
-    };
-    client.post("/v1/attest/evidence", &req).await
+/// One agent's conversation with the service: enrollment, then challenges answered with
+/// evidence. [`run`] drives it in a loop; tests drive it step by step.
+pub struct Session {
+    cfg: AgentConfig,
+    tpm: SharedTpm,
+    anon: ServiceClient,
+    enrolled: Option<(Identity, ServiceClient)>,
+}
+
+impl Session {
+    pub fn new(cfg: AgentConfig, tpm: Box<dyn TpmDevice>) -> Result<Session, AgentError> {
+        let anon = ServiceClient::new(&cfg.server, &cfg.ca_pem, None)?;
+        Ok(Session {
+            cfg,
+            tpm: SharedTpm(Arc::new(Mutex::new(tpm))),
+            anon,
+            enrolled: None,
+        })
+    }
+
+    /// The client without a client certificate (enrollment endpoints).
+    pub fn anonymous(&self) -> &ServiceClient {
+        &self.anon
+    }
+
+    /// The host id once enrolled.
+    pub fn host_id(&self) -> Option<&str> {
+        self.enrolled.as_ref().map(|(id, _)| id.host_id.as_str())
+    }
+
+    /// Loads the stored identity, or enrolls when there is none or the TPM's AK changed.
+    pub async fn ensure_enrolled(&mut self) -> Result<String, AgentError> {
+        if let Some((id, _)) = &self.enrolled {
+            return Ok(id.host_id.clone());
+        }
+        let mut loaded = enroll::load(&self.cfg.state_dir)?;
+        if let Some((id, _)) = &loaded {
+            // A TPM that was cleared or re-provisioned has a different AK: enroll again.
+            let ak = self.tpm.call(|t| Ok(t.attestation_key()?)).await?;
+            if enroll::hex_encode(&ak.public) != id.ak_public_hex {
+                tracing::warn!(
+                    "the TPM's attestation key changed since enrollment; enrolling again"
+                );
+                loaded = None;
+            }
+        }
+        let (id, key) = match loaded {
+            Some(x) => x,
+            None => {
+                enroll::enroll(
+                    &self.anon,
+                    &self.tpm,
+                    &self.cfg.state_dir,
+                    &self.cfg.hostname,
+                    &self.cfg.hardware_uuid,
+                )
+                .await?
+            }
+        };
+        let client = ServiceClient::new(
+            &self.cfg.server,
+            &self.cfg.ca_pem,
+            Some((&id.client_certificate_pem, &key)),
+        )?;
+        let host_id = id.host_id.clone();
+        self.enrolled = Some((id, client));
+        Ok(host_id)
+    }
+
+    /// Drops the identity so that the next [`Session::ensure_enrolled`] enrolls again.
+    pub fn forget_identity(&mut self) {
+        self.enrolled = None;
+        let _ = std::fs::remove_file(enroll::identity_path(&self.cfg.state_dir));
+    }
+
+    fn client(&self) -> Result<&ServiceClient, AgentError> {
+        self.enrolled
+            .as_ref()
+            .map(|(_, c)| c)
+            .ok_or_else(|| AgentError::Config("not enrolled".into()))
+    }
+
+    pub async fn challenge(&self) -> Result<Challenge, AgentError> {
+        self.client()?
+            .post("/v1/attest/challenge", &serde_json::json!({}))
+            .await
+    }
+
+    /// Quotes for a challenge and gathers the logs. Logs are read under the same TPM lock
+    /// as the quote, so a development node's IMA cannot extend PCR 10 in between.
+    pub async fn collect(&self, ch: &Challenge) -> Result<EvidenceRequest, AgentError> {
+        let selection: Vec<(HashAlg, Vec<u32>)> = ch
+            .selection
+            .iter()
+            .map(|s| (s.bank, s.pcrs.clone()))
+            .collect();
+        let nonce = ch.nonce.0.clone();
+        let (ev_path, ima_path, max) = (
+            self.cfg.event_log.clone(),
+            self.cfg.ima_log.clone(),
+            self.cfg.max_log_bytes,
+        );
+        let (quote, event_log, ima_log) = self
+            .tpm
+            .call(move |t| {
+                let event_log = read_log(&ev_path, max)?;
+                let ima_log = read_log(&ima_path, max)?;
+                Ok((t.quote(&nonce, &selection)?, event_log, ima_log))
+            })
+            .await?;
+        Ok(EvidenceRequest {
+            nonce: ch.nonce.clone(),
+            attest: B64(quote.attest),
+            signature: B64(quote.signature),
+            pcrs: quote.pcrs,
+            event_log,
+            ima_log,
+        })
+    }
+
+    pub async fn submit(&self, req: &EvidenceRequest) -> Result<EvidenceResponse, AgentError> {
+        self.client()?.post("/v1/attest/evidence", req).await
+    }
+
+    /// Runs `f` with the node's TPM (tests and tools that must share the session's TPM
+    /// connection: swtpm serves one client at a time).
+    pub async fn with_tpm<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn TpmDevice) -> Result<R, AgentError> + Send + 'static,
+    ) -> Result<R, AgentError> {
+        self.tpm.call(f).await
+    }
+
+    /// Challenge, quote, submit.
+    pub async fn attest_once(&self) -> Result<EvidenceResponse, AgentError> {
+        let ch = self.challenge().await?;
+        let req = self.collect(&ch).await?;
+        self.submit(&req).await
+    }
 }
 
 /// Runs the agent until the process is stopped.
 pub async fn run(cfg: AgentConfig, tpm: Box<dyn TpmDevice>) -> Result<(), AgentError> {
-    let tpm = SharedTpm(Arc::new(Mutex::new(tpm)));
+    let dev = cfg.dev_node.clone();
+    let mut session = Session::new(cfg, tpm)?;
     let changed = Arc::new(Notify::new());
-    if let Some(dev) = cfg.dev_node.clone() {
-        spawn_ima(dev, tpm.clone(), changed.clone()).await?;
+    if let Some(dev) = dev {
+        spawn_ima(dev, session.tpm.clone(), changed.clone()).await?;
     }
-    let anon = ServiceClient::new(&cfg.server, &cfg.ca_pem, None)?;
     let mut backoff = Duration::from_millis(500);
-    let mut identity: Option<(Identity, zeroize::Zeroizing<String>)> =
-        enroll::load(&cfg.state_dir)?;
-    if let Some((id, _)) = &identity {
-        // A TPM that was cleared or re-provisioned has a different AK: enroll again.
-        let ak = tpm.call(|t| Ok(t.attestation_key()?)).await?;
-        if enroll::hex_encode(&ak.public) != id.ak_public_hex {
-            tracing::warn!("the TPM's attestation key changed since enrollment; enrolling again");
-            identity = None;
-        }
-    }
     loop {
-        let (id, key) = match identity.take() {
-            Some(x) => x,
-            None => match enroll::enroll(
-                &anon,
-                &tpm,
-                &cfg.state_dir,
-                &cfg.hostname,
-                &cfg.hardware_uuid,
-            )
-            .await
-            {
-                Ok(x) => x,
-                Err(e) => {
-                    tracing::warn!(error = %e, retry_in = ?backoff, "enrollment failed");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                    continue;
-                }
-            },
-        };
-        let client = ServiceClient::new(
-            &cfg.server,
-            &cfg.ca_pem,
-            Some((&id.client_certificate_pem, &key)),
-        )?;
-        let next = match attest_once(&cfg, &client, &tpm).await {
+        if let Err(e) = session.ensure_enrolled().await {
+            tracing::warn!(error = %e, retry_in = ?backoff, "enrollment failed");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(30));
+            continue;
+        }
+        let next = match session.attest_once().await {
             Ok(r) => {
                 backoff = Duration::from_millis(500);
                 tracing::info!(trusted = r.trusted, report = %r.report_id, "attested");
@@ -155,7 +237,7 @@ pub async fn run(cfg: AgentConfig, tpm: Box<dyn TpmDevice>) -> Result<(), AgentE
                 ) =>
             {
                 tracing::warn!(error = %e.message, "the service no longer knows this node; enrolling again");
-                let _ = std::fs::remove_file(enroll::identity_path(&cfg.state_dir));
+                session.forget_identity();
                 continue;
             }
             Err(e) => {
@@ -164,7 +246,6 @@ pub async fn run(cfg: AgentConfig, tpm: Box<dyn TpmDevice>) -> Result<(), AgentE
                 backoff
             }
         };
-        identity = Some((id, key));
         // Wait for the next scheduled attestation, or attest at once when a measurement changed.
         tokio::select! {
             _ = tokio::time::sleep(next) => {}

@@ -174,7 +174,13 @@ pub fn boot(layout: &NodeLayout, tpm: &mut dyn TpmDevice) -> Result<BootSummary,
     }
     std::fs::write(&path, &log_bytes).map_err(io_err(&path))?;
 
-    // The kernel takes over: IMA's boot_aggregate, then the runtime's binaries.
+    // The kernel takes over: IMA's boot_aggregate, then the runtime's binaries. A boot
+    // starts a new measurement list, as the kernel's lives only in memory.
+    let ima_path = layout.ima_log_path();
+    match std::fs::remove_file(&ima_path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_err(&ima_path)(e)),
+        _ => {}
+    }
     let mut ima = ImaEmulator::start(layout.clone(), m.tpm)?;
     let ima_entries = ima.measure_changes(m.tpm)? + 1;
     tracing::info!(events, ima_entries, "development node booted");

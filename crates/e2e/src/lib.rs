@@ -1,0 +1,171 @@
+//! Harness for end-to-end tests: a service on loopback and development nodes, each with
+//! its own swtpm, booted with genuine logs and driven through the agent's [`Session`].
+//! Everything started here stops when the harness values are dropped.
+
+use anyhow::Context;
+use ironroot_agent::{AgentConfig, Session};
+use ironroot_cli::cmd::admin::AdminClient;
+use ironroot_devnode::{ImaEmulator, NodeLayout};
+use ironroot_server::{EkCertPolicy, ServerConfig, Service};
+use ironroot_tpm::swtpm::{SetupOptions, Swtpm};
+use ironroot_tpm::{AkConfig, EsapiTpm};
+use std::path::{Path, PathBuf};
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> anyhow::Result<TempDir> {
+        let rnd = ironroot_crypto::random_bytes(6)?;
+        let name: String = rnd.iter().map(|b| format!("{b:02x}")).collect();
+        let p = std::env::temp_dir().join(format!("ironroot-{tag}-{name}"));
+        std::fs::create_dir_all(&p)?;
+        Ok(TempDir(p))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Whether the real peers are installed; tests print why they skip otherwise.
+pub fn peers_available() -> bool {
+    let ok = Swtpm::available();
+    if !ok {
+        eprintln!("skipping: swtpm is not installed (make test installs it)");
+    }
+    ok
+}
+
+pub struct Platform {
+    pub service: Service,
+    pub config: ServerConfig,
+    pub admin: AdminClient,
+    pub dir: TempDir,
+}
+
+impl Platform {
+    /// Starts a service whose EK roots are the given local CAs.
+    pub async fn start(
+        dir: TempDir,
+        ek_cas: Vec<PathBuf>,
+        tune: impl FnOnce(&mut ServerConfig),
+    ) -> anyhow::Result<Platform> {
+        let mut config = ServerConfig::new(dir.0.join("service"));
+        config.listen = "127.0.0.1:0".parse()?;
+        config.ek_ca_files = ek_cas;
+        config.ek_cert_policy = EkCertPolicy::Required;
+        tune(&mut config);
+        let service = Service::start(config.clone()).await?;
+        let token = std::fs::read_to_string(config.data_dir.join("admin.token"))?;
+        let admin = AdminClient::from_parts(
+            &format!("https://{}", service.addr),
+            service.ca_pem.as_bytes(),
+            token.trim(),
+        )?;
+        Ok(Platform {
+            service,
+            config,
+            admin,
+            dir,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("https://{}", self.service.addr)
+    }
+}
+
+pub struct Node {
+    pub name: String,
+    pub layout: NodeLayout,
+    pub swtpm: Swtpm,
+    pub ca: Vec<PathBuf>,
+    pub ima: Option<ImaEmulator>,
+}
+
+impl Node {
+    /// Provisions a swtpm with EK certificates and boots it from a fresh node directory.
+    pub async fn boot(root: &Path, name: &str) -> anyhow::Result<Node> {
+        let dir = root.join(name);
+        let state = dir.join("tpm");
+        std::fs::create_dir_all(&state)?;
+        let ca = Swtpm::setup(
+            &state,
+            &SetupOptions {
+                ek_certs: true,
+                ..Default::default()
+            },
+        )?;
+        let swtpm = Swtpm::start(&state)?;
+        let layout = NodeLayout::create(&dir, "e2e-platform", name, None)?;
+        let mut node = Node {
+            name: name.into(),
+            layout,
+            swtpm,
+            ca: vec![ca.root_cert, ca.issuer_cert],
+            ima: None,
+        };
+        node.boot_tpm().await?;
+        Ok(node)
+    }
+
+    /// Boots the TPM (it must be fresh) and starts IMA on it.
+    pub async fn boot_tpm(&mut self) -> anyhow::Result<()> {
+        let tcti = self.swtpm.tcti();
+        let layout = self.layout.clone();
+        let ima = tokio::task::spawn_blocking(move || -> anyhow::Result<ImaEmulator> {
+            let mut t = EsapiTpm::open(&tcti, AkConfig::default())?;
+            ironroot_devnode::boot(&layout, &mut t)?;
+            Ok(ImaEmulator::start(layout, &mut t)?)
+        })
+        .await??;
+        self.ima = Some(ima);
+        Ok(())
+    }
+
+    /// An agent session for this node against `url`.
+    pub fn session(&self, url: &str, ca_pem: &str) -> anyhow::Result<Session> {
+        let cfg = AgentConfig {
+            server: url.into(),
+            ca_pem: ca_pem.as_bytes().to_vec(),
+            state_dir: self.layout.root.join("agent"),
+            hostname: self.name.clone(),
+            hardware_uuid: format!("uuid-{}", self.name),
+            event_log: Some(self.layout.event_log_path()),
+            ima_log: Some(self.layout.ima_log_path()),
+            dev_node: None,
+            max_log_bytes: 16 * 1024 * 1024,
+        };
+        let tpm = EsapiTpm::open(&self.swtpm.tcti(), AkConfig::default())
+            .context("opening the node's TPM")?;
+        Ok(Session::new(cfg, Box::new(tpm))?)
+    }
+
+    /// Replaces a runtime binary and lets IMA measure it through the session's TPM.
+    pub async fn tamper_runtime(
+        &mut self,
+        session: &Session,
+        host_path: &str,
+    ) -> anyhow::Result<()> {
+        let f = self
+            .layout
+            .runtime_dir()
+            .join(host_path.trim_start_matches('/'));
+        let mut bytes = std::fs::read(&f)?;
+        bytes.extend_from_slice(b"implant");
+        std::fs::write(&f, bytes)?;
+        let mut ima = self.ima.take().context("node not booted")?;
+        let (ima, n) = session
+            .with_tpm(move |t| {
+                let n = ima.measure_changes(t)?;
+                Ok((ima, n))
+            })
+            .await?;
+        self.ima = Some(ima);
+        anyhow::ensure!(n == 1, "expected one new IMA measurement, got {n}");
+        Ok(())
+    }
+}
