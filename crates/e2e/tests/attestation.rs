@@ -1,6 +1,8 @@
 //! End to end: enrollment, flavors from a golden host, trust, tampering and every kind
 //! of bad evidence the service must turn into a clear error or a named fault.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
+
 use ironroot_agent::{AgentError, Session};
 use ironroot_api::{
     ErrorKind, EvidenceResponse, FlavorList, FlavorsFromHostRequest, HostSummary, TrustState, B64,

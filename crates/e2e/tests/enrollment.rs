@@ -1,5 +1,7 @@
 //! Enrollment must prove the AK is in the TPM that holds the EK, and refuse everything else.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
+
 use ironroot_agent::AgentError;
 use ironroot_api::{
     ActivateRequest, ActivateResponse, EnrollChallenge, EnrollRequest, ErrorKind, B64,

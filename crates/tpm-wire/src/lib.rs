@@ -17,6 +17,7 @@ mod pcr;
 mod public;
 mod quote;
 mod signature;
+mod tools_export;
 mod wire;
 
 pub use attest::{
@@ -32,4 +33,5 @@ pub use public::{
 };
 pub use quote::{verify_certify, verify_quote, QuoteError, VerifiedCertify, VerifiedQuote};
 pub use signature::Signature;
+pub use tools_export::{to_tpm2_tools, Tpm2ToolsQuote};
 pub use wire::{Reader, WireError, Writer};
