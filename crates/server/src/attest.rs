@@ -119,14 +119,18 @@ pub(crate) async fn attest(
             if host.reset_count.is_some_and(|r| r != clock.reset_count) {
                 tracing::info!(host_id = %host.host_id, "host rebooted (TPM resetCount changed); evaluating afresh");
             }
-            st.store
-                .set_host_boot(
-                    &host.host_id,
-                    clock.reset_count,
-                    clock.restart_count,
-                    clock.clock,
-                )
-                .await?;
+            // The stored clock is a high-water mark: after a rollback it stays ahead, so
+            // every quote from the rolled-back TPM keeps failing until it reboots.
+            if !backwards {
+                st.store
+                    .set_host_boot(
+                        &host.host_id,
+                        clock.reset_count,
+                        clock.restart_count,
+                        clock.clock,
+                    )
+                    .await?;
+            }
             let info = HostInfo {
                 host_id: host.host_id.clone(),
                 hostname: host.hostname.clone(),
