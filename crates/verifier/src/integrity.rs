@@ -10,6 +10,7 @@ use crate::Evidence;
 use ironroot_crypto::HashAlg;
 use ironroot_evidence::ImaLog;
 use ironroot_tpm_wire::{Digest, PcrValues};
+use std::borrow::Cow;
 
 pub(crate) const EVENT_LOG_INTEGRITY: &str = "event_log_integrity";
 pub(crate) const IMA_LOG_INTEGRITY: &str = "ima_log_integrity";
@@ -22,7 +23,13 @@ pub(crate) struct Integrity {
     pub ima_proven: bool,
 }
 
-pub(crate) fn check(evidence: &Evidence, replayed: Option<&PcrValues>) -> Integrity {
+/// `ima_known` is a replay of the IMA list in one bank the caller already holds; it is
+/// used when it is the bank the check needs.
+pub(crate) fn check(
+    evidence: &Evidence,
+    replayed: Option<&PcrValues>,
+    ima_known: Option<(HashAlg, &PcrValues)>,
+) -> Integrity {
     let mut out = Integrity::default();
     if let Some(replayed) = replayed {
         let faults = event_log_faults(&evidence.quoted, replayed);
@@ -30,7 +37,7 @@ pub(crate) fn check(evidence: &Evidence, replayed: Option<&PcrValues>) -> Integr
             .push(RuleResult::builtin(EVENT_LOG_INTEGRITY, faults));
     }
     if let Some(ima) = &evidence.ima {
-        let faults = ima_faults(&evidence.quoted, ima);
+        let faults = ima_faults(&evidence.quoted, ima, ima_known);
         out.ima_proven = faults.is_empty();
         out.results
             .push(RuleResult::builtin(IMA_LOG_INTEGRITY, faults));
@@ -89,18 +96,21 @@ fn event_log_faults(quoted: &PcrValues, replayed: &PcrValues) -> Vec<Fault> {
 /// bank that holds PCR 10. One bank is enough proof, since a list cannot be forged to
 /// match it, and replay costs two hashes per entry per bank, the bulk of an evaluation.
 /// A quote without PCR 10 cannot prove the list at all.
-fn ima_faults(quoted: &PcrValues, ima: &ImaLog) -> Vec<Fault> {
-    let Some(bank) = quoted
-        .banks()
-        .filter(|b| quoted.get(*b, IMA_PCR).is_some())
-        .max()
-    else {
+fn ima_faults(
+    quoted: &PcrValues,
+    ima: &ImaLog,
+    known: Option<(HashAlg, &PcrValues)>,
+) -> Vec<Fault> {
+    let Some(bank) = ima_bank(quoted) else {
         return vec![Fault::new(
             FaultName::PcrValueMissing,
             format!("the quote does not cover PCR {IMA_PCR}, so the IMA list cannot be checked"),
         )];
     };
-    let replayed = ima.replay(&[bank]);
+    let replayed = match known {
+        Some((b, r)) if b == bank => Cow::Borrowed(r),
+        _ => Cow::Owned(ima.replay(&[bank])),
+    };
     let reset = reset_value(bank);
     let ima_value = replayed.get(bank, IMA_PCR).unwrap_or(&reset);
     let mut faults: Vec<Fault> = compare(
@@ -130,6 +140,14 @@ fn ima_faults(quoted: &PcrValues, ima: &ImaLog) -> Vec<Fault> {
         ));
     }
     faults
+}
+
+/// The bank the IMA list is checked in: the strongest quoted bank that holds PCR 10.
+pub(crate) fn ima_bank(quoted: &PcrValues) -> Option<HashAlg> {
+    quoted
+        .banks()
+        .filter(|b| quoted.get(*b, IMA_PCR).is_some())
+        .max()
 }
 
 fn compare(

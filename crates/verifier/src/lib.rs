@@ -15,6 +15,8 @@
 //!    group has at least one policy.
 //!
 //! Logs are replayed and indexed once per evaluation, however many flavors read them.
+//! For continuous attestation, [`EvidenceCache`] keeps one host's parsed logs, replays
+//! and last verdict between attestations and redoes only what changed bytes affect.
 //!
 //! # The default flavor template
 //! [`FlavorTemplate::default_uefi`] is our counterpart of ISecL's `default-linux` template
@@ -40,6 +42,7 @@
 #![forbid(unsafe_code)]
 
 mod boot;
+mod cache;
 mod context;
 mod error;
 mod evidence;
@@ -54,6 +57,7 @@ mod template;
 mod verify;
 
 pub use boot::{reboot_detected, BootChange};
+pub use cache::{CacheUse, CachedEvidence, EvidenceCache, EvidenceError, LogUse};
 pub use error::VerifierError;
 pub use evidence::{Evidence, HostInfo};
 pub use fault::{Fault, FaultName};

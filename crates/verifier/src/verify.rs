@@ -1,6 +1,6 @@
 //! Turns evidence, a flavor group and its flavors into a trust report.
 
-use crate::context::Context;
+use crate::context::{Context, Known};
 use crate::fault::{Fault, FaultName};
 use crate::flavor::Flavor;
 use crate::group::{FlavorGroup, MatchPolicy, MatchType, Required};
@@ -21,7 +21,26 @@ pub fn verify(
     now: u64,
     validity_secs: u64,
 ) -> TrustReport {
-    let ctx = Context::new(evidence);
+    verify_with(
+        evidence,
+        Known::default(),
+        group,
+        flavors,
+        now,
+        validity_secs,
+    )
+}
+
+/// [`verify`] with log replays the caller already holds for exactly these logs.
+pub(crate) fn verify_with(
+    evidence: &Evidence,
+    known: Known<'_>,
+    group: &FlavorGroup,
+    flavors: &[Flavor],
+    now: u64,
+    validity_secs: u64,
+) -> TrustReport {
+    let ctx = Context::with_known(evidence, known);
     let mut results = ctx.integrity.results.clone();
     let mut trusted = results.iter().all(|r| r.trusted);
     if group.policies.is_empty() {

@@ -13,13 +13,31 @@ pub(super) fn parse(bytes: &[u8]) -> Result<ImaLog, ImaError> {
     if body.is_empty() {
         return Ok(ImaLog { entries });
     }
-    for (i, line) in body.split(|b| *b == b'\n').enumerate() {
+    parse_lines(body, &mut entries)?;
+    Ok(ImaLog { entries })
+}
+
+/// Parses `tail`, bytes appended to a list whose lines all ended with a newline, exactly
+/// as they would be parsed at the end of the whole list: the lines are numbered after
+/// `entries`, and a lone newline is an empty line (an error), as it is there.
+pub(super) fn parse_tail(tail: &[u8], entries: &mut Vec<ImaEntry>) -> Result<(), ImaError> {
+    if tail.is_empty() {
+        return Ok(());
+    }
+    parse_lines(tail.strip_suffix(b"\n").unwrap_or(tail), entries)
+}
+
+/// One entry per line of `body`; each line is numbered after the entries before it,
+/// since every earlier line made exactly one entry.
+fn parse_lines(body: &[u8], entries: &mut Vec<ImaEntry>) -> Result<(), ImaError> {
+    for line in body.split(|b| *b == b'\n') {
         if entries.len() >= MAX_ENTRIES {
             return Err(ImaError::TooManyEntries { limit: MAX_ENTRIES });
         }
-        entries.push(parse_line(line, ImaPosition::Line(i + 1))?);
+        let at = ImaPosition::Line(entries.len() + 1);
+        entries.push(parse_line(line, at)?);
     }
-    Ok(ImaLog { entries })
+    Ok(())
 }
 
 fn parse_line(line: &[u8], at: ImaPosition) -> Result<ImaEntry, ImaError> {
@@ -68,9 +86,48 @@ fn parse_pcr(s: &str) -> Option<u32> {
     s.parse().ok()
 }
 
+/// Hex in either case, as `hex::decode` reads it. Every entry carries two digests, and
+/// the iterator-based decoder of the `hex` crate was most of the cost of parsing a list,
+/// so this one uses a table and checks validity once per string rather than per digit.
 fn decode_hex(s: &str, field: &'static str, at: ImaPosition) -> Result<Vec<u8>, ImaError> {
-    hex::decode(s).map_err(|_| ImaError::BadHex { at, field })
+    let pairs = s.as_bytes().chunks_exact(2);
+    if !pairs.remainder().is_empty() {
+        return Err(ImaError::BadHex { at, field });
+    }
+    let mut invalid = 0u8;
+    let out: Vec<u8> = pairs
+        .map(|pair| {
+            let hi = pair.first().map_or(INVALID, |c| HEX_VALUE[usize::from(*c)]);
+            let lo = pair.get(1).map_or(INVALID, |c| HEX_VALUE[usize::from(*c)]);
+            invalid |= hi | lo;
+            (hi << 4) | (lo & 0x0F)
+        })
+        .collect();
+    if invalid & INVALID != 0 {
+        return Err(ImaError::BadHex { at, field });
+    }
+    Ok(out)
 }
+
+/// Marks a byte that is not a hex digit in [`HEX_VALUE`].
+const INVALID: u8 = 0x80;
+
+/// The value of each hex digit, [`INVALID`] for every other byte.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 pub(super) fn write(entries: &[ImaEntry]) -> String {
     let mut out = String::new();
@@ -94,4 +151,26 @@ pub(super) fn write(entries: &[ImaEntry]) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_hex_reads_both_cases_and_refuses_the_rest() {
+        let at = ImaPosition::Line(1);
+        assert_eq!(
+            decode_hex("00aFfF9a", "x", at).unwrap(),
+            [0x00, 0xaf, 0xff, 0x9a]
+        );
+        assert_eq!(decode_hex("", "x", at).unwrap(), Vec::<u8>::new());
+        for bad in ["abc", "0g", "g0", " 0", "0:", "é0"] {
+            assert_eq!(
+                decode_hex(bad, "x", at),
+                Err(ImaError::BadHex { at, field: "x" }),
+                "{bad:?}"
+            );
+        }
+    }
 }

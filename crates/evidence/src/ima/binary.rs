@@ -10,8 +10,15 @@ use crate::reader::Reader;
 use ironroot_tpm_wire::Digest;
 
 pub(super) fn parse(bytes: &[u8]) -> Result<ImaLog, ImaError> {
-    let mut r = Reader::new(bytes);
     let mut entries = Vec::new();
+    parse_tail(bytes, &mut entries)?;
+    Ok(ImaLog { entries })
+}
+
+/// Appends the entries of `bytes`, numbered after `entries`. Entries are self-delimiting,
+/// so bytes appended to a list that parsed read the same alone as at the end of the whole.
+pub(super) fn parse_tail(bytes: &[u8], entries: &mut Vec<ImaEntry>) -> Result<(), ImaError> {
+    let mut r = Reader::new(bytes);
     while !r.is_empty() {
         if entries.len() >= MAX_ENTRIES {
             return Err(ImaError::TooManyEntries { limit: MAX_ENTRIES });
@@ -19,7 +26,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<ImaLog, ImaError> {
         let at = ImaPosition::Entry(entries.len());
         entries.push(parse_entry(&mut r, at)?);
     }
-    Ok(ImaLog { entries })
+    Ok(())
 }
 
 fn parse_entry(r: &mut Reader<'_>, at: ImaPosition) -> Result<ImaEntry, ImaError> {

@@ -8,6 +8,8 @@ mod error;
 mod template;
 
 #[cfg(test)]
+mod append_tests;
+#[cfg(test)]
 mod error_tests;
 #[cfg(test)]
 mod tests;
@@ -15,7 +17,7 @@ mod tests;
 pub use builder::{ImaListBuilder, BOOT_AGGREGATE_NAME};
 pub use error::{ImaError, ImaPosition};
 
-use ironroot_crypto::{digest, HashAlg, Hasher};
+use ironroot_crypto::{HashAlg, Hasher};
 use ironroot_tpm_wire::{Digest, PcrValues};
 use serde::{Deserialize, Serialize};
 
@@ -77,7 +79,7 @@ impl ImaEntry {
         if self.is_violation() {
             vec![0xFF; bank.len()]
         } else {
-            digest(bank, &self.template_data())
+            template::hash_template(self, bank)
         }
     }
 }
@@ -103,6 +105,45 @@ impl ImaLog {
         }
     }
 
+    /// Parses `tail`, bytes a host appended to the `previous` bytes this list was parsed
+    /// from, and appends its entries. The outcome is that of `parse(previous ++ tail)`:
+    /// the same entries, the same errors (positions included) and the same limits, for
+    /// the cost of parsing the tail only. IMA lists only grow while a host runs, so a
+    /// verifier that keeps the previous list checks each new one this way.
+    ///
+    /// Returns `Ok(false)`, list unchanged, when `previous` cannot be resumed from: it is
+    /// empty, or ASCII whose last line has no newline (the tail could continue that
+    /// line); the caller then parses the whole. On error the list is unchanged too.
+    ///
+    /// The caller guarantees that `self` is what `parse(previous)` returned; anything
+    /// else gives a list that belongs to no input.
+    pub fn parse_appended(&mut self, previous: &[u8], tail: &[u8]) -> Result<bool, ImaError> {
+        let total = previous.len().saturating_add(tail.len());
+        if total > MAX_LIST_BYTES {
+            return Err(ImaError::TooLarge {
+                at: ImaPosition::Input,
+                what: "list",
+                size: total,
+                limit: MAX_LIST_BYTES,
+            });
+        }
+        let ascii = looks_ascii(previous);
+        if previous.is_empty() || (ascii && !previous.ends_with(b"\n")) {
+            return Ok(false);
+        }
+        let before = self.entries.len();
+        let parsed = if ascii {
+            ascii::parse_tail(tail, &mut self.entries)
+        } else {
+            binary::parse_tail(tail, &mut self.entries)
+        };
+        if let Err(e) = parsed {
+            self.entries.truncate(before);
+            return Err(e);
+        }
+        Ok(true)
+    }
+
     /// The PCR values the list implies in each of `banks`, from all-zero PCRs. Every bank
     /// asked for appears, even when the list is empty.
     pub fn replay(&self, banks: &[HashAlg]) -> PcrValues {
@@ -110,12 +151,19 @@ impl ImaLog {
         for bank in banks {
             pcrs.0.entry(*bank).or_default();
         }
-        for entry in &self.entries {
+        self.replay_into(0, banks, &mut pcrs);
+        pcrs
+    }
+
+    /// Extends `pcrs` in each of `banks` with the entries from index `from` on. A verifier
+    /// that replayed the list before it grew extends that result with the new entries:
+    /// replaying `[..n]` then `replay_into(n, ..)` equals replaying the whole.
+    pub fn replay_into(&self, from: usize, banks: &[HashAlg], pcrs: &mut PcrValues) {
+        for entry in self.entries.get(from..).unwrap_or_default() {
             for bank in banks {
                 pcrs.extend(*bank, entry.pcr, &entry.template_hash(*bank));
             }
         }
-        pcrs
     }
 
     /// The list in the kernel's ASCII form.

@@ -42,16 +42,97 @@ fn put_field(out: &mut Vec<u8>, parts: &[&[u8]]) {
     }
 }
 
-pub(super) fn encode(e: &ImaEntry) -> Vec<u8> {
-    let mut out = Vec::new();
-    let alg = e.file_digest_alg.name().as_bytes();
-    put_field(&mut out, &[alg, b":\0", &e.file_digest.0]);
-    put_field(&mut out, &[e.path.as_bytes(), b"\0"]);
-    if e.template == IMA_SIG {
-        let sig = e.signature.as_ref().map_or(&[][..], |s| s.0.as_slice());
-        put_field(&mut out, &[sig]);
+/// The pieces of an entry's template data; `sig` is present exactly for `ima-sig`.
+struct Parts<'e> {
+    alg: &'e [u8],
+    digest: &'e [u8],
+    path: &'e [u8],
+    sig: Option<&'e [u8]>,
+}
+
+impl<'e> Parts<'e> {
+    fn of(e: &'e ImaEntry) -> Self {
+        Parts {
+            alg: e.file_digest_alg.name().as_bytes(),
+            digest: &e.file_digest.0,
+            path: e.path.as_bytes(),
+            sig: (e.template == IMA_SIG)
+                .then(|| e.signature.as_ref().map_or(&[][..], |s| s.0.as_slice())),
+        }
     }
+
+    /// Length of the template data, without building it.
+    fn encoded_len(&self) -> usize {
+        let sig = self.sig.map_or(0, |s| 4 + s.len());
+        4 + self.alg.len() + 2 + self.digest.len() + 4 + self.path.len() + 1 + sig
+    }
+
+    /// Calls `field` with each length-prefixed field's parts, in order.
+    fn for_each_field(&self, mut field: impl FnMut(&[&[u8]])) {
+        field(&[self.alg, b":\0", self.digest]);
+        field(&[self.path, b"\0"]);
+        if let Some(sig) = self.sig {
+            field(&[sig]);
+        }
+    }
+}
+
+pub(super) fn encode(e: &ImaEntry) -> Vec<u8> {
+    let parts = Parts::of(e);
+    let mut out = Vec::with_capacity(parts.encoded_len());
+    parts.for_each_field(|f| put_field(&mut out, f));
     out
+}
+
+/// Template data of typical entries fits here, so hashing them allocates nothing but
+/// the digest; the long ones (deep paths, signatures) take the heap.
+const STACK_TEMPLATE_BYTES: usize = 384;
+
+/// `H_alg(template data)`, the template hash in one bank. Replay and the parsers' SHA-1
+/// check run it for every entry, so it avoids building the data on the heap.
+pub(super) fn hash_template(e: &ImaEntry, alg: HashAlg) -> Vec<u8> {
+    let parts = Parts::of(e);
+    let len = parts.encoded_len();
+    if len > STACK_TEMPLATE_BYTES {
+        return digest(alg, &encode(e));
+    }
+    let mut buf = [0u8; STACK_TEMPLATE_BYTES];
+    let mut w = SliceWriter {
+        buf: &mut buf,
+        len: 0,
+    };
+    parts.for_each_field(|f| w.field(f));
+    let written = w.len;
+    match buf.get(..written) {
+        Some(data) if written == len => digest(alg, data),
+        _ => digest(alg, &encode(e)),
+    }
+}
+
+/// Writes length-prefixed fields into a slice the caller sized with `encoded_len`; a
+/// write past the end is dropped rather than a panic, and the caller then sees a short
+/// length and falls back to the heap.
+struct SliceWriter<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+}
+
+impl SliceWriter<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        let end = self.len + bytes.len();
+        if let Some(dst) = self.buf.get_mut(self.len..end) {
+            dst.copy_from_slice(bytes);
+            self.len = end;
+        }
+    }
+
+    fn field(&mut self, parts: &[&[u8]]) {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        self.put(&(len as u32).to_le_bytes());
+        for p in parts {
+            self.put(p);
+        }
+    }
 }
 
 /// The fields of binary template data.
@@ -149,7 +230,7 @@ pub(super) fn check_entry(e: &ImaEntry, at: ImaPosition) -> Result<(), ImaError>
             found,
         });
     }
-    if !e.is_violation() && digest(HashAlg::Sha1, &e.template_data()) != e.template_hash_sha1.0 {
+    if !e.is_violation() && hash_template(e, HashAlg::Sha1) != e.template_hash_sha1.0 {
         return Err(ImaError::TemplateHashMismatch { at });
     }
     Ok(())

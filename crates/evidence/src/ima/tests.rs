@@ -3,6 +3,7 @@
 
 use super::template::IMA_SIG;
 use super::*;
+use ironroot_crypto::digest;
 
 pub(super) fn sample() -> ImaListBuilder {
     let mut b = ImaListBuilder::new();
