@@ -84,6 +84,10 @@ pub(crate) async fn enroll(
         clock: None,
     };
     st.store.upsert_pending_host(&row).await?;
+    // A re-enrolled TPM starts from nothing: no cached logs or verdicts survive it.
+    if let Ok(mut caches) = st.evidence_caches.lock() {
+        caches.remove(&host_id);
+    }
     let secret = zeroize::Zeroizing::new(
         ironroot_crypto::random_bytes(32).map_err(|e| ServiceError::Internal(e.to_string()))?,
     );

@@ -11,9 +11,10 @@ use ironroot_api::{EvidenceRequest, B64};
 use ironroot_evidence::{EventLog, ImaLog};
 use ironroot_tpm_wire::{verify_quote, PcrValues, TpmPublic};
 use ironroot_verifier::{
-    Evidence, Fault, FaultName, FlavorGroup, HostInfo, RuleResult, TrustReport,
+    Evidence, Fault, FaultName, Flavor, FlavorGroup, HostInfo, RuleResult, TrustReport,
 };
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 pub(crate) struct Outcome {
     pub trusted: bool,
@@ -155,28 +156,7 @@ pub(crate) async fn attest(
                     ),
                 ))
             } else {
-                match stored.to_evidence() {
-                    Err(e) => rejected(
-                        host,
-                        &group_name,
-                        now,
-                        validity,
-                        "evidence",
-                        Fault::new(
-                            FaultName::EvidenceMalformed,
-                            format!("the measurement logs could not be parsed: {e}"),
-                        ),
-                    ),
-                    Ok(evidence) => {
-                        let report = evaluate(st, &group_name, &evidence, now, validity).await?;
-                        if report_integrity_ok(&report) {
-                            let json = serde_json::to_string(&stored)
-                                .map_err(|e| ServiceError::Internal(e.to_string()))?;
-                            st.store.set_last_evidence(&host.host_id, &json).await?;
-                        }
-                        report
-                    }
-                }
+                evaluate_cached(st, host, &stored, req, &group_name, now, validity).await?
             }
         }
     };
@@ -202,16 +182,8 @@ pub(crate) async fn load_group(st: &AppState, name: &str) -> Result<FlavorGroup,
         .map_err(|e| ServiceError::Internal(format!("stored flavor group {name}: {e}")))
 }
 
-async fn evaluate(
-    st: &AppState,
-    group_name: &str,
-    ev: &Evidence,
-    now: u64,
-    validity: u64,
-) -> Result<TrustReport, ServiceError> {
-    let group = load_group(st, group_name).await?;
-    let flavors = st
-        .store
+async fn load_flavors(st: &AppState, group_name: &str) -> Result<Vec<Flavor>, ServiceError> {
+    st.store
         .flavors(Some(group_name))
         .await?
         .into_iter()
@@ -219,10 +191,66 @@ async fn evaluate(
             serde_json::from_str(&r.flavor)
                 .map_err(|e| ServiceError::Internal(format!("stored flavor {}: {e}", r.flavor_id)))
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(ironroot_verifier::verify(
-        ev, &group, &flavors, now, validity,
-    ))
+        .collect()
+}
+
+/// Parses (incrementally, through the host's evidence cache) and evaluates the logs. The
+/// quote was verified before this is called, on every attestation: only log parsing and
+/// rule evaluation of unchanged evidence are reused.
+async fn evaluate_cached(
+    st: &AppState,
+    host: &HostRow,
+    stored: &StoredEvidence,
+    req: &EvidenceRequest,
+    group_name: &str,
+    now: u64,
+    validity: u64,
+) -> Result<TrustReport, ServiceError> {
+    let group = load_group(st, group_name).await?;
+    let flavors: Arc<[Flavor]> = load_flavors(st, group_name).await?.into();
+    // Take the host's cache out so that no lock is held while verifying; a concurrent
+    // attestation of the same host simply starts from an empty cache.
+    let mut cache = st
+        .evidence_caches
+        .lock()
+        .ok()
+        .and_then(|mut m| m.remove(&host.host_id))
+        .unwrap_or_default();
+    let outcome = cache
+        .update(
+            stored.quoted.clone(),
+            req.event_log.as_ref().map(|b| b.0.as_slice()),
+            req.ima_log.as_ref().map(|b| b.0.as_slice()),
+            stored.host.clone(),
+        )
+        .map(|ev| ev.verify(&group, &flavors, now, validity));
+    let reused = cache.last_use().is_some_and(|u| u.verdict_reused);
+    if let Ok(mut m) = st.evidence_caches.lock() {
+        m.insert(host.host_id.clone(), cache);
+    }
+    match outcome {
+        Err(e) => Ok(rejected(
+            host,
+            group_name,
+            now,
+            validity,
+            "evidence",
+            Fault::new(
+                FaultName::EvidenceMalformed,
+                format!("the measurement logs could not be parsed: {e}"),
+            ),
+        )),
+        Ok(report) => {
+            // Flavors are taken from the last evidence whose logs verified; unchanged
+            // evidence was stored already.
+            if !reused && report_integrity_ok(&report) {
+                let json = serde_json::to_string(stored)
+                    .map_err(|e| ServiceError::Internal(e.to_string()))?;
+                st.store.set_last_evidence(&host.host_id, &json).await?;
+            }
+            Ok(report)
+        }
+    }
 }
 
 async fn store_signed(st: &AppState, report: TrustReport) -> Result<Outcome, ServiceError> {

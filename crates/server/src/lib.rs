@@ -39,6 +39,10 @@ pub(crate) struct AppState {
     pub nonces: nonce::NonceStore,
     pub ek_roots: EkRoots,
     pub admin_token: zeroize::Zeroizing<String>,
+    /// Parsed logs and the last report per host, so that repeat attestations re-check
+    /// only what changed (see `ironroot_verifier::EvidenceCache`).
+    pub evidence_caches:
+        std::sync::Mutex<std::collections::HashMap<String, ironroot_verifier::EvidenceCache>>,
 }
 
 /// A started service. Dropping it stops the listener.
@@ -113,6 +117,7 @@ impl Service {
             nonces: Default::default(),
             ek_roots,
             admin_token,
+            evidence_caches: Default::default(),
         });
         let app = router(state).layer(DefaultBodyLimit::max(body_limit));
         let task = tokio::spawn(tls::serve(listener, tls, app));
