@@ -164,6 +164,15 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     .await
     .context("not every node became trusted")?;
     println!("{}", hosts_table(&admin.hosts().await?));
+    let cpu_before: Vec<(String, Option<u64>)> = children
+        .pids()
+        .into_iter()
+        .map(|(n, p)| (n, procs::cpu_ms(p)))
+        .collect();
+    let quiet = Instant::now();
+    step("Letting the trusted platform run for 5 seconds (agents attest every 3 s)");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    print_agent_usage(&children, &cpu_before, quiet.elapsed());
 
     let victim = nodes.last().context("no nodes")?;
     step(&format!(
@@ -195,7 +204,6 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         detected.as_secs_f64()
     );
     show_failure(&admin, &hosts, &victim.name).await?;
-    print_agent_memory(&children);
     if a.keep_running {
         step("Everything keeps running; press Ctrl-C to stop. Try:");
         println!(
@@ -274,16 +282,31 @@ async fn show_failure(
     Ok(())
 }
 
-fn print_agent_memory(children: &Children) {
+fn print_agent_usage(children: &Children, before: &[(String, Option<u64>)], over: Duration) {
     for (name, pid) in children.pids() {
-        if name.starts_with("node-") {
-            if let Some(kb) = procs::rss_kib(pid) {
-                println!(
-                    "    agent on {name}: resident memory {:.1} MiB",
-                    kb as f64 / 1024.0
-                );
-            }
-        }
+        let Some(kb) = procs::rss_kib(pid) else {
+            continue;
+        };
+        let cpu = before
+            .iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, b)| Some(procs::cpu_ms(pid)?.saturating_sub((*b)?)))
+            .map(|ms| {
+                format!(
+                    "{:.2}% of a core",
+                    ms as f64 / over.as_millis().max(1) as f64 * 100.0
+                )
+            })
+            .unwrap_or_else(|| "-".into());
+        let what = if name.starts_with("node-") {
+            "agent"
+        } else {
+            "process"
+        };
+        println!(
+            "    {what} {name}: resident memory {:.1} MiB, CPU {cpu}",
+            kb as f64 / 1024.0
+        );
     }
 }
 
