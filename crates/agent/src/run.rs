@@ -158,7 +158,7 @@ impl Session {
     /// Quotes for a challenge and gathers the logs. Logs are read under the same TPM lock
     /// as the quote, so a development node's IMA cannot extend PCR 10 in between.
     pub async fn collect(&self, ch: &Challenge) -> Result<EvidenceRequest, AgentError> {
-        let selection: Vec<(HashAlg, Vec<u32>)> = ch
+        let wanted: Vec<(HashAlg, Vec<u32>)> = ch
             .selection
             .iter()
             .map(|s| (s.bank, s.pcrs.clone()))
@@ -172,6 +172,12 @@ impl Session {
         let (quote, event_log, ima_log) = self
             .tpm
             .call(move |t| {
+                // Quote every requested bank this TPM has allocated.
+                let banks = t.banks()?;
+                let selection: Vec<(HashAlg, Vec<u32>)> = wanted
+                    .into_iter()
+                    .filter(|(b, _)| banks.contains(b))
+                    .collect();
                 let event_log = read_log(&ev_path, max)?;
                 let ima_log = read_log(&ima_path, max)?;
                 Ok((t.quote(&nonce, &selection)?, event_log, ima_log))

@@ -70,6 +70,36 @@ async fn golden_host_makes_fleet_trusted_and_a_replaced_runtime_is_caught() {
         let r = s.attest_once().await.unwrap();
         assert!(r.trusted, "{:?}", fault_names(&report(&p, &r).await));
     }
+    // Every bank the TPM has is quoted and verified (swtpm: SHA-1 and SHA-256).
+    let r = sessions[1].attest_once().await.unwrap();
+    let banks: Vec<_> = report(&p, &r).await.quoted_pcrs.banks().collect();
+    assert_eq!(
+        banks,
+        vec![
+            ironroot_crypto::HashAlg::Sha1,
+            ironroot_crypto::HashAlg::Sha256
+        ]
+    );
+    // Flavors export and import: a deleted flavor comes back from its export; an id that
+    // exists already is a conflict.
+    let exported: FlavorList = p.admin.get("/v1/flavors").await.unwrap();
+    let software: Vec<serde_json::Value> = exported
+        .flavors
+        .iter()
+        .filter(|f| f["meta"]["part"] == "SOFTWARE")
+        .cloned()
+        .collect();
+    let id = software[0]["id"].as_str().unwrap().to_owned();
+    let _: serde_json::Value = p.admin.delete(&format!("/v1/flavors/{id}")).await.unwrap();
+    let again = FlavorList { flavors: software };
+    let back: FlavorList = p.admin.post("/v1/flavors", &again).await.unwrap();
+    assert_eq!(back.flavors.len(), 1);
+    let dup = p
+        .admin
+        .post::<_, FlavorList>("/v1/flavors", &again)
+        .await
+        .unwrap_err();
+    assert!(format!("{dup:#}").contains("Conflict"), "{dup:#}");
     nodes[1]
         .tamper_runtime(&sessions[1], "/usr/sbin/runc")
         .await

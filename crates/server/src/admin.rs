@@ -280,6 +280,16 @@ pub(crate) async fn import_flavors(
                 .map_err(|e| ServiceError::BadRequest(format!("invalid flavor: {e}")))
         })
         .collect::<Result<_, _>>()?;
+    let existing = st.store.flavors(None).await?;
+    if let Some(dup) = flavors
+        .iter()
+        .find(|f| existing.iter().any(|e| e.flavor_id == f.id.to_string()))
+    {
+        return Err(ServiceError::Conflict(format!(
+            "a flavor with id {} exists already; delete it first",
+            dup.id
+        )));
+    }
     st.store
         .insert_flavors(&flavor_rows(&flavors)?, &group)
         .await?;

@@ -166,10 +166,15 @@ pub(crate) async fn enrolled_host(
 
 /// PCRs every quote covers: the boot chain (0-9) and IMA (10), in every bank we verify.
 fn default_selection() -> Vec<PcrSelection> {
-    vec![PcrSelection {
-        bank: HashAlg::Sha256,
-        pcrs: (0..=10).collect(),
-    }]
+    // Every bank the service verifies, strongest first. The agent quotes those its TPM
+    // has allocated; SHA-256 is required (see `attest`), the others are checked when present.
+    [HashAlg::Sha384, HashAlg::Sha256, HashAlg::Sha1]
+        .into_iter()
+        .map(|bank| PcrSelection {
+            bank,
+            pcrs: (0..=10).collect(),
+        })
+        .collect()
 }
 
 pub(crate) async fn challenge(

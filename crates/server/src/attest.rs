@@ -8,6 +8,7 @@ use crate::error::ServiceError;
 use crate::store::{HostRow, ReportRow};
 use crate::{now, AppState};
 use ironroot_api::{EvidenceRequest, B64};
+use ironroot_crypto::HashAlg;
 use ironroot_evidence::{EventLog, ImaLog};
 use ironroot_tpm_wire::{verify_quote, PcrValues, TpmPublic};
 use ironroot_verifier::{
@@ -110,6 +111,17 @@ pub(crate) async fn attest(
             Fault::new(
                 FaultName::QuoteInvalid,
                 format!("the quote was rejected: {e}"),
+            ),
+        ),
+        Ok(quote) if quote.pcrs().get(HashAlg::Sha256, 10).is_none() => rejected(
+            host,
+            &group_name,
+            now,
+            validity,
+            "quote",
+            Fault::new(
+                FaultName::QuoteInvalid,
+                "the quote does not cover PCRs 0-10 in the SHA-256 bank, which every attestation must",
             ),
         ),
         Ok(quote) => {

@@ -19,6 +19,8 @@ pub enum ServiceError {
     #[error("{0} not found")]
     NotFound(String),
     #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
     NonceInvalid(String),
     #[error("{0}")]
     EnrollmentRejected(String),
@@ -37,6 +39,7 @@ impl ServiceError {
             ServiceError::Unauthenticated => ErrorKind::Unauthenticated,
             ServiceError::Forbidden(_) => ErrorKind::Forbidden,
             ServiceError::NotFound(_) => ErrorKind::NotFound,
+            ServiceError::Conflict(_) => ErrorKind::Conflict,
             ServiceError::NonceInvalid(_) => ErrorKind::NonceInvalid,
             ServiceError::EnrollmentRejected(_) => ErrorKind::EnrollmentRejected,
             ServiceError::EvidenceRejected(_) => ErrorKind::EvidenceRejected,
@@ -93,6 +96,7 @@ mod tests {
             (ServiceError::Unauthenticated, StatusCode::UNAUTHORIZED),
             (ServiceError::Forbidden("x".into()), StatusCode::FORBIDDEN),
             (ServiceError::NotFound("host".into()), StatusCode::NOT_FOUND),
+            (ServiceError::Conflict("x".into()), StatusCode::CONFLICT),
             (
                 ServiceError::NonceInvalid("x".into()),
                 StatusCode::UNPROCESSABLE_ENTITY,
