@@ -8,7 +8,7 @@ export CARGO_TARGET_DIR ?= /var/cache/ironroot/target
 CARGO ?= cargo
 BIN := $(CARGO_TARGET_DIR)/release/ironroot
 
-.PHONY: demo test deps build lint unit fuzz bench clean
+.PHONY: demo test deps build lint unit manifests fuzz bench clean
 
 demo: deps build
 	$(BIN) demo
@@ -16,7 +16,7 @@ demo: deps build
 build:
 	$(CARGO) build --release --locked -p ironroot-cli
 
-test: deps lint unit fuzz
+test: deps lint unit manifests fuzz
 
 deps:
 	@scripts/install-deps.sh
@@ -27,6 +27,9 @@ lint:
 
 unit:
 	$(CARGO) test --locked --workspace
+
+manifests:
+	@scripts/validate-manifests.sh
 
 fuzz:
 	@scripts/fuzz-smoke.sh

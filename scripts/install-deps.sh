@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages ironroot's build, tests and demo need, when missing.
 set -euo pipefail
-packages=(swtpm swtpm-tools tpm2-tools libtss2-dev pkg-config gcc runc conmon)
+packages=(swtpm swtpm-tools tpm2-tools libtss2-dev pkg-config gcc runc conmon postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

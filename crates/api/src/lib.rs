@@ -9,11 +9,13 @@ mod admin;
 mod agent;
 mod b64;
 mod error;
+mod events;
 
 pub use admin::*;
 pub use agent::*;
 pub use b64::B64;
 pub use error::{ApiError, ErrorKind};
+pub use events::TrustEvent;
 
 /// Path prefix of every versioned endpoint.
 pub const API_PREFIX: &str = "/v1";

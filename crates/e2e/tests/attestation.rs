@@ -30,7 +30,15 @@ async fn setup(names: &[&str]) -> (Platform, Vec<Node>, Vec<Session>) {
         nodes.push(Node::boot(&dir.0, n).await.unwrap());
     }
     let cas = nodes.iter().flat_map(|n| n.ca.clone()).collect();
-    let p = Platform::start(dir, cas, |_| {}).await.unwrap();
+    // These tests attest many times a second on purpose; rate limits have their own test.
+    let p = Platform::start(dir, cas, |c| {
+        c.attest_rate = ironroot_server::RateBudget {
+            burst: 1000,
+            per_second: 1000,
+        };
+    })
+    .await
+    .unwrap();
     let mut sessions = Vec::new();
     for n in &nodes {
         let mut s = n.session(&p.url(), &p.service.ca_pem).unwrap();

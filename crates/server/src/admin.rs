@@ -25,7 +25,7 @@ pub(crate) async fn ensure_default_group(store: &Store) -> Result<(), StoreError
     Ok(())
 }
 
-fn require_admin(st: &AppState, headers: &HeaderMap) -> Result<(), ServiceError> {
+pub(crate) fn require_admin(st: &AppState, headers: &HeaderMap) -> Result<(), ServiceError> {
     let presented = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -38,7 +38,7 @@ fn require_admin(st: &AppState, headers: &HeaderMap) -> Result<(), ServiceError>
     }
 }
 
-fn trust_state(latest: Option<&ReportRow>, now: u64) -> TrustState {
+pub(crate) fn trust_state(latest: Option<&ReportRow>, now: u64) -> TrustState {
     match latest {
         None => TrustState::Unknown,
         Some(r) if now >= r.expires => TrustState::Expired,
@@ -47,7 +47,7 @@ fn trust_state(latest: Option<&ReportRow>, now: u64) -> TrustState {
     }
 }
 
-fn failure_lines(report: &TrustReport) -> Vec<String> {
+pub(crate) fn failure_lines(report: &TrustReport) -> Vec<String> {
     report
         .failed_faults()
         .map(|(r, f)| {

@@ -3,7 +3,7 @@
 
 use crate::error::ServiceError;
 use crate::store::{EnrollmentRow, HostRow};
-use crate::tls::PeerIdentity;
+use crate::tls::{PeerAddr, PeerIdentity};
 use crate::{now, AppState, EkCertPolicy};
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
@@ -21,8 +21,10 @@ const MAX_HOSTNAME: usize = 253;
 
 pub(crate) async fn enroll(
     State(st): State<Arc<AppState>>,
+    Extension(addr): Extension<PeerAddr>,
     Json(req): Json<EnrollRequest>,
 ) -> Result<Json<EnrollChallenge>, ServiceError> {
+    st.limits.enroll(addr.0.ip())?;
     let reject = |m: String| ServiceError::EnrollmentRejected(m);
     if req.hostname.is_empty() || req.hostname.len() > MAX_HOSTNAME || req.hardware_uuid.len() > 64
     {
@@ -113,9 +115,11 @@ pub(crate) async fn enroll(
 
 pub(crate) async fn activate(
     State(st): State<Arc<AppState>>,
+    Extension(addr): Extension<PeerAddr>,
     Path(id): Path<String>,
     Json(req): Json<ActivateRequest>,
 ) -> Result<Json<ActivateResponse>, ServiceError> {
+    st.limits.enroll(addr.0.ip())?;
     // Taking the enrollment consumes it: a wrong answer cannot be retried.
     let e = st.store.take_enrollment(&id).await?.ok_or_else(|| {
         ServiceError::EnrollmentRejected("unknown or already answered enrollment".into())
@@ -182,6 +186,7 @@ pub(crate) async fn challenge(
     Extension(peer): Extension<PeerIdentity>,
 ) -> Result<Json<Challenge>, ServiceError> {
     let host = enrolled_host(&st, &peer).await?;
+    st.limits.attest(&host.host_id)?;
     let nonce = ironroot_crypto::random_bytes(crate::nonce::NONCE_LEN)
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
     let now = now();
@@ -201,6 +206,7 @@ pub(crate) async fn evidence(
     Json(req): Json<EvidenceRequest>,
 ) -> Result<Json<EvidenceResponse>, ServiceError> {
     let host = enrolled_host(&st, &peer).await?;
+    st.limits.attest(&host.host_id)?;
     st.nonces
         .take(&host.host_id, &req.nonce.0, now())
         .map_err(|e| ServiceError::NonceInvalid(e.to_string()))?;

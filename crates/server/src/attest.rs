@@ -7,7 +7,7 @@
 use crate::error::ServiceError;
 use crate::store::{HostRow, ReportRow};
 use crate::{now, AppState};
-use ironroot_api::{EvidenceRequest, B64};
+use ironroot_api::{EvidenceRequest, TrustEvent, TrustState, B64};
 use ironroot_crypto::HashAlg;
 use ironroot_evidence::{EventLog, ImaLog};
 use ironroot_tpm_wire::{verify_quote, PcrValues, TpmPublic};
@@ -272,6 +272,10 @@ async fn store_signed(st: &AppState, report: TrustReport) -> Result<Outcome, Ser
         .sign_compact("ironroot-trust-report+jws", &payload)
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
     let report_id = uuid::Uuid::new_v4().to_string();
+    let previous = crate::admin::trust_state(
+        st.store.latest_report(&report.host_id).await?.as_ref(),
+        report.created,
+    );
     st.store
         .insert_report(&ReportRow {
             report_id: report_id.clone(),
@@ -283,12 +287,28 @@ async fn store_signed(st: &AppState, report: TrustReport) -> Result<Outcome, Ser
             jws: jws.clone(),
         })
         .await?;
-    if !report.trusted {
-        let reasons: Vec<String> = report
-            .failed_faults()
-            .map(|(_, f)| f.description.clone())
-            .collect();
-        tracing::warn!(host_id = %report.host_id, reasons = ?reasons, "host untrusted");
+    let now_state = if report.trusted {
+        TrustState::Trusted
+    } else {
+        TrustState::Untrusted
+    };
+    if report.trusted {
+        st.deadlines
+            .set(&report.host_id, &report.hostname, report.expires);
+    } else {
+        st.deadlines.clear(&report.host_id);
+    }
+    if previous != now_state {
+        st.events.publish(TrustEvent {
+            host_id: report.host_id.clone(),
+            hostname: report.hostname.clone(),
+            previous,
+            trust: now_state,
+            at: report.created,
+            report_id: Some(report_id.clone()),
+            report_jws: Some(jws.clone()),
+            reasons: crate::admin::failure_lines(&report),
+        });
     }
     Ok(Outcome {
         trusted: report.trusted,

@@ -19,6 +19,9 @@ pub enum EkCertPolicy {
 pub struct ServerConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// The database: a `postgres://` URL (shared by replicas) or a SQLite path or
+    /// `sqlite://` URL; `None` is SQLite at `data_dir/ironroot.db`.
+    pub database: Option<String>,
     /// DNS names and IP addresses for the server's TLS certificate.
     pub tls_names: Vec<String>,
     pub ek_ca_files: Vec<PathBuf>,
@@ -30,6 +33,10 @@ pub struct ServerConfig {
     pub nonce_lifetime_secs: u64,
     pub enrollment_lifetime_secs: u64,
     pub max_request_bytes: usize,
+    /// Attestation requests (challenge or evidence) per host.
+    pub attest_rate: crate::RateBudget,
+    /// Enrollment requests per client address.
+    pub enroll_rate: crate::RateBudget,
 }
 
 impl ServerConfig {
@@ -38,6 +45,7 @@ impl ServerConfig {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
             data_dir,
+            database: None,
             tls_names: vec!["localhost".into(), "127.0.0.1".into()],
             ek_ca_files: Vec::new(),
             ek_cert_policy: EkCertPolicy::Required,
@@ -46,6 +54,15 @@ impl ServerConfig {
             nonce_lifetime_secs: 60,
             enrollment_lifetime_secs: 300,
             max_request_bytes: 32 * 1024 * 1024,
+            // An honest agent attests every interval and on each change: bursts of a few.
+            attest_rate: crate::RateBudget {
+                burst: 20,
+                per_second: 5,
+            },
+            enroll_rate: crate::RateBudget {
+                burst: 30,
+                per_second: 1,
+            },
         }
     }
 

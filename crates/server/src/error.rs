@@ -21,6 +21,8 @@ pub enum ServiceError {
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
+    RateLimited(String),
+    #[error("{0}")]
     NonceInvalid(String),
     #[error("{0}")]
     EnrollmentRejected(String),
@@ -40,6 +42,7 @@ impl ServiceError {
             ServiceError::Forbidden(_) => ErrorKind::Forbidden,
             ServiceError::NotFound(_) => ErrorKind::NotFound,
             ServiceError::Conflict(_) => ErrorKind::Conflict,
+            ServiceError::RateLimited(_) => ErrorKind::RateLimited,
             ServiceError::NonceInvalid(_) => ErrorKind::NonceInvalid,
             ServiceError::EnrollmentRejected(_) => ErrorKind::EnrollmentRejected,
             ServiceError::EvidenceRejected(_) => ErrorKind::EvidenceRejected,
@@ -78,6 +81,9 @@ impl IntoResponse for ServiceError {
             kind: self.kind(),
             message: self.to_string(),
         };
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return (status, [(axum::http::header::RETRY_AFTER, "1")], Json(body)).into_response();
+        }
         (status, Json(body)).into_response()
     }
 }
@@ -97,6 +103,10 @@ mod tests {
             (ServiceError::Forbidden("x".into()), StatusCode::FORBIDDEN),
             (ServiceError::NotFound("host".into()), StatusCode::NOT_FOUND),
             (ServiceError::Conflict("x".into()), StatusCode::CONFLICT),
+            (
+                ServiceError::RateLimited("x".into()),
+                StatusCode::TOO_MANY_REQUESTS,
+            ),
             (
                 ServiceError::NonceInvalid("x".into()),
                 StatusCode::UNPROCESSABLE_ENTITY,

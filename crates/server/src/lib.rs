@@ -13,14 +13,17 @@ mod attest;
 mod config;
 mod ekcert;
 mod error;
+mod events;
 mod nonce;
 mod pki;
+mod ratelimit;
 mod store;
 mod tls;
 
 pub use config::{EkCertPolicy, ServerConfig};
 pub use ekcert::{EkCertError, EkRoots};
 pub use error::ServiceError;
+pub use ratelimit::RateBudget;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
@@ -41,6 +44,9 @@ pub(crate) struct AppState {
     pub admin_token: zeroize::Zeroizing<String>,
     /// Parsed logs and the last report per host, so that repeat attestations re-check
     /// only what changed (see `ironroot_verifier::EvidenceCache`).
+    pub events: events::EventBus,
+    pub limits: ratelimit::Limits,
+    pub deadlines: events::Deadlines,
     pub evidence_caches:
         std::sync::Mutex<std::collections::HashMap<String, ironroot_verifier::EvidenceCache>>,
 }
@@ -50,11 +56,13 @@ pub struct Service {
     pub addr: SocketAddr,
     pub ca_pem: String,
     task: tokio::task::JoinHandle<()>,
+    sweeper: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Service {
     fn drop(&mut self) {
         self.task.abort();
+        self.sweeper.abort();
     }
 }
 
@@ -86,7 +94,10 @@ impl Service {
         let dir = config.data_dir.clone();
         std::fs::create_dir_all(&dir)
             .map_err(|e| StartError::DataDir(dir.display().to_string(), e))?;
-        let store = Store::open_sqlite(&dir.join("ironroot.db")).await?;
+        let store = match &config.database {
+            Some(location) => Store::open(location).await?,
+            None => Store::open_sqlite(&dir.join("ironroot.db")).await?,
+        };
         let pki = pki::ServicePki::load_or_create(&dir, &config.tls_names)?;
         let signer = config::load_or_create_signer(&dir).map_err(StartError::Signer)?;
         let admin_token = config::load_or_create_token(&dir)
@@ -109,6 +120,7 @@ impl Service {
             .map_err(|e| StartError::Listen(config.listen, e))?;
         let ca_pem = pki.ca_pem.clone();
         let body_limit = config.max_request_bytes;
+        let limits = ratelimit::Limits::new(config.attest_rate, config.enroll_rate);
         let state = Arc::new(AppState {
             store,
             config,
@@ -118,11 +130,22 @@ impl Service {
             ek_roots,
             admin_token,
             evidence_caches: Default::default(),
+            limits,
+            events: Default::default(),
+            deadlines: Default::default(),
         });
+        let resumed = events::restore_deadlines(&state).await?;
+        tracing::info!(hosts = resumed, "resumed the deadlines of trusted hosts");
+        let sweeper = tokio::spawn(events::sweep_deadlines(state.clone()));
         let app = router(state).layer(DefaultBodyLimit::max(body_limit));
         let task = tokio::spawn(tls::serve(listener, tls, app));
         tracing::info!(%addr, "attestation service listening");
-        Ok(Service { addr, ca_pem, task })
+        Ok(Service {
+            addr,
+            ca_pem,
+            task,
+            sweeper,
+        })
     }
 
     /// Waits until the service stops (it runs until the process ends).
@@ -151,6 +174,7 @@ fn router(state: Arc<AppState>) -> Router {
             "/v1/flavor-groups",
             get(admin::list_groups).post(admin::put_group),
         )
+        .route("/v1/events", get(events::stream))
         .route("/.well-known/jwks.json", get(admin::jwks))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)

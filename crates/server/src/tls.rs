@@ -19,6 +19,10 @@ use tower::ServiceExt;
 #[derive(Debug, Clone)]
 pub struct PeerIdentity(pub Option<String>);
 
+/// The TCP peer's address (for per-address rate limits).
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub std::net::SocketAddr);
+
 pub fn server_config(pki: &ServicePki) -> Result<Arc<ServerConfig>, String> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut roots = RootCertStore::empty();
@@ -76,7 +80,9 @@ pub async fn serve(listener: TcpListener, tls: Arc<ServerConfig>, app: Router) {
                 .peer_certificates()
                 .and_then(|c| c.first())
                 .and_then(|c| host_id_from_client_cert(c.as_ref()));
-            let app = app.layer(axum::Extension(PeerIdentity(identity)));
+            let app = app
+                .layer(axum::Extension(PeerIdentity(identity)))
+                .layer(axum::Extension(PeerAddr(peer)));
             let service =
                 hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     app.clone().oneshot(req.map(axum::body::Body::new))

@@ -106,6 +106,22 @@ impl AdminClient {
             .await
     }
 
+    /// Opens the server-sent event stream at `path` (e.g. `/v1/events`).
+    pub async fn event_stream(&self, path: &str) -> anyhow::Result<reqwest::Response> {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .timeout(std::time::Duration::from_secs(24 * 3600))
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {}", self.base))?;
+        if !resp.status().is_success() {
+            bail!("the service answered HTTP {}", resp.status());
+        }
+        Ok(resp)
+    }
+
     pub async fn hosts(&self) -> anyhow::Result<Vec<HostSummary>> {
         self.get("/v1/hosts").await
     }

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 /// Run the attestation service.
 ///
-/// On first start it creates, in --data: the SQLite database, its CA (ca.pem: give it to
+/// On first start it creates, in --data: the SQLite database (unless --database names
+/// PostgreSQL), its CA (ca.pem: give it to
 /// agents and admin commands with --ca), the report-signing key, and admin.token (the
 /// administrator's bearer token). Agents enroll over TLS and then use mutual TLS.
 ///
@@ -16,7 +17,12 @@ pub struct Args {
     /// Address to listen on (HTTPS).
     #[arg(long, default_value = "127.0.0.1:8443", env = "IRONROOT_LISTEN")]
     listen: SocketAddr,
-    /// Directory for the database, CA, signing key and admin token.
+    /// Database: a postgres:// URL shared by replicas (put the password in PGPASSWORD or
+    /// ~/.pgpass, not the URL), or a SQLite path; default: SQLite in --data.
+    #[arg(long, env = "IRONROOT_DATABASE_URL")]
+    database: Option<String>,
+    /// Directory for the CA, signing key and admin token (and the SQLite database unless
+    /// --database is given).
     #[arg(long, env = "IRONROOT_DATA")]
     data: PathBuf,
     /// PEM file of EK CA certificates (TPM manufacturers' roots and intermediates); repeatable.
@@ -39,6 +45,7 @@ pub struct Args {
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut cfg = ServerConfig::new(a.data);
     cfg.listen = a.listen;
+    cfg.database = a.database;
     cfg.ek_ca_files = a.ek_ca;
     cfg.ek_cert_policy = if a.ek_cert_policy == "required" {
         EkCertPolicy::Required

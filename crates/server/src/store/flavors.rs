@@ -16,7 +16,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         for f in rows {
             sqlx::query(
-                "INSERT INTO flavors (flavor_id, part, label, created, flavor) VALUES (?,?,?,?,?)",
+                "INSERT INTO flavors (flavor_id, part, label, created, flavor) VALUES ($1,$2,$3,$4,$5)",
             )
             .bind(&f.flavor_id)
             .bind(&f.part)
@@ -25,7 +25,7 @@ impl Store {
             .bind(&f.flavor)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("INSERT INTO flavor_group_members (group_name, flavor_id) VALUES (?, ?)")
+            sqlx::query("INSERT INTO flavor_group_members (group_name, flavor_id) VALUES ($1, $2)")
                 .bind(group)
                 .bind(&f.flavor_id)
                 .execute(&mut *tx)
@@ -40,7 +40,7 @@ impl Store {
             Some(g) => {
                 sqlx::query(
                     "SELECT f.flavor_id, f.part, f.label, f.created, f.flavor FROM flavors f \
-                     JOIN flavor_group_members m ON m.flavor_id = f.flavor_id WHERE m.group_name = ? ORDER BY f.created",
+                     JOIN flavor_group_members m ON m.flavor_id = f.flavor_id WHERE m.group_name = $1 ORDER BY f.created",
                 )
                 .bind(g)
                 .fetch_all(self.pool())
@@ -66,7 +66,7 @@ impl Store {
     }
 
     pub async fn delete_flavor(&self, flavor_id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM flavors WHERE flavor_id = ?")
+        let done = sqlx::query("DELETE FROM flavors WHERE flavor_id = $1")
             .bind(flavor_id)
             .execute(self.pool())
             .await?;
@@ -74,7 +74,7 @@ impl Store {
     }
 
     pub async fn upsert_group(&self, name: &str, group_json: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO flavor_groups (name, group_json) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET group_json = excluded.group_json")
+        sqlx::query("INSERT INTO flavor_groups (name, group_json) VALUES ($1, $2) ON CONFLICT(name) DO UPDATE SET group_json = excluded.group_json")
             .bind(name)
             .bind(group_json)
             .execute(self.pool())
@@ -83,7 +83,7 @@ impl Store {
     }
 
     pub async fn group(&self, name: &str) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT group_json FROM flavor_groups WHERE name = ?")
+        let row = sqlx::query("SELECT group_json FROM flavor_groups WHERE name = $1")
             .bind(name)
             .fetch_optional(self.pool())
             .await?;

@@ -32,7 +32,7 @@ const HOST_COLUMNS: &str =
     "host_id, hostname, hardware_uuid, ek_public, ek_certificate, ak_public, ak_name, \
      ak_qualified_name, enrolled_at, activated_at, flavor_group, reset_count, restart_count, clock";
 
-fn host_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<HostRow, StoreError> {
+fn host_from_row(r: &sqlx::any::AnyRow) -> Result<HostRow, StoreError> {
     Ok(HostRow {
         host_id: r.try_get("host_id")?,
         hostname: r.try_get("hostname")?,
@@ -60,14 +60,14 @@ impl Store {
     /// same EK (a re-provisioned AK must go through the credential challenge again).
     pub async fn upsert_pending_host(&self, h: &HostRow) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM hosts WHERE ek_public = ? AND host_id <> ?")
+        sqlx::query("DELETE FROM hosts WHERE ek_public = $1 AND host_id <> $2")
             .bind(&h.ek_public)
             .bind(&h.host_id)
             .execute(&mut *tx)
             .await?;
         sqlx::query(
             "INSERT INTO hosts (host_id, hostname, hardware_uuid, ek_public, ek_certificate, ak_public, ak_name, \
-             ak_qualified_name, enrolled_at, activated_at, flavor_group) VALUES (?,?,?,?,?,?,?,?,?,NULL,?) \
+             ak_qualified_name, enrolled_at, activated_at, flavor_group) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,NULL,$10) \
              ON CONFLICT(host_id) DO UPDATE SET hostname=excluded.hostname, hardware_uuid=excluded.hardware_uuid, \
              ek_public=excluded.ek_public, ek_certificate=excluded.ek_certificate, ak_public=excluded.ak_public, \
              ak_name=excluded.ak_name, ak_qualified_name=excluded.ak_qualified_name, enrolled_at=excluded.enrolled_at, \
@@ -90,7 +90,7 @@ impl Store {
     }
 
     pub async fn host_by_ek(&self, ek_public: &[u8]) -> Result<Option<HostRow>, StoreError> {
-        let q = format!("SELECT {HOST_COLUMNS} FROM hosts WHERE ek_public = ?");
+        let q = format!("SELECT {HOST_COLUMNS} FROM hosts WHERE ek_public = $1");
         let row = sqlx::query(&q)
             .bind(ek_public)
             .fetch_optional(self.pool())
@@ -99,7 +99,7 @@ impl Store {
     }
 
     pub async fn host(&self, host_id: &str) -> Result<Option<HostRow>, StoreError> {
-        let q = format!("SELECT {HOST_COLUMNS} FROM hosts WHERE host_id = ?");
+        let q = format!("SELECT {HOST_COLUMNS} FROM hosts WHERE host_id = $1");
         let row = sqlx::query(&q)
             .bind(host_id)
             .fetch_optional(self.pool())
@@ -114,7 +114,7 @@ impl Store {
     }
 
     pub async fn activate_host(&self, host_id: &str, now: u64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE hosts SET activated_at = ? WHERE host_id = ?")
+        sqlx::query("UPDATE hosts SET activated_at = $1 WHERE host_id = $2")
             .bind(to_i64(now))
             .bind(host_id)
             .execute(self.pool())
@@ -130,7 +130,7 @@ impl Store {
         clock: u64,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE hosts SET reset_count = ?, restart_count = ?, clock = ? WHERE host_id = ?",
+            "UPDATE hosts SET reset_count = $1, restart_count = $2, clock = $3 WHERE host_id = $4",
         )
         .bind(i64::from(reset))
         .bind(i64::from(restart))
@@ -147,7 +147,7 @@ impl Store {
         host_id: &str,
         evidence_json: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE hosts SET last_evidence = ? WHERE host_id = ?")
+        sqlx::query("UPDATE hosts SET last_evidence = $1 WHERE host_id = $2")
             .bind(evidence_json)
             .bind(host_id)
             .execute(self.pool())
@@ -156,7 +156,7 @@ impl Store {
     }
 
     pub async fn last_evidence(&self, host_id: &str) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT last_evidence FROM hosts WHERE host_id = ?")
+        let row = sqlx::query("SELECT last_evidence FROM hosts WHERE host_id = $1")
             .bind(host_id)
             .fetch_optional(self.pool())
             .await?;
@@ -164,11 +164,11 @@ impl Store {
     }
 
     pub async fn insert_enrollment(&self, e: &EnrollmentRow) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM enrollments WHERE host_id = ?")
+        sqlx::query("DELETE FROM enrollments WHERE host_id = $1")
             .bind(&e.host_id)
             .execute(self.pool())
             .await?;
-        sqlx::query("INSERT INTO enrollments (enrollment_id, host_id, secret_sha256, expires_at) VALUES (?,?,?,?)")
+        sqlx::query("INSERT INTO enrollments (enrollment_id, host_id, secret_sha256, expires_at) VALUES ($1,$2,$3,$4)")
             .bind(&e.enrollment_id)
             .bind(&e.host_id)
             .bind(&e.secret_sha256)
@@ -184,7 +184,7 @@ impl Store {
         enrollment_id: &str,
     ) -> Result<Option<EnrollmentRow>, StoreError> {
         let row = sqlx::query(
-            "DELETE FROM enrollments WHERE enrollment_id = ? RETURNING enrollment_id, host_id, secret_sha256, expires_at",
+            "DELETE FROM enrollments WHERE enrollment_id = $1 RETURNING enrollment_id, host_id, secret_sha256, expires_at",
         )
         .bind(enrollment_id)
         .fetch_optional(self.pool())

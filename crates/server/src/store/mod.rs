@@ -1,18 +1,37 @@
-//! Persistent state on SQLite (WAL, migrations). Every query lives here so that the
-//! schema has one owner; callers get domain rows, never SQL types.
+//! Persistent state on SQLite (embedded, the default) or PostgreSQL (shared by replicas).
+//! Every query lives here so that the schema has one owner; callers get domain rows,
+//! never SQL types.
+//!
+//! Both backends go through sqlx's `Any` driver, so each query is one text: placeholders
+//! are `$1`, `$2`, ... (sqlx binds those on SQLite too), integers are read and written as
+//! `i64`, and each backend has its own migration directory with the same tables.
 
 mod flavors;
 mod hosts;
 mod reports;
+#[cfg(test)]
+mod test_clusters;
+#[cfg(test)]
+mod tests;
 
 pub use flavors::FlavorRow;
 pub use hosts::{EnrollmentRow, HostRow};
 pub use reports::ReportRow;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
-use std::path::Path;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyPool, ConnectOptions, Executor};
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::time::Duration;
+
+/// How long a request waits for a connection before the database counts as unavailable.
+/// Short, so a dead database fails requests promptly instead of piling them up.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+const MAX_CONNECTIONS: u32 = 8;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -21,9 +40,13 @@ pub enum StoreError {
     Unavailable(String),
     #[error("stored record is corrupt: {0}")]
     Corrupt(String),
+    #[error("bad database location: {0}")]
+    Location(String),
 }
 
 impl From<sqlx::Error> for StoreError {
+    /// Every database failure (refused or dropped connection, pool timeout, constraint
+    /// violation) fails closed as "unavailable": no verdict is made from it.
     fn from(e: sqlx::Error) -> Self {
         StoreError::Unavailable(e.to_string())
     }
@@ -35,32 +58,107 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     }
 }
 
+/// Where the database lives, as parsed from `--database`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    /// `postgres://` and `postgresql://` URLs are PostgreSQL; `sqlite://`, `sqlite:` or a
+    /// plain path is SQLite. Any other `scheme://` is refused rather than taken for a path.
+    fn parse(s: &str) -> Result<Location, StoreError> {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            return Ok(Location::Postgres(s.to_string()));
+        }
+        if let Some(rest) = s.strip_prefix("sqlite://").or(s.strip_prefix("sqlite:")) {
+            if rest.is_empty() || rest.contains('?') {
+                return Err(StoreError::Location(
+                    "a sqlite location is a file path, without query parameters".into(),
+                ));
+            }
+            return Ok(Location::Sqlite(PathBuf::from(rest)));
+        }
+        if let Some((scheme, _)) = s.split_once("://") {
+            return Err(StoreError::Location(format!(
+                "unsupported scheme {scheme:?}: use postgres://, sqlite:// or a file path"
+            )));
+        }
+        if s.is_empty() {
+            return Err(StoreError::Location("empty database location".into()));
+        }
+        Ok(Location::Sqlite(PathBuf::from(s)))
+    }
+}
+
 /// The service's database.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
 }
 
 impl Store {
+    /// Opens the database at `location` and runs migrations: a `postgres://` or
+    /// `postgresql://` URL opens PostgreSQL, a `sqlite://` URL or a path opens SQLite.
+    pub async fn open(location: &str) -> Result<Store, StoreError> {
+        match Location::parse(location)? {
+            Location::Sqlite(path) => Store::open_sqlite(&path).await,
+            Location::Postgres(url) => Store::open_postgres(&url).await,
+        }
+    }
+
     /// Opens (creating if needed) the SQLite database at `path` and runs migrations.
     pub async fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
-        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+        sqlx::any::install_default_drivers();
+        // An absolute path keeps the first segment of a relative one from being read as
+        // a URL host; sqlx percent-encodes the rest.
+        let path = std::path::absolute(path)
+            .map_err(|e| StoreError::Location(format!("{}: {e}", path.display())))?;
+        let url = SqliteConnectOptions::new()
+            .filename(&path)
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .to_url_lossy();
+        let opts = AnyConnectOptions::from_str(url.as_str())?;
+        // The Any driver builds SQLite options from the URL alone, which cannot ask for
+        // WAL or synchronous=NORMAL; foreign keys and a 5 s busy timeout are defaults.
+        let pool = pool_options()
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+                        .await?;
+                    Ok(())
+                })
+            })
             .connect_with(opts)
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        SQLITE_MIGRATIONS.run(&pool).await?;
         Ok(Store { pool })
     }
 
-    pub(crate) fn pool(&self) -> &SqlitePool {
+    /// Connects to PostgreSQL at `url` and runs migrations. Replicas may do this at the
+    /// same time: sqlx's migrator holds a PostgreSQL advisory lock while it migrates.
+    pub async fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let opts =
+            AnyConnectOptions::from_str(url).map_err(|e| StoreError::Location(e.to_string()))?;
+        let pool = pool_options().connect_with(opts).await?;
+        POSTGRES_MIGRATIONS.run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
+}
+
+/// A connection is checked before each use, so one broken while the database was away
+/// is replaced rather than handed to a request: the pool recovers by itself.
+fn pool_options() -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(true)
 }
 
 pub(crate) fn to_i64(v: u64) -> i64 {

@@ -12,7 +12,7 @@ pub struct ReportRow {
     pub jws: String,
 }
 
-fn from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ReportRow, StoreError> {
+fn from_row(r: &sqlx::any::AnyRow) -> Result<ReportRow, StoreError> {
     Ok(ReportRow {
         report_id: r.try_get("report_id")?,
         host_id: r.try_get("host_id")?,
@@ -28,7 +28,7 @@ const COLUMNS: &str = "report_id, host_id, created, expires, trusted, report, jw
 
 impl Store {
     pub async fn insert_report(&self, r: &ReportRow) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO reports (report_id, host_id, created, expires, trusted, report, jws) VALUES (?,?,?,?,?,?,?)")
+        sqlx::query("INSERT INTO reports (report_id, host_id, created, expires, trusted, report, jws) VALUES ($1,$2,$3,$4,$5,$6,$7)")
             .bind(&r.report_id)
             .bind(&r.host_id)
             .bind(to_i64(r.created))
@@ -42,7 +42,7 @@ impl Store {
     }
 
     pub async fn latest_report(&self, host_id: &str) -> Result<Option<ReportRow>, StoreError> {
-        let q = format!("SELECT {COLUMNS} FROM reports WHERE host_id = ? ORDER BY created DESC, rowid DESC LIMIT 1");
+        let q = format!("SELECT {COLUMNS} FROM reports WHERE host_id = $1 ORDER BY created DESC, rowid DESC LIMIT 1");
         let row = sqlx::query(&q)
             .bind(host_id)
             .fetch_optional(self.pool())
@@ -51,7 +51,7 @@ impl Store {
     }
 
     pub async fn report(&self, report_id: &str) -> Result<Option<ReportRow>, StoreError> {
-        let q = format!("SELECT {COLUMNS} FROM reports WHERE report_id = ?");
+        let q = format!("SELECT {COLUMNS} FROM reports WHERE report_id = $1");
         let row = sqlx::query(&q)
             .bind(report_id)
             .fetch_optional(self.pool())
@@ -68,8 +68,8 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<ReportRow>, StoreError> {
         let q = format!(
-            "SELECT {COLUMNS} FROM reports WHERE host_id = ? AND created >= ? AND created <= ? \
-             ORDER BY created DESC, rowid DESC LIMIT ?"
+            "SELECT {COLUMNS} FROM reports WHERE host_id = $1 AND created >= $2 AND created <= $3 \
+             ORDER BY created DESC, rowid DESC LIMIT $4"
         );
         let rows = sqlx::query(&q)
             .bind(host_id)

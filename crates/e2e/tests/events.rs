@@ -1,0 +1,172 @@
+//! Trust changes are events, a missed deadline makes a node expired (fail closed), and
+//! floods from one node or of enrollments are rate-limited without hurting others.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
+
+use ironroot_agent::AgentError;
+use ironroot_api::{ErrorKind, FlavorList, FlavorsFromHostRequest, TrustEvent, TrustState};
+use ironroot_e2e::{peers_available, Node, Platform, TempDir};
+use ironroot_server::RateBudget;
+use std::time::Duration;
+
+/// Reads server-sent events of type `trust` from a streaming response.
+struct Events {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+impl Events {
+    async fn next(&mut self, within: Duration) -> TrustEvent {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let kind = block
+                    .lines()
+                    .find_map(|l| l.strip_prefix("event:"))
+                    .map(str::trim);
+                let data = block
+                    .lines()
+                    .find_map(|l| l.strip_prefix("data:"))
+                    .map(str::trim);
+                if let (Some("trust"), Some(d)) = (kind, data) {
+                    return serde_json::from_str(d).unwrap();
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.resp.chunk())
+                .await
+                .expect("an event in time")
+                .unwrap()
+                .unwrap();
+            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trust_changes_are_streamed_and_a_missed_deadline_expires_the_node() {
+    if !peers_available() {
+        return;
+    }
+    let dir = TempDir::new("events").unwrap();
+    let node = Node::boot(&dir.0, "node-1").await.unwrap();
+    let p = Platform::start(dir, node.ca.clone(), |c| {
+        c.trust_validity_secs = 2;
+        c.attestation_interval_secs = 1;
+    })
+    .await
+    .unwrap();
+    let mut events = Events {
+        resp: p.admin.event_stream("/v1/events").await.unwrap(),
+        buf: String::new(),
+    };
+    let mut s = node.session(&p.url(), &p.service.ca_pem).unwrap();
+    let host_id = s.ensure_enrolled().await.unwrap();
+    s.attest_once().await.unwrap();
+    let e = events.next(Duration::from_secs(5)).await;
+    assert_eq!(
+        (e.previous, e.trust),
+        (TrustState::Unknown, TrustState::Untrusted)
+    );
+    assert!(
+        e.reasons.iter().any(|r| r.contains("PLATFORM")),
+        "{:?}",
+        e.reasons
+    );
+    let req = FlavorsFromHostRequest {
+        host_id: host_id.clone(),
+        label: "g".into(),
+        parts: vec![],
+        flavor_group: None,
+    };
+    let _: FlavorList = p.admin.post("/v1/flavors/from-host", &req).await.unwrap();
+    assert!(s.attest_once().await.unwrap().trusted);
+    let e = events.next(Duration::from_secs(5)).await;
+    assert_eq!(
+        (e.previous, e.trust),
+        (TrustState::Untrusted, TrustState::Trusted)
+    );
+    assert!(e.report_jws.is_some());
+    // A trusted report with an unchanged verdict is not an event; a missed deadline is.
+    assert!(s.attest_once().await.unwrap().trusted);
+    let e = events.next(Duration::from_secs(5)).await;
+    assert_eq!(
+        (e.previous, e.trust, e.host_id.as_str()),
+        (TrustState::Trusted, TrustState::Expired, host_id.as_str())
+    );
+    let hosts = p.admin.hosts().await.unwrap();
+    assert_eq!(hosts[0].trust, TrustState::Expired);
+    // Attesting again restores trust, and says so.
+    assert!(s.attest_once().await.unwrap().trusted);
+    let e = events.next(Duration::from_secs(5)).await;
+    assert_eq!(
+        (e.previous, e.trust),
+        (TrustState::Expired, TrustState::Trusted)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_node_is_limited_and_an_honest_one_is_not() {
+    if !peers_available() {
+        return;
+    }
+    let dir = TempDir::new("flood").unwrap();
+    let a = Node::boot(&dir.0, "noisy").await.unwrap();
+    let b = Node::boot(&dir.0, "honest").await.unwrap();
+    let cas = a.ca.iter().chain(&b.ca).cloned().collect();
+    let p = Platform::start(dir, cas, |c| {
+        c.attest_rate = RateBudget {
+            burst: 5,
+            per_second: 1,
+        };
+        c.enroll_rate = RateBudget {
+            burst: 6,
+            per_second: 1,
+        };
+    })
+    .await
+    .unwrap();
+    let mut noisy = a.session(&p.url(), &p.service.ca_pem).unwrap();
+    let mut honest = b.session(&p.url(), &p.service.ca_pem).unwrap();
+    noisy.ensure_enrolled().await.unwrap();
+    honest.ensure_enrolled().await.unwrap();
+    let mut limited = 0;
+    for _ in 0..20 {
+        match noisy.challenge().await {
+            Ok(_) => {}
+            Err(AgentError::Refused(e)) if e.kind == ErrorKind::RateLimited => limited += 1,
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert!(
+        limited >= 14,
+        "a flood of 20 against a burst of 5 is mostly refused ({limited})"
+    );
+    honest
+        .attest_once()
+        .await
+        .expect("the honest node is not limited");
+    // Bogus enrollments from one address run out of budget too (4 used by the two
+    // enrollments above: enroll + activate each).
+    let bogus = ironroot_api::EnrollRequest {
+        hostname: "x".into(),
+        hardware_uuid: "x".into(),
+        ek_public: ironroot_api::B64(vec![0; 10]),
+        ek_certificate: None,
+        ak_public: ironroot_api::B64(vec![0; 10]),
+    };
+    let mut kinds = Vec::new();
+    for _ in 0..5 {
+        let r: Result<ironroot_api::EnrollChallenge, _> =
+            honest.anonymous().post("/v1/enroll", &bogus).await;
+        match r {
+            Err(AgentError::Refused(e)) => kinds.push(e.kind),
+            other => panic!("bogus enrollment accepted: {other:?}"),
+        }
+    }
+    assert!(
+        kinds.contains(&ErrorKind::EnrollmentRejected) && kinds.contains(&ErrorKind::RateLimited),
+        "{kinds:?}"
+    );
+}

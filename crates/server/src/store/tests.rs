@@ -1,0 +1,443 @@
+//! The same scenarios against SQLite and a throwaway PostgreSQL cluster, plus what only
+//! PostgreSQL has: an outage and restart under a live `Store`, and replicas migrating at
+//! once. PostgreSQL tests print SKIPPED and pass when PostgreSQL is not installed.
+
+use super::test_clusters::{PgCluster, TempDir};
+use super::{FlavorRow, HostRow, Location, ReportRow, Store, StoreError};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+fn host(id: &str, name: &str, ek: &[u8]) -> HostRow {
+    HostRow {
+        host_id: id.into(),
+        hostname: name.into(),
+        hardware_uuid: format!("uuid-{id}"),
+        ek_public: ek.to_vec(),
+        ek_certificate: None,
+        ak_public: vec![1, 2, 3],
+        ak_name: vec![4, 5],
+        ak_qualified_name: vec![6],
+        enrolled_at: 1_700_000_000,
+        activated_at: None,
+        flavor_group: "automatic".into(),
+        reset_count: None,
+        restart_count: None,
+        clock: None,
+    }
+}
+
+fn report(id: &str, host_id: &str, created: u64, trusted: bool) -> ReportRow {
+    ReportRow {
+        report_id: id.into(),
+        host_id: host_id.into(),
+        created,
+        expires: created + 3600,
+        trusted,
+        report: format!("{{\"id\":\"{id}\"}}"),
+        jws: format!("jws-{id}"),
+    }
+}
+
+fn flavor(id: &str, created: u64) -> FlavorRow {
+    FlavorRow {
+        flavor_id: id.into(),
+        part: "platform".into(),
+        label: format!("label-{id}"),
+        created,
+        flavor: format!("{{\"flavor\":\"{id}\"}}"),
+    }
+}
+
+fn report_ids(rows: &[ReportRow]) -> Vec<&str> {
+    rows.iter().map(|r| r.report_id.as_str()).collect()
+}
+
+fn flavor_ids(rows: &[FlavorRow]) -> Vec<&str> {
+    rows.iter().map(|f| f.flavor_id.as_str()).collect()
+}
+
+async fn hosts_upsert_lookup_activate(store: &Store) {
+    let mut h = host("h1", "node-b", b"ek-1");
+    h.ek_certificate = Some(b"cert".to_vec());
+    store.upsert_pending_host(&h).await.unwrap();
+    store
+        .upsert_pending_host(&host("h2", "node-a", b"ek-2"))
+        .await
+        .unwrap();
+
+    let got = store.host_by_ek(b"ek-1").await.unwrap().unwrap();
+    assert_eq!(got.host_id, "h1");
+    assert_eq!(got.ek_certificate.as_deref(), Some(&b"cert"[..]));
+    assert_eq!(got.ak_qualified_name, vec![6]);
+    assert_eq!(got.activated_at, None);
+    assert!(store.host("nope").await.unwrap().is_none());
+    assert!(store.host_by_ek(b"nope").await.unwrap().is_none());
+    let names: Vec<_> = store
+        .hosts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.hostname)
+        .collect();
+    assert_eq!(names, ["node-a", "node-b"]);
+
+    store.activate_host("h1", 1_700_000_100).await.unwrap();
+    store
+        .set_host_boot("h1", 7, 2, u64::from(u32::MAX) + 5)
+        .await
+        .unwrap();
+    store.set_last_evidence("h1", "{\"e\":1}").await.unwrap();
+    let got = store.host("h1").await.unwrap().unwrap();
+    assert_eq!(got.activated_at, Some(1_700_000_100));
+    assert_eq!((got.reset_count, got.restart_count), (Some(7), Some(2)));
+    assert_eq!(got.clock, Some(u64::from(u32::MAX) + 5));
+    assert_eq!(
+        store.last_evidence("h1").await.unwrap().as_deref(),
+        Some("{\"e\":1}")
+    );
+    assert_eq!(store.last_evidence("h2").await.unwrap(), None);
+
+    // Enrolling again resets activation and boot counters: the new AK must be proven.
+    store
+        .upsert_pending_host(&host("h1", "node-b2", b"ek-1"))
+        .await
+        .unwrap();
+    let got = store.host("h1").await.unwrap().unwrap();
+    assert_eq!(
+        (got.hostname.as_str(), got.activated_at, got.clock),
+        ("node-b2", None, None)
+    );
+    assert_eq!(got.ek_certificate, None);
+
+    // The same EK under a new host id replaces the old host.
+    store
+        .upsert_pending_host(&host("h3", "node-c", b"ek-1"))
+        .await
+        .unwrap();
+    assert!(store.host("h1").await.unwrap().is_none());
+    assert_eq!(
+        store.host_by_ek(b"ek-1").await.unwrap().unwrap().host_id,
+        "h3"
+    );
+}
+
+async fn enrollment_is_taken_once(store: &Store) {
+    store
+        .upsert_pending_host(&host("e-host", "enrollee", b"ek-e"))
+        .await
+        .unwrap();
+    let enrollment = |id: &str| super::EnrollmentRow {
+        enrollment_id: id.into(),
+        host_id: "e-host".into(),
+        secret_sha256: vec![9; 32],
+        expires_at: 1_700_000_500,
+    };
+    // A new challenge for the same host replaces the outstanding one.
+    store.insert_enrollment(&enrollment("old")).await.unwrap();
+    store.insert_enrollment(&enrollment("new")).await.unwrap();
+    assert!(store.take_enrollment("old").await.unwrap().is_none());
+    let got = store.take_enrollment("new").await.unwrap().unwrap();
+    assert_eq!(
+        (got.host_id.as_str(), got.expires_at),
+        ("e-host", 1_700_000_500)
+    );
+    assert_eq!(got.secret_sha256, vec![9; 32]);
+    assert!(store.take_enrollment("new").await.unwrap().is_none());
+
+    for round in 0..20 {
+        let id = format!("race-{round}");
+        store.insert_enrollment(&enrollment(&id)).await.unwrap();
+        let (a, b) = (store.clone(), store.clone());
+        let (ida, idb) = (id.clone(), id.clone());
+        let ta = tokio::spawn(async move { a.take_enrollment(&ida).await });
+        let tb = tokio::spawn(async move { b.take_enrollment(&idb).await });
+        let (ra, rb) = (ta.await.unwrap().unwrap(), tb.await.unwrap().unwrap());
+        assert_eq!(
+            usize::from(ra.is_some()) + usize::from(rb.is_some()),
+            1,
+            "round {round}: exactly one taker must get the enrollment"
+        );
+    }
+}
+
+async fn reports_latest_and_ranges(store: &Store) {
+    store
+        .upsert_pending_host(&host("r-host", "reported", b"ek-r"))
+        .await
+        .unwrap();
+    store
+        .upsert_pending_host(&host("r-other", "other", b"ek-r2"))
+        .await
+        .unwrap();
+    assert!(store.latest_report("r-host").await.unwrap().is_none());
+    store
+        .insert_report(&report("r1", "r-host", 100, true))
+        .await
+        .unwrap();
+    store
+        .insert_report(&report("r2", "r-host", 200, false))
+        .await
+        .unwrap();
+    // Same second as r2: insertion order decides which is latest.
+    store
+        .insert_report(&report("r3", "r-host", 200, true))
+        .await
+        .unwrap();
+    store
+        .insert_report(&report("x1", "r-other", 150, true))
+        .await
+        .unwrap();
+
+    let latest = store.latest_report("r-host").await.unwrap().unwrap();
+    assert_eq!((latest.report_id.as_str(), latest.trusted), ("r3", true));
+    let r2 = store.report("r2").await.unwrap().unwrap();
+    assert_eq!((r2.created, r2.expires, r2.trusted), (200, 3800, false));
+    assert_eq!(
+        (r2.report.as_str(), r2.jws.as_str()),
+        ("{\"id\":\"r2\"}", "jws-r2")
+    );
+    assert!(store.report("missing").await.unwrap().is_none());
+
+    let range = |from, to, limit| store.reports_for_host("r-host", from, to, limit);
+    assert_eq!(
+        report_ids(&range(0, u64::MAX, 10).await.unwrap()),
+        ["r3", "r2", "r1"]
+    );
+    assert_eq!(
+        report_ids(&range(150, 200, 10).await.unwrap()),
+        ["r3", "r2"]
+    );
+    assert_eq!(report_ids(&range(0, 150, 10).await.unwrap()), ["r1"]);
+    assert_eq!(report_ids(&range(0, 1000, 1).await.unwrap()), ["r3"]);
+    assert!(range(201, 300, 10).await.unwrap().is_empty());
+}
+
+async fn flavors_and_groups(store: &Store) {
+    assert!(store.group("g1").await.unwrap().is_none());
+    store.upsert_group("g1", "{\"v\":1}").await.unwrap();
+    store.upsert_group("g0", "{}").await.unwrap();
+    store.upsert_group("g1", "{\"v\":2}").await.unwrap();
+    assert_eq!(
+        store.group("g1").await.unwrap().as_deref(),
+        Some("{\"v\":2}")
+    );
+    let groups = store.groups().await.unwrap();
+    assert_eq!(
+        groups,
+        [
+            ("g0".into(), "{}".into()),
+            ("g1".into(), "{\"v\":2}".into())
+        ]
+    );
+
+    store
+        .insert_flavors(&[flavor("f2", 20), flavor("f1", 10)], "g1")
+        .await
+        .unwrap();
+    store
+        .insert_flavors(&[flavor("f3", 30)], "g0")
+        .await
+        .unwrap();
+    assert_eq!(
+        flavor_ids(&store.flavors(Some("g1")).await.unwrap()),
+        ["f1", "f2"]
+    );
+    assert_eq!(
+        flavor_ids(&store.flavors(None).await.unwrap()),
+        ["f1", "f2", "f3"]
+    );
+    assert_eq!(
+        store.flavors(Some("g1")).await.unwrap()[0].label,
+        "label-f1"
+    );
+
+    // All or nothing: f4 is not kept when its group does not exist.
+    let err = store
+        .insert_flavors(&[flavor("f4", 40)], "no-such-group")
+        .await;
+    assert!(err.is_err());
+    assert_eq!(
+        flavor_ids(&store.flavors(None).await.unwrap()),
+        ["f1", "f2", "f3"]
+    );
+
+    assert!(store.delete_flavor("f1").await.unwrap());
+    assert!(!store.delete_flavor("f1").await.unwrap());
+    assert_eq!(
+        flavor_ids(&store.flavors(Some("g1")).await.unwrap()),
+        ["f2"]
+    );
+}
+
+async fn shared_scenarios(store: &Store) {
+    hosts_upsert_lookup_activate(store).await;
+    enrollment_is_taken_once(store).await;
+    reports_latest_and_ranges(store).await;
+    flavors_and_groups(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_passes_the_shared_scenarios() {
+    let dir = TempDir::new("sqlite");
+    let store = Store::open(&dir.path().join("t.db").display().to_string())
+        .await
+        .unwrap();
+    shared_scenarios(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_passes_the_shared_scenarios() {
+    let Some(pg) = PgCluster::start() else { return };
+    let store = Store::open(&pg.url()).await.unwrap();
+    shared_scenarios(&store).await;
+}
+
+#[tokio::test]
+async fn sqlite_keeps_data_across_reopen_in_wal_mode() {
+    let dir = TempDir::new("sqlite-reopen");
+    let path = dir.path().join("sub dir").join("t.db");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let store = Store::open_sqlite(&path).await.unwrap();
+    store.upsert_group("kept", "{}").await.unwrap();
+    drop(store);
+    let store = Store::open(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    assert_eq!(store.group("kept").await.unwrap().as_deref(), Some("{}"));
+    // The Any driver takes no SQLite options but the path; WAL comes from after_connect.
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+/// Without an error mid-call the outage cannot be observed; `expect_unavailable`
+/// also checks it came promptly, so a dead database never hangs a request.
+async fn expect_unavailable<T: std::fmt::Debug>(
+    what: &str,
+    call: impl std::future::Future<Output = Result<T, StoreError>>,
+) {
+    let started = Instant::now();
+    let res = call.await;
+    assert!(
+        matches!(res, Err(StoreError::Unavailable(_))),
+        "{what} with the database down: {res:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20), "{what} hung");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_outage_is_unavailable_and_the_pool_recovers() {
+    let Some(pg) = PgCluster::start() else { return };
+    let store = Store::open_postgres(&pg.url()).await.unwrap();
+    store
+        .upsert_pending_host(&host("o1", "outage", b"ek-o"))
+        .await
+        .unwrap();
+
+    pg.stop();
+    expect_unavailable("host", store.host("o1")).await;
+    expect_unavailable("take_enrollment", store.take_enrollment("x")).await;
+    expect_unavailable(
+        "insert_report",
+        store.insert_report(&report("o-r", "o1", 1, true)),
+    )
+    .await;
+
+    pg.start_again();
+    assert_eq!(store.host("o1").await.unwrap().unwrap().hostname, "outage");
+    store
+        .insert_report(&report("o-r", "o1", 1, true))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.latest_report("o1").await.unwrap().unwrap().report_id,
+        "o-r"
+    );
+}
+
+#[tokio::test]
+async fn postgres_open_with_the_database_down_is_unavailable() {
+    let Some(pg) = PgCluster::start() else { return };
+    pg.stop();
+    expect_unavailable("open", Store::open(&pg.url())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_replicas_migrate_concurrently_and_share_writes() {
+    let Some(pg) = PgCluster::start() else { return };
+    let url = pg.url();
+    // Without the migrator's advisory lock, concurrent CREATE TABLEs collide.
+    let opened = futures_join_all((0..4).map(|_| {
+        let url = url.clone();
+        tokio::spawn(async move { Store::open_postgres(&url).await })
+    }))
+    .await;
+    let replicas: Vec<Store> = opened.into_iter().map(|r| r.unwrap().unwrap()).collect();
+
+    replicas[0]
+        .upsert_pending_host(&host("shared", "replica-0", b"ek-s"))
+        .await
+        .unwrap();
+    replicas[1].activate_host("shared", 42).await.unwrap();
+    let seen = replicas[2].host("shared").await.unwrap().unwrap();
+    assert_eq!(
+        (seen.hostname.as_str(), seen.activated_at),
+        ("replica-0", Some(42))
+    );
+    replicas[3].upsert_group("from-3", "{}").await.unwrap();
+    assert_eq!(
+        replicas[0].group("from-3").await.unwrap().as_deref(),
+        Some("{}")
+    );
+}
+
+async fn futures_join_all<T>(
+    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<Result<T, tokio::task::JoinError>> {
+    let handles: Vec<_> = handles.collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await);
+    }
+    out
+}
+
+#[test]
+fn locations_pick_the_backend_by_scheme() {
+    let pg = |s: &str| Location::Postgres(s.into());
+    let lite = |s: &str| Location::Sqlite(PathBuf::from(s));
+    let cases = [
+        (
+            "postgres://u@db/ironroot",
+            Some(pg("postgres://u@db/ironroot")),
+        ),
+        (
+            "postgresql://u@db:5433/x?sslmode=require",
+            Some(pg("postgresql://u@db:5433/x?sslmode=require")),
+        ),
+        (
+            "sqlite:///var/lib/ironroot/db",
+            Some(lite("/var/lib/ironroot/db")),
+        ),
+        ("sqlite://rel/db", Some(lite("rel/db"))),
+        ("sqlite:db", Some(lite("db"))),
+        (
+            "/var/lib/ironroot/ironroot.db",
+            Some(lite("/var/lib/ironroot/ironroot.db")),
+        ),
+        ("data/ironroot.db", Some(lite("data/ironroot.db"))),
+        ("mysql://db/x", None),
+        ("sqlite://db?mode=ro", None),
+        ("sqlite://", None),
+        ("", None),
+    ];
+    for (input, want) in cases {
+        match (Location::parse(input), want) {
+            (Ok(got), Some(want)) => assert_eq!(got, want, "{input}"),
+            (Err(StoreError::Location(_)), None) => {}
+            (got, want) => panic!("{input}: got {got:?}, want {want:?}"),
+        }
+    }
+}
