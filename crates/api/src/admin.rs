@@ -37,6 +37,17 @@ impl TrustState {
             TrustState::Expired => "expired",
         }
     }
+
+    pub fn parse(s: &str) -> Option<TrustState> {
+        [
+            TrustState::Trusted,
+            TrustState::Untrusted,
+            TrustState::Unknown,
+            TrustState::Expired,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
+    }
 }
 
 /// A stored trust report.

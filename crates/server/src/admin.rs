@@ -64,7 +64,16 @@ async fn summary(st: &AppState, h: HostRow) -> Result<HostSummary, ServiceError>
         .and_then(|r| serde_json::from_str(&r.report).ok());
     let now = now();
     let mut failures = report.as_ref().map(failure_lines).unwrap_or_default();
-    let trust = trust_state(latest.as_ref(), now);
+    // The recorded state is the one events announce; a deadline the sweeper has not yet
+    // reached still counts as expired here (fail closed).
+    let trust = match st.store.trust_state(&h.host_id).await? {
+        Some((state, deadline)) => match TrustState::parse(&state) {
+            Some(TrustState::Trusted) if deadline.is_none_or(|d| d <= now) => TrustState::Expired,
+            Some(t) => t,
+            None => TrustState::Unknown,
+        },
+        None => trust_state(latest.as_ref(), now),
+    };
     if trust == TrustState::Expired {
         failures.insert(
             0,

@@ -187,12 +187,11 @@ pub(crate) async fn challenge(
 ) -> Result<Json<Challenge>, ServiceError> {
     let host = enrolled_host(&st, &peer).await?;
     st.limits.attest(&host.host_id)?;
-    let nonce = ironroot_crypto::random_bytes(crate::nonce::NONCE_LEN)
+    let expires_at = now() + st.config.nonce_lifetime_secs;
+    let nonce = st
+        .nonce_key
+        .issue(&host.host_id, expires_at)
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let now = now();
-    let expires_at = now + st.config.nonce_lifetime_secs;
-    st.nonces
-        .issue(&host.host_id, nonce.clone(), expires_at, now);
     Ok(Json(Challenge {
         nonce: B64(nonce),
         expires_at,
@@ -207,8 +206,8 @@ pub(crate) async fn evidence(
 ) -> Result<Json<EvidenceResponse>, ServiceError> {
     let host = enrolled_host(&st, &peer).await?;
     st.limits.attest(&host.host_id)?;
-    st.nonces
-        .take(&host.host_id, &req.nonce.0, now())
+    st.nonce_key
+        .check(&host.host_id, &req.nonce.0, now())
         .map_err(|e| ServiceError::NonceInvalid(e.to_string()))?;
     let outcome = crate::attest::attest(&st, &host, &req).await?;
     Ok(Json(EvidenceResponse {

@@ -5,7 +5,7 @@
 //! report: the host loses trust at once, and the operator sees why.
 
 use crate::error::ServiceError;
-use crate::store::{HostRow, ReportRow};
+use crate::store::{ClockCheck, HostRow, ReportRow};
 use crate::{now, AppState};
 use ironroot_api::{EvidenceRequest, TrustEvent, TrustState, B64};
 use ironroot_crypto::HashAlg;
@@ -126,24 +126,24 @@ pub(crate) async fn attest(
         ),
         Ok(quote) => {
             let clock = quote.clock_info();
-            let backwards = host.reset_count == Some(clock.reset_count)
-                && host.restart_count == Some(clock.restart_count)
-                && host.clock.is_some_and(|c| clock.clock < c);
             if host.reset_count.is_some_and(|r| r != clock.reset_count) {
                 tracing::info!(host_id = %host.host_id, "host rebooted (TPM resetCount changed); evaluating afresh");
             }
-            // The stored clock is a high-water mark: after a rollback it stays ahead, so
-            // every quote from the rolled-back TPM keeps failing until it reboots.
-            if !backwards {
-                st.store
-                    .set_host_boot(
-                        &host.host_id,
-                        clock.reset_count,
-                        clock.restart_count,
-                        clock.clock,
-                    )
-                    .await?;
-            }
+            // Only an authentic quote reaches this point, so only the TPM can move the
+            // high-water mark; a rolled-back TPM stays behind it until it reboots.
+            let backwards = match st
+                .store
+                .advance_clock(&host.host_id, clock.reset_count, clock.restart_count, clock.clock)
+                .await?
+            {
+                ClockCheck::Advanced => false,
+                ClockCheck::WentBackwards => true,
+                ClockCheck::Repeated => {
+                    return Err(ServiceError::NonceInvalid(
+                        "this quote was accepted before: each challenge can be answered once".into(),
+                    ))
+                }
+            };
             let info = HostInfo {
                 host_id: host.host_id.clone(),
                 hostname: host.hostname.clone(),
@@ -162,8 +162,13 @@ pub(crate) async fn attest(
                 rejected(host, &group_name, now, validity, "tpm_clock", Fault::new(
                     FaultName::ClockWentBackwards,
                     format!(
-                        "the TPM clock went backwards ({} ms after {} ms) without a reboot: the quote is replayed or the TPM was tampered with",
+                        "the TPM's counters went backwards (reset {} restart {} clock {} ms, after reset {} restart {} clock {} ms): \
+                         the TPM's state was rolled back or the quote is older than one already accepted",
+                        clock.reset_count,
+                        clock.restart_count,
                         clock.clock,
+                        host.reset_count.unwrap_or(0),
+                        host.restart_count.unwrap_or(0),
                         host.clock.unwrap_or(0)
                     ),
                 ))
@@ -272,10 +277,6 @@ async fn store_signed(st: &AppState, report: TrustReport) -> Result<Outcome, Ser
         .sign_compact("ironroot-trust-report+jws", &payload)
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
     let report_id = uuid::Uuid::new_v4().to_string();
-    let previous = crate::admin::trust_state(
-        st.store.latest_report(&report.host_id).await?.as_ref(),
-        report.created,
-    );
     st.store
         .insert_report(&ReportRow {
             report_id: report_id.clone(),
@@ -292,12 +293,12 @@ async fn store_signed(st: &AppState, report: TrustReport) -> Result<Outcome, Ser
     } else {
         TrustState::Untrusted
     };
-    if report.trusted {
-        st.deadlines
-            .set(&report.host_id, &report.hostname, report.expires);
-    } else {
-        st.deadlines.clear(&report.host_id);
-    }
+    let deadline = report.trusted.then_some(report.expires);
+    let previous = st
+        .store
+        .record_verdict(&report.host_id, now_state.as_str(), deadline, &report_id)
+        .await?;
+    let previous = TrustState::parse(&previous).unwrap_or(TrustState::Unknown);
     if previous != now_state {
         st.events.publish(TrustEvent {
             host_id: report.host_id.clone(),

@@ -33,6 +33,8 @@ pub struct ServerConfig {
     pub nonce_lifetime_secs: u64,
     pub enrollment_lifetime_secs: u64,
     pub max_request_bytes: usize,
+    /// Reports older than this are pruned (a host's latest report is always kept).
+    pub report_retention_secs: u64,
     /// Attestation requests (challenge or evidence) per host.
     pub attest_rate: crate::RateBudget,
     /// Enrollment requests per client address.
@@ -55,6 +57,7 @@ impl ServerConfig {
             enrollment_lifetime_secs: 300,
             max_request_bytes: 32 * 1024 * 1024,
             // An honest agent attests every interval and on each change: bursts of a few.
+            report_retention_secs: 30 * 24 * 3600,
             attest_rate: crate::RateBudget {
                 burst: 20,
                 per_second: 5,

@@ -8,9 +8,8 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use ironroot_api::{TrustEvent, TrustState};
-use std::collections::{BTreeSet, HashMap};
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
@@ -45,109 +44,49 @@ impl EventBus {
     }
 }
 
-/// Deadlines of trusted verdicts, soonest first.
-#[derive(Default)]
-pub(crate) struct Deadlines {
-    inner: Mutex<DeadlineIndex>,
-}
+/// How often old reports are pruned, in sweeps, and how many at most per pass.
+const PRUNE_EVERY_SWEEPS: u64 = 600;
+const PRUNE_BATCH: u32 = 5_000;
 
-#[derive(Default)]
-struct DeadlineIndex {
-    by_host: HashMap<String, (u64, String)>,
-    queue: BTreeSet<(u64, String)>,
-}
-
-/// A trusted verdict whose deadline passed.
-pub(crate) struct Lapsed {
-    pub host_id: String,
-    pub hostname: String,
-    pub deadline: u64,
-}
-
-impl Deadlines {
-    /// Records the deadline of `host_id`'s trusted verdict, replacing any earlier one.
-    pub fn set(&self, host_id: &str, hostname: &str, deadline: u64) {
-        let mut idx = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((old, _)) = idx.by_host.remove(host_id) {
-            idx.queue.remove(&(old, host_id.to_owned()));
-        }
-        idx.by_host
-            .insert(host_id.to_owned(), (deadline, hostname.to_owned()));
-        idx.queue.insert((deadline, host_id.to_owned()));
-    }
-
-    /// Forgets `host_id`'s deadline (its verdict is no longer trusted).
-    pub fn clear(&self, host_id: &str) {
-        let mut idx = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((old, _)) = idx.by_host.remove(host_id) {
-            idx.queue.remove(&(old, host_id.to_owned()));
-        }
-    }
-
-    /// Removes and returns every deadline at or before `now`.
-    pub fn take_lapsed(&self, now: u64) -> Vec<Lapsed> {
-        let mut idx = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out = Vec::new();
-        while let Some((deadline, host_id)) = idx.queue.first().cloned() {
-            if deadline > now {
-                break;
-            }
-            idx.queue.pop_first();
-            let hostname = idx
-                .by_host
-                .remove(&host_id)
-                .map(|(_, n)| n)
-                .unwrap_or_default();
-            out.push(Lapsed {
-                host_id,
-                hostname,
-                deadline,
-            });
-        }
-        out
-    }
-}
-
-/// Loads the deadlines of every host whose latest verdict is trusted (at start-up, so a
-/// restarted service resumes every node's deadline from the database).
-pub(crate) async fn restore_deadlines(st: &AppState) -> Result<usize, crate::store::StoreError> {
-    let mut n = 0;
-    for h in st.store.hosts().await? {
-        if let Some(r) = st.store.latest_report(&h.host_id).await? {
-            if r.trusted {
-                st.deadlines.set(&h.host_id, &h.hostname, r.expires);
-                n += 1;
-            }
-        }
-    }
-    Ok(n)
-}
-
-/// Announces every trusted verdict whose deadline passed without a new attestation.
-/// The service's clock decides: a node's clock plays no part in deadlines.
+/// Announces every trusted verdict whose deadline passed without a new attestation,
+/// and prunes reports past the retention period. The database decides which replica
+/// announces an expiry (each flips once), and the service's clock decides when: a
+/// node's clock plays no part in deadlines. A database error here changes nothing: the
+/// hosts stay as recorded and the next sweep tries again.
 pub(crate) async fn sweep_deadlines(st: Arc<AppState>) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
-    let mut ticks: u64 = 0;
+    let mut sweeps: u64 = 0;
     loop {
         tick.tick().await;
-        ticks += 1;
-        if ticks.is_multiple_of(600) {
-            st.limits.forget_idle();
+        sweeps += 1;
+        match st.store.expire_lapsed(now()).await {
+            Ok(lapsed) => {
+                for l in lapsed {
+                    st.events.publish(TrustEvent {
+                        host_id: l.host_id,
+                        hostname: l.hostname,
+                        previous: TrustState::Trusted,
+                        trust: TrustState::Expired,
+                        at: now(),
+                        report_id: None,
+                        report_jws: None,
+                        reasons: vec![format!(
+                            "no passing attestation before the deadline ({})",
+                            l.deadline
+                        )],
+                    });
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "deadline sweep failed; will retry"),
         }
-        for l in st.deadlines.take_lapsed(now()) {
-            st.events.publish(TrustEvent {
-                host_id: l.host_id,
-                hostname: l.hostname,
-                previous: TrustState::Trusted,
-                trust: TrustState::Expired,
-                at: now(),
-                report_id: None,
-                report_jws: None,
-                reasons: vec![format!(
-                    "no passing attestation before the deadline ({})",
-                    l.deadline
-                )],
-            });
+        if sweeps.is_multiple_of(PRUNE_EVERY_SWEEPS) {
+            st.limits.forget_idle();
+            let cutoff = now().saturating_sub(st.config.report_retention_secs);
+            match st.store.prune_reports(cutoff, PRUNE_BATCH).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(reports = n, "pruned reports past the retention period"),
+                Err(e) => tracing::warn!(error = %e, "report pruning failed; will retry"),
+            }
         }
     }
 }
@@ -170,24 +109,4 @@ pub(crate) async fn stream(
         })
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn deadlines_lapse_in_order_and_can_be_replaced_or_cleared() {
-        let d = Deadlines::default();
-        d.set("a", "node-a", 10);
-        d.set("b", "node-b", 5);
-        d.set("c", "node-c", 7);
-        d.set("c", "node-c", 20); // a new trusted verdict moves the deadline
-        d.clear("b"); // an untrusted verdict removes it
-        assert!(d.take_lapsed(4).is_empty());
-        let lapsed: Vec<String> = d.take_lapsed(15).into_iter().map(|l| l.host_id).collect();
-        assert_eq!(lapsed, vec!["a"]);
-        assert!(d.take_lapsed(15).is_empty(), "each deadline lapses once");
-        assert_eq!(d.take_lapsed(20).len(), 1);
-    }
 }

@@ -39,14 +39,13 @@ pub(crate) struct AppState {
     pub config: ServerConfig,
     pub pki: pki::ServicePki,
     pub signer: ServiceSigningKey,
-    pub nonces: nonce::NonceStore,
+    pub nonce_key: nonce::NonceKey,
     pub ek_roots: EkRoots,
     pub admin_token: zeroize::Zeroizing<String>,
     /// Parsed logs and the last report per host, so that repeat attestations re-check
     /// only what changed (see `ironroot_verifier::EvidenceCache`).
     pub events: events::EventBus,
     pub limits: ratelimit::Limits,
-    pub deadlines: events::Deadlines,
     pub evidence_caches:
         std::sync::Mutex<std::collections::HashMap<String, ironroot_verifier::EvidenceCache>>,
 }
@@ -121,21 +120,25 @@ impl Service {
         let ca_pem = pki.ca_pem.clone();
         let body_limit = config.max_request_bytes;
         let limits = ratelimit::Limits::new(config.attest_rate, config.enroll_rate);
+        let candidate =
+            ironroot_crypto::random_bytes(32).map_err(|e| StartError::Signer(e.to_string()))?;
+        let nonce_key = nonce::NonceKey::new(
+            store
+                .shared_secret("challenge-nonce-key", &candidate)
+                .await?,
+        );
         let state = Arc::new(AppState {
             store,
             config,
             pki,
             signer,
-            nonces: Default::default(),
+            nonce_key,
             ek_roots,
             admin_token,
             evidence_caches: Default::default(),
             limits,
             events: Default::default(),
-            deadlines: Default::default(),
         });
-        let resumed = events::restore_deadlines(&state).await?;
-        tracing::info!(hosts = resumed, "resumed the deadlines of trusted hosts");
         let sweeper = tokio::spawn(events::sweep_deadlines(state.clone()));
         let app = router(state).layer(DefaultBodyLimit::max(body_limit));
         let task = tokio::spawn(tls::serve(listener, tls, app));

@@ -122,25 +122,6 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_host_boot(
-        &self,
-        host_id: &str,
-        reset: u32,
-        restart: u32,
-        clock: u64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE hosts SET reset_count = $1, restart_count = $2, clock = $3 WHERE host_id = $4",
-        )
-        .bind(i64::from(reset))
-        .bind(i64::from(restart))
-        .bind(to_i64(clock))
-        .bind(host_id)
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
     /// Keeps the latest verified evidence of a host, so flavors can be taken from it.
     pub async fn set_last_evidence(
         &self,

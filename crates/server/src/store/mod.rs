@@ -13,10 +13,12 @@ mod reports;
 mod test_clusters;
 #[cfg(test)]
 mod tests;
+mod trust;
 
 pub use flavors::FlavorRow;
 pub use hosts::{EnrollmentRow, HostRow};
 pub use reports::ReportRow;
+pub use trust::ClockCheck;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;

@@ -3,7 +3,7 @@
 //! once. PostgreSQL tests print SKIPPED and pass when PostgreSQL is not installed.
 
 use super::test_clusters::{PgCluster, TempDir};
-use super::{FlavorRow, HostRow, Location, ReportRow, Store, StoreError};
+use super::{ClockCheck, FlavorRow, HostRow, Location, ReportRow, Store, StoreError};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -82,10 +82,13 @@ async fn hosts_upsert_lookup_activate(store: &Store) {
     assert_eq!(names, ["node-a", "node-b"]);
 
     store.activate_host("h1", 1_700_000_100).await.unwrap();
-    store
-        .set_host_boot("h1", 7, 2, u64::from(u32::MAX) + 5)
-        .await
-        .unwrap();
+    assert_eq!(
+        store
+            .advance_clock("h1", 7, 2, u64::from(u32::MAX) + 5)
+            .await
+            .unwrap(),
+        ClockCheck::Advanced
+    );
     store.set_last_evidence("h1", "{\"e\":1}").await.unwrap();
     let got = store.host("h1").await.unwrap().unwrap();
     assert_eq!(got.activated_at, Some(1_700_000_100));
@@ -269,11 +272,123 @@ async fn flavors_and_groups(store: &Store) {
     );
 }
 
+/// The TPM-counter high-water mark: strictly later counters advance it, the same ones
+/// are a repeat, earlier ones went backwards, and a reboot (higher resetCount) advances.
+async fn clock_high_water_mark(store: &Store) {
+    store
+        .upsert_pending_host(&host("c1", "clock", b"ek-c1"))
+        .await
+        .unwrap();
+    let check = |r, s, c| async move { store.advance_clock("c1", r, s, c).await.unwrap() };
+    assert_eq!(check(3, 0, 1000).await, ClockCheck::Advanced, "first quote");
+    assert_eq!(
+        check(3, 0, 1000).await,
+        ClockCheck::Repeated,
+        "same quote again"
+    );
+    assert_eq!(
+        check(3, 0, 999).await,
+        ClockCheck::WentBackwards,
+        "older clock, same boot"
+    );
+    assert_eq!(check(3, 0, 2000).await, ClockCheck::Advanced);
+    assert_eq!(
+        check(3, 1, 5).await,
+        ClockCheck::Advanced,
+        "resume: restartCount up"
+    );
+    assert_eq!(
+        check(2, 9, 99_999).await,
+        ClockCheck::WentBackwards,
+        "older boot"
+    );
+    assert_eq!(check(4, 0, 1).await, ClockCheck::Advanced, "reboot");
+    assert_eq!(
+        check(3, 1, 6).await,
+        ClockCheck::WentBackwards,
+        "stays behind the mark"
+    );
+}
+
+/// Verdicts return the state before them; lapsed trust flips once; pruning keeps the latest.
+async fn trust_state_deadlines_and_retention(store: &Store) {
+    store
+        .upsert_pending_host(&host("t1", "trusty", b"ek-t1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .record_verdict("t1", "trusted", Some(100), "r1")
+            .await
+            .unwrap(),
+        "unknown"
+    );
+    assert_eq!(
+        store
+            .record_verdict("t1", "trusted", Some(110), "r2")
+            .await
+            .unwrap(),
+        "trusted"
+    );
+    assert!(
+        store.expire_lapsed(109).await.unwrap().is_empty(),
+        "not yet"
+    );
+    let lapsed = store.expire_lapsed(110).await.unwrap();
+    assert_eq!(
+        lapsed
+            .iter()
+            .map(|l| (l.host_id.as_str(), l.deadline))
+            .collect::<Vec<_>>(),
+        [("t1", 110)]
+    );
+    assert!(
+        store.expire_lapsed(500).await.unwrap().is_empty(),
+        "each expiry happens once"
+    );
+    assert_eq!(
+        store.trust_state("t1").await.unwrap().map(|t| t.0),
+        Some("expired".into())
+    );
+    assert_eq!(
+        store
+            .record_verdict("t1", "untrusted", None, "t1-r3")
+            .await
+            .unwrap(),
+        "expired"
+    );
+    assert!(
+        store.expire_lapsed(u64::MAX / 4).await.unwrap().is_empty(),
+        "untrusted hosts have no deadline"
+    );
+    for (id, created) in [("t1-r1", 10), ("t1-r2", 20), ("t1-r3", 30)] {
+        store
+            .insert_report(&report(id, "t1", created, false))
+            .await
+            .unwrap();
+    }
+    // t1-r3 is the host's latest report: kept even when older than the cutoff (the other
+    // scenarios' reports are all created at 100 or later).
+    assert_eq!(store.prune_reports(50, 1).await.unwrap(), 1);
+    assert_eq!(store.prune_reports(50, 100).await.unwrap(), 1);
+    assert_eq!(store.prune_reports(50, 100).await.unwrap(), 0);
+    assert!(store.report("t1-r3").await.unwrap().is_some());
+    let a = store.shared_secret("k", b"first").await.unwrap();
+    let b = store.shared_secret("k", b"second").await.unwrap();
+    assert_eq!(
+        (a.as_slice(), b.as_slice()),
+        (&b"first"[..], &b"first"[..]),
+        "the first writer's secret wins"
+    );
+}
+
 async fn shared_scenarios(store: &Store) {
     hosts_upsert_lookup_activate(store).await;
     enrollment_is_taken_once(store).await;
     reports_latest_and_ranges(store).await;
     flavors_and_groups(store).await;
+    clock_high_water_mark(store).await;
+    trust_state_deadlines_and_retention(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -387,6 +502,20 @@ async fn postgres_replicas_migrate_concurrently_and_share_writes() {
         ("replica-0", Some(42))
     );
     replicas[3].upsert_group("from-3", "{}").await.unwrap();
+    // A lapsed deadline is claimed by exactly one replica even when all sweep at once.
+    replicas[0]
+        .record_verdict("shared", "trusted", Some(50), "r")
+        .await
+        .unwrap();
+    let sweeps = futures_join_all(
+        replicas
+            .iter()
+            .cloned()
+            .map(|r| tokio::spawn(async move { r.expire_lapsed(60).await })),
+    )
+    .await;
+    let claimed: usize = sweeps.into_iter().map(|r| r.unwrap().unwrap().len()).sum();
+    assert_eq!(claimed, 1, "exactly one replica announces the expiry");
     assert_eq!(
         replicas[0].group("from-3").await.unwrap().as_deref(),
         Some("{}")

@@ -1,0 +1,166 @@
+//! Trust state, the TPM-clock high-water mark, shared secrets and report retention:
+//! the statements that must be atomic when several replicas share one database.
+
+use super::{to_i64, to_u64, Store, StoreError};
+use sqlx::Row;
+
+/// What a quote's TPM counters say relative to the last accepted quote of the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockCheck {
+    /// Strictly later (a new boot, a resume, or a later clock): recorded.
+    Advanced,
+    /// The very same counters: this quote (or its twin) was accepted before.
+    Repeated,
+    /// Earlier than a quote already accepted: the TPM's state was rolled back, or the
+    /// quote is older than one already seen.
+    WentBackwards,
+}
+
+/// A trusted verdict whose deadline passed, claimed by exactly one replica.
+#[derive(Debug, Clone)]
+pub struct LapsedTrust {
+    pub host_id: String,
+    pub hostname: String,
+    pub deadline: u64,
+}
+
+impl Store {
+    /// Records `(reset, restart, clock)` as the host's high-water mark if it is
+    /// lexicographically later than the stored one. One conditional UPDATE, so two
+    /// replicas racing with the same quote cannot both accept it.
+    pub async fn advance_clock(
+        &self,
+        host_id: &str,
+        reset: u32,
+        restart: u32,
+        clock: u64,
+    ) -> Result<ClockCheck, StoreError> {
+        let (reset, restart, clock) = (i64::from(reset), i64::from(restart), to_i64(clock));
+        let done = sqlx::query(
+            "UPDATE hosts SET reset_count = $1, restart_count = $2, clock = $3 WHERE host_id = $4 AND \
+             (reset_count IS NULL OR $1 > reset_count OR ($1 = reset_count AND \
+             ($2 > restart_count OR ($2 = restart_count AND $3 > clock))))",
+        )
+        .bind(reset)
+        .bind(restart)
+        .bind(clock)
+        .bind(host_id)
+        .execute(self.pool())
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(ClockCheck::Advanced);
+        }
+        let row =
+            sqlx::query("SELECT reset_count, restart_count, clock FROM hosts WHERE host_id = $1")
+                .bind(host_id)
+                .fetch_optional(self.pool())
+                .await?
+                .ok_or_else(|| StoreError::Corrupt(format!("host {host_id} vanished")))?;
+        let stored: (Option<i64>, Option<i64>, Option<i64>) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        Ok(if stored == (Some(reset), Some(restart), Some(clock)) {
+            ClockCheck::Repeated
+        } else {
+            ClockCheck::WentBackwards
+        })
+    }
+
+    /// Sets the host's trust after a report and returns the state it had before. The
+    /// update is conditional on the state read, so concurrent writers retry instead of
+    /// both announcing the same change.
+    pub async fn record_verdict(
+        &self,
+        host_id: &str,
+        state: &str,
+        deadline: Option<u64>,
+        report_id: &str,
+    ) -> Result<String, StoreError> {
+        for _ in 0..5 {
+            let row = sqlx::query("SELECT trust_state FROM hosts WHERE host_id = $1")
+                .bind(host_id)
+                .fetch_optional(self.pool())
+                .await?
+                .ok_or_else(|| StoreError::Corrupt(format!("host {host_id} vanished")))?;
+            let previous: String = row.try_get(0)?;
+            let done = sqlx::query(
+                "UPDATE hosts SET trust_state = $1, trust_deadline = $2, last_report_id = $3 \
+                 WHERE host_id = $4 AND trust_state = $5",
+            )
+            .bind(state)
+            .bind(deadline.map(to_i64))
+            .bind(report_id)
+            .bind(host_id)
+            .bind(&previous)
+            .execute(self.pool())
+            .await?;
+            if done.rows_affected() == 1 {
+                return Ok(previous);
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "trust state of {host_id} kept changing under contention"
+        )))
+    }
+
+    /// Flips every trusted host whose deadline is at or before `now` to expired and
+    /// returns them. Each flip happens once, whichever replica runs it.
+    pub async fn expire_lapsed(&self, now: u64) -> Result<Vec<LapsedTrust>, StoreError> {
+        let rows = sqlx::query(
+            "UPDATE hosts SET trust_state = 'expired' WHERE trust_state = 'trusted' AND trust_deadline <= $1 \
+             RETURNING host_id, hostname, trust_deadline",
+        )
+        .bind(to_i64(now))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LapsedTrust {
+                    host_id: r.try_get(0)?,
+                    hostname: r.try_get(1)?,
+                    deadline: to_u64(r.try_get::<Option<i64>, _>(2)?.unwrap_or(0)),
+                })
+            })
+            .collect()
+    }
+
+    /// The host's trust state as recorded (`unknown`, `trusted`, `untrusted`, `expired`).
+    pub async fn trust_state(
+        &self,
+        host_id: &str,
+    ) -> Result<Option<(String, Option<u64>)>, StoreError> {
+        let row = sqlx::query("SELECT trust_state, trust_deadline FROM hosts WHERE host_id = $1")
+            .bind(host_id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get::<Option<i64>, _>(1)?.map(to_u64))))
+            .transpose()
+    }
+
+    /// A secret shared by every replica, created by whichever replica asks first.
+    pub async fn shared_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
+        sqlx::query("INSERT INTO service_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(candidate)
+            .execute(self.pool())
+            .await?;
+        let row = sqlx::query("SELECT value FROM service_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Deletes up to `limit` reports created before `cutoff`, never a host's latest
+    /// report; returns how many went. Small batches keep the hot path's locks short.
+    pub async fn prune_reports(&self, cutoff: u64, limit: u32) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM reports WHERE report_id IN (SELECT report_id FROM reports WHERE created < $1 \
+             AND report_id NOT IN (SELECT last_report_id FROM hosts WHERE last_report_id IS NOT NULL) LIMIT $2)",
+        )
+        .bind(to_i64(cutoff))
+        .bind(i64::from(limit))
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
