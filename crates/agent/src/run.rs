@@ -32,6 +32,8 @@ pub struct AgentConfig {
     pub dev_node: Option<DevNode>,
     /// Largest log the agent will send.
     pub max_log_bytes: u64,
+    /// How often a real host's PCR 10 is read to notice new measurements.
+    pub watch_interval: Duration,
 }
 
 /// The TPM, used from blocking threads one call at a time.
@@ -90,6 +92,11 @@ impl Session {
     /// The client without a client certificate (enrollment endpoints).
     pub fn anonymous(&self) -> &ServiceClient {
         &self.anon
+    }
+
+    /// The configuration this session runs with.
+    pub fn config(&self) -> &AgentConfig {
+        &self.cfg
     }
 
     /// The host id once enrolled.
@@ -219,8 +226,13 @@ pub async fn run(cfg: AgentConfig, tpm: Box<dyn TpmDevice>) -> Result<(), AgentE
     let dev = cfg.dev_node.clone();
     let mut session = Session::new(cfg, tpm)?;
     let changed = Arc::new(Notify::new());
-    if let Some(dev) = dev {
-        spawn_ima(dev, session.tpm.clone(), changed.clone()).await?;
+    match dev {
+        Some(dev) => spawn_ima(dev, session.tpm.clone(), changed.clone()).await?,
+        None => spawn_pcr_watch(
+            session.tpm.clone(),
+            changed.clone(),
+            session.cfg.watch_interval,
+        ),
     }
     let mut backoff = Duration::from_millis(500);
     loop {
@@ -258,6 +270,30 @@ pub async fn run(cfg: AgentConfig, tpm: Box<dyn TpmDevice>) -> Result<(), AgentE
             _ = changed.notified() => { tracing::info!("measurements changed; attesting now"); }
         }
     }
+}
+
+/// On a real host the kernel's IMA extends PCR 10 whenever it measures something new;
+/// reading that one PCR is cheap, so the agent polls it and attests at once on a change
+/// instead of waiting for the next scheduled attestation.
+fn spawn_pcr_watch(tpm: SharedTpm, changed: Arc<Notify>, every: Duration) {
+    tokio::spawn(async move {
+        let mut last = None;
+        loop {
+            tokio::time::sleep(every).await;
+            let now = tpm
+                .call(|t| Ok(t.pcr_read(&[(HashAlg::Sha256, vec![10])])?))
+                .await;
+            match now {
+                Ok(v) => {
+                    if last.as_ref().is_some_and(|l| *l != v) {
+                        changed.notify_one();
+                    }
+                    last = Some(v);
+                }
+                Err(e) => tracing::warn!(error = %e, "reading PCR 10 failed"),
+            }
+        }
+    });
 }
 
 async fn spawn_ima(dev: DevNode, tpm: SharedTpm, changed: Arc<Notify>) -> Result<(), AgentError> {

@@ -138,6 +138,7 @@ impl Node {
             ima_log: Some(self.layout.ima_log_path()),
             dev_node: None,
             max_log_bytes: 16 * 1024 * 1024,
+            watch_interval: std::time::Duration::from_millis(500),
         };
         let tpm = EsapiTpm::open(&self.swtpm.tcti(), AkConfig::default())
             .context("opening the node's TPM")?;

@@ -86,6 +86,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
             poll: Duration::from_millis(250),
         }),
         max_log_bytes: 16 * 1024 * 1024,
+        watch_interval: std::time::Duration::from_millis(500),
     };
     let tcti = a.tcti.clone();
     let tpm = tokio::task::spawn_blocking(move || EsapiTpm::open(&tcti, AkConfig::default()))

@@ -1,0 +1,121 @@
+//! On a real host (no development-node IMA emulation) the agent notices new IMA
+//! measurements by watching PCR 10 and attests at once, long before its schedule.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
+
+use ironroot_api::{FlavorList, FlavorsFromHostRequest, TrustEvent, TrustState};
+use ironroot_e2e::{peers_available, Node, Platform, TempDir};
+use ironroot_tpm::{AkConfig, EsapiTpm, TpmDevice};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A TPM shared between the agent and the test (swtpm serves one connection at a time).
+#[derive(Clone)]
+struct Shared(Arc<Mutex<EsapiTpm>>);
+
+macro_rules! delegate {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
+        $(fn $name(&mut self, $($arg: $ty),*) -> $ret { self.0.lock().unwrap().$name($($arg),*) })*
+    };
+}
+
+impl TpmDevice for Shared {
+    delegate! {
+        banks() -> Result<Vec<ironroot_crypto::HashAlg>, ironroot_tpm::TpmError>;
+        endorsement_key(kind: ironroot_tpm::EkKind) -> Result<ironroot_tpm::EndorsementKey, ironroot_tpm::TpmError>;
+        attestation_key() -> Result<ironroot_tpm::AttestationKey, ironroot_tpm::TpmError>;
+        reset_attestation_key() -> Result<(), ironroot_tpm::TpmError>;
+        activate_credential(id_object: &[u8], secret: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>, ironroot_tpm::TpmError>;
+        quote(nonce: &[u8], selection: &ironroot_tpm::PcrSelection) -> Result<ironroot_tpm::Quote, ironroot_tpm::TpmError>;
+        pcr_read(selection: &ironroot_tpm::PcrSelection) -> Result<ironroot_tpm_wire::PcrValues, ironroot_tpm::TpmError>;
+        pcr_extend(index: u32, digests: &std::collections::BTreeMap<ironroot_crypto::HashAlg, Vec<u8>>) -> Result<(), ironroot_tpm::TpmError>;
+        pcr_reset(index: u32) -> Result<(), ironroot_tpm::TpmError>;
+        nv_define(index: u32, size: u16) -> Result<(), ironroot_tpm::TpmError>;
+        nv_write(index: u32, data: &[u8]) -> Result<(), ironroot_tpm::TpmError>;
+        nv_read(index: u32) -> Result<Vec<u8>, ironroot_tpm::TpmError>;
+        nv_undefine(index: u32) -> Result<(), ironroot_tpm::TpmError>;
+        create_binding_key() -> Result<ironroot_tpm::BindingKey, ironroot_tpm::TpmError>;
+        certify_binding_key(key: &ironroot_tpm::BindingKey, nonce: &[u8]) -> Result<ironroot_tpm::Certification, ironroot_tpm::TpmError>;
+        unbind(key: &ironroot_tpm::BindingKey, ciphertext: &[u8], label: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>, ironroot_tpm::TpmError>;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_ima_measurement_triggers_attestation_at_once() {
+    if !peers_available() {
+        return;
+    }
+    let dir = TempDir::new("watch").unwrap();
+    let mut node = Node::boot(&dir.0, "node-1").await.unwrap();
+    // Scheduled attestations every 30 s: anything sooner is change-triggered.
+    let p = Platform::start(dir, node.ca.clone(), |c| {
+        c.attestation_interval_secs = 30;
+        c.trust_validity_secs = 60;
+    })
+    .await
+    .unwrap();
+    let mut s = node.session(&p.url(), &p.service.ca_pem).unwrap();
+    let host_id = s.ensure_enrolled().await.unwrap();
+    s.attest_once().await.unwrap();
+    let req = FlavorsFromHostRequest {
+        host_id,
+        label: "g".into(),
+        parts: vec![],
+        flavor_group: None,
+    };
+    let _: FlavorList = p.admin.post("/v1/flavors/from-host", &req).await.unwrap();
+    assert!(s.attest_once().await.unwrap().trusted);
+    let cfg = s.config().clone();
+    drop(s);
+
+    let tpm = Shared(Arc::new(Mutex::new(
+        EsapiTpm::open(&node.swtpm.tcti(), AkConfig::default()).unwrap(),
+    )));
+    let mut events = p.admin.event_stream("/v1/events").await.unwrap();
+    let agent = tokio::spawn(ironroot_agent::run(cfg, Box::new(tpm.clone())));
+    tokio::time::sleep(Duration::from_secs(1)).await; // the agent's first, scheduled attestation
+
+    // The kernel's IMA measures a replaced runc: PCR 10 moves, the list grows.
+    let runc = node.layout.runtime_dir().join("usr/sbin/runc");
+    let mut bytes = std::fs::read(&runc).unwrap();
+    bytes.extend_from_slice(b"implant");
+    std::fs::write(&runc, bytes).unwrap();
+    let mut ima = node.ima.take().unwrap();
+    let tampered = Instant::now();
+    let t = tpm.clone();
+    tokio::task::spawn_blocking(move || ima.measure_changes(&mut t.clone()).unwrap())
+        .await
+        .unwrap();
+
+    let mut buf = String::new();
+    let event: TrustEvent = loop {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), events.chunk())
+            .await
+            .expect("detected in time")
+            .unwrap()
+            .unwrap();
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        if let Some(line) = buf
+            .lines()
+            .find(|l| l.starts_with("data:") && l.contains("\"untrusted\""))
+        {
+            break serde_json::from_str(line.trim_start_matches("data:").trim()).unwrap();
+        }
+    };
+    let detected = tampered.elapsed();
+    agent.abort();
+    assert_eq!(
+        (event.previous, event.trust),
+        (TrustState::Trusted, TrustState::Untrusted)
+    );
+    assert!(
+        event.reasons.iter().any(|r| r.contains("/usr/sbin/runc")),
+        "{:?}",
+        event.reasons
+    );
+    assert!(
+        detected < Duration::from_secs(30),
+        "change-triggered, not scheduled ({detected:?})"
+    );
+    eprintln!("tamper to untrusted event: {detected:?}");
+}
