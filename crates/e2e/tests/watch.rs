@@ -4,41 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use ironroot_api::{FlavorList, FlavorsFromHostRequest, TrustEvent, TrustState};
+use ironroot_e2e::SharedTpm as Shared;
 use ironroot_e2e::{peers_available, Node, Platform, TempDir};
-use ironroot_tpm::{AkConfig, EsapiTpm, TpmDevice};
+use ironroot_tpm::{AkConfig, EsapiTpm};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// A TPM shared between the agent and the test (swtpm serves one connection at a time).
-#[derive(Clone)]
-struct Shared(Arc<Mutex<EsapiTpm>>);
-
-macro_rules! delegate {
-    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
-        $(fn $name(&mut self, $($arg: $ty),*) -> $ret { self.0.lock().unwrap().$name($($arg),*) })*
-    };
-}
-
-impl TpmDevice for Shared {
-    delegate! {
-        banks() -> Result<Vec<ironroot_crypto::HashAlg>, ironroot_tpm::TpmError>;
-        endorsement_key(kind: ironroot_tpm::EkKind) -> Result<ironroot_tpm::EndorsementKey, ironroot_tpm::TpmError>;
-        attestation_key() -> Result<ironroot_tpm::AttestationKey, ironroot_tpm::TpmError>;
-        reset_attestation_key() -> Result<(), ironroot_tpm::TpmError>;
-        activate_credential(id_object: &[u8], secret: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>, ironroot_tpm::TpmError>;
-        quote(nonce: &[u8], selection: &ironroot_tpm::PcrSelection) -> Result<ironroot_tpm::Quote, ironroot_tpm::TpmError>;
-        pcr_read(selection: &ironroot_tpm::PcrSelection) -> Result<ironroot_tpm_wire::PcrValues, ironroot_tpm::TpmError>;
-        pcr_extend(index: u32, digests: &std::collections::BTreeMap<ironroot_crypto::HashAlg, Vec<u8>>) -> Result<(), ironroot_tpm::TpmError>;
-        pcr_reset(index: u32) -> Result<(), ironroot_tpm::TpmError>;
-        nv_define(index: u32, size: u16) -> Result<(), ironroot_tpm::TpmError>;
-        nv_write(index: u32, data: &[u8]) -> Result<(), ironroot_tpm::TpmError>;
-        nv_read(index: u32) -> Result<Vec<u8>, ironroot_tpm::TpmError>;
-        nv_undefine(index: u32) -> Result<(), ironroot_tpm::TpmError>;
-        create_binding_key() -> Result<ironroot_tpm::BindingKey, ironroot_tpm::TpmError>;
-        certify_binding_key(key: &ironroot_tpm::BindingKey, nonce: &[u8]) -> Result<ironroot_tpm::Certification, ironroot_tpm::TpmError>;
-        unbind(key: &ironroot_tpm::BindingKey, ciphertext: &[u8], label: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>, ironroot_tpm::TpmError>;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_ima_measurement_triggers_attestation_at_once() {
