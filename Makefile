@@ -24,9 +24,10 @@ deps:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --locked --workspace --all-targets --all-features -- -D warnings
 
 unit:
-	$(CARGO) test --locked --workspace
+	$(CARGO) test --locked --workspace --all-features
 
 manifests:
 	@scripts/validate-manifests.sh

@@ -39,7 +39,7 @@ pub struct Scenario {
 impl Scenario {
     pub fn build() -> Result<Self, FixtureError> {
         let ak = Ak::generate()?;
-        let rsa = ak.public.rsa_key().ok_or(FixtureError::Rsa)?;
+        let rsa = ak.public.rsa_key().ok_or(FixtureError::Key)?;
         let boot_bytes = host::boot_log()?;
         let boot = EventLog::parse(&boot_bytes)?;
         let mut ima = host::ima_list(&boot)?;
@@ -66,7 +66,7 @@ impl Scenario {
             host: info(0),
         };
         let flavors = flavors_from_host(&golden, &FlavorTemplate::default_uefi(), "bench", NOW)
-            .map_err(|_| FixtureError::Rsa)?;
+            .map_err(|_| FixtureError::Key)?;
         Ok(Scenario {
             ak,
             rsa,

@@ -39,6 +39,9 @@ pub struct ServerConfig {
     pub attest_rate: crate::RateBudget,
     /// Enrollment requests per client address.
     pub enroll_rate: crate::RateBudget,
+    /// Accept `POST /v1/bench/enroll` (hosts without a TPM). Only consulted when built
+    /// with the `bench-enrollment` feature; false refuses it (403).
+    pub allow_bench_enrollment: bool,
 }
 
 impl ServerConfig {
@@ -66,6 +69,7 @@ impl ServerConfig {
                 burst: 30,
                 per_second: 1,
             },
+            allow_bench_enrollment: false,
         }
     }
 

@@ -10,6 +10,8 @@
 mod admin;
 mod agent;
 mod attest;
+#[cfg(feature = "bench-enrollment")]
+mod bench_enroll;
 mod config;
 mod ekcert;
 mod error;
@@ -140,6 +142,8 @@ impl Service {
             events: Default::default(),
         });
         let sweeper = tokio::spawn(events::sweep_deadlines(state.clone()));
+        #[cfg(feature = "bench-enrollment")]
+        bench_enroll::warn_if_allowed(&state.config);
         let app = router(state).layer(DefaultBodyLimit::max(body_limit));
         let task = tokio::spawn(tls::serve(listener, tls, app));
         tracing::info!(%addr, "attestation service listening");
@@ -158,8 +162,10 @@ impl Service {
 }
 
 fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/v1/enroll", post(agent::enroll))
+    let r = Router::new();
+    #[cfg(feature = "bench-enrollment")]
+    let r = r.route("/v1/bench/enroll", post(bench_enroll::enroll));
+    r.route("/v1/enroll", post(agent::enroll))
         .route("/v1/enroll/{id}/activate", post(agent::activate))
         .route("/v1/attest/challenge", post(agent::challenge))
         .route("/v1/attest/evidence", post(agent::evidence))

@@ -40,6 +40,10 @@ pub struct Args {
     /// Seconds between scheduled attestations (agents also attest at once on change).
     #[arg(long, default_value_t = 10)]
     interval: u64,
+    /// Benchmarks only: accept POST /v1/bench/enroll, hosts without a TPM.
+    #[cfg(feature = "bench-enrollment")]
+    #[arg(long, hide = true)]
+    allow_bench_enrollment: bool,
 }
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -55,6 +59,10 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     cfg.tls_names = a.tls_names;
     cfg.trust_validity_secs = a.trust_validity;
     cfg.attestation_interval_secs = a.interval;
+    #[cfg(feature = "bench-enrollment")]
+    {
+        cfg.allow_bench_enrollment = a.allow_bench_enrollment;
+    }
     if cfg.interval_exceeds_validity() {
         anyhow::bail!("--interval must be shorter than --trust-validity, or every node would expire between attestations");
     }

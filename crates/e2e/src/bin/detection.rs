@@ -35,7 +35,10 @@ async fn main() -> anyhow::Result<()> {
         c.attestation_interval_secs = 60;
         c.trust_validity_secs = 120;
         // Every simulated node enrolls from this one address.
-        c.enroll_rate = ironroot_server::RateBudget { burst: 1000, per_second: 1000 };
+        c.enroll_rate = ironroot_server::RateBudget {
+            burst: 1000,
+            per_second: 1000,
+        };
     })
     .await?;
     let mut baseline = Vec::new();
