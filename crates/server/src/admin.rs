@@ -263,6 +263,7 @@ pub(crate) async fn flavors_from_host(
     st.store
         .insert_flavors(&flavor_rows(&flavors)?, &group)
         .await?;
+    st.flavor_cache.invalidate();
     tracing::info!(host = %host.hostname, count = flavors.len(), %group, "flavors created from golden host");
     Ok(Json(to_values(flavors)?))
 }
@@ -302,6 +303,7 @@ pub(crate) async fn import_flavors(
     st.store
         .insert_flavors(&flavor_rows(&flavors)?, &group)
         .await?;
+    st.flavor_cache.invalidate();
     Ok(Json(to_values(flavors)?))
 }
 
@@ -325,7 +327,9 @@ pub(crate) async fn delete_flavor(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ServiceError> {
     require_admin(&st, &headers)?;
-    if st.store.delete_flavor(&id).await? {
+    let deleted = st.store.delete_flavor(&id).await?;
+    st.flavor_cache.invalidate();
+    if deleted {
         Ok(Json(serde_json::json!({ "deleted": id })))
     } else {
         Err(ServiceError::NotFound(format!("flavor {id}")))
@@ -355,5 +359,6 @@ pub(crate) async fn put_group(
     require_admin(&st, &headers)?;
     let json = serde_json::to_string(&g).map_err(|e| ServiceError::Internal(e.to_string()))?;
     st.store.upsert_group(&g.name, &json).await?;
+    st.flavor_cache.invalidate();
     Ok(Json(g))
 }

@@ -84,6 +84,7 @@ pub(crate) async fn enroll(
         reset_count: None,
         restart_count: None,
         clock: None,
+        trust_state: "unknown".into(),
     };
     st.store.upsert_pending_host(&row).await?;
     // A re-enrolled TPM starts from nothing: no cached logs or verdicts survive it.
@@ -185,12 +186,14 @@ pub(crate) async fn challenge(
     State(st): State<Arc<AppState>>,
     Extension(peer): Extension<PeerIdentity>,
 ) -> Result<Json<Challenge>, ServiceError> {
-    let host = enrolled_host(&st, &peer).await?;
-    st.limits.attest(&host.host_id)?;
+    // No database read: the client certificate names an enrolled host, and the nonce is
+    // bound to that name; the evidence request checks the host against the database.
+    let host_id = peer.0.as_deref().ok_or(ServiceError::Unauthenticated)?;
+    st.limits.attest(host_id)?;
     let expires_at = now() + st.config.nonce_lifetime_secs;
     let nonce = st
         .nonce_key
-        .issue(&host.host_id, expires_at)
+        .issue(host_id, expires_at)
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
     Ok(Json(Challenge {
         nonce: B64(nonce),

@@ -15,7 +15,6 @@ use ironroot_verifier::{
     Evidence, Fault, FaultName, Flavor, FlavorGroup, HostInfo, RuleResult, TrustReport,
 };
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 
 pub(crate) struct Outcome {
     pub trusted: bool,
@@ -177,7 +176,7 @@ pub(crate) async fn attest(
             }
         }
     };
-    store_signed(st, report).await
+    store_signed(st, report, Some(&host.trust_state)).await
 }
 
 /// Integrity rules passed: the logs explain the quoted PCRs, so flavors may be taken from them.
@@ -199,7 +198,10 @@ pub(crate) async fn load_group(st: &AppState, name: &str) -> Result<FlavorGroup,
         .map_err(|e| ServiceError::Internal(format!("stored flavor group {name}: {e}")))
 }
 
-async fn load_flavors(st: &AppState, group_name: &str) -> Result<Vec<Flavor>, ServiceError> {
+pub(crate) async fn load_flavors(
+    st: &AppState,
+    group_name: &str,
+) -> Result<Vec<Flavor>, ServiceError> {
     st.store
         .flavors(Some(group_name))
         .await?
@@ -223,8 +225,7 @@ async fn evaluate_cached(
     now: u64,
     validity: u64,
 ) -> Result<TrustReport, ServiceError> {
-    let group = load_group(st, group_name).await?;
-    let flavors: Arc<[Flavor]> = load_flavors(st, group_name).await?.into();
+    let (group, flavors) = crate::flavor_cache::group_and_flavors(st, group_name).await?;
     // Take the host's cache out so that no lock is held while verifying; a concurrent
     // attestation of the same host simply starts from an empty cache.
     let mut cache = st
@@ -270,7 +271,11 @@ async fn evaluate_cached(
     }
 }
 
-async fn store_signed(st: &AppState, report: TrustReport) -> Result<Outcome, ServiceError> {
+async fn store_signed(
+    st: &AppState,
+    report: TrustReport,
+    expected: Option<&str>,
+) -> Result<Outcome, ServiceError> {
     let payload = serde_json::to_vec(&report).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let jws = st
         .signer
@@ -296,7 +301,13 @@ async fn store_signed(st: &AppState, report: TrustReport) -> Result<Outcome, Ser
     let deadline = report.trusted.then_some(report.expires);
     let previous = st
         .store
-        .record_verdict(&report.host_id, now_state.as_str(), deadline, &report_id)
+        .record_verdict(
+            &report.host_id,
+            now_state.as_str(),
+            deadline,
+            &report_id,
+            expected,
+        )
         .await?;
     let previous = TrustState::parse(&previous).unwrap_or(TrustState::Unknown);
     if previous != now_state {

@@ -105,6 +105,7 @@ pub(crate) async fn enroll(
         reset_count: None,
         restart_count: None,
         clock: None,
+        trust_state: "unknown".into(),
     };
     st.store.upsert_pending_host(&row).await?;
     if let Ok(mut caches) = st.evidence_caches.lock() {

@@ -16,6 +16,7 @@ mod config;
 mod ekcert;
 mod error;
 mod events;
+mod flavor_cache;
 mod nonce;
 mod pki;
 mod ratelimit;
@@ -48,6 +49,7 @@ pub(crate) struct AppState {
     /// only what changed (see `ironroot_verifier::EvidenceCache`).
     pub events: events::EventBus,
     pub limits: ratelimit::Limits,
+    pub flavor_cache: flavor_cache::FlavorCache,
     pub evidence_caches:
         std::sync::Mutex<std::collections::HashMap<String, ironroot_verifier::EvidenceCache>>,
 }
@@ -138,6 +140,7 @@ impl Service {
             ek_roots,
             admin_token,
             evidence_caches: Default::default(),
+            flavor_cache: Default::default(),
             limits,
             events: Default::default(),
         });

@@ -18,6 +18,8 @@ pub struct HostRow {
     pub reset_count: Option<u32>,
     pub restart_count: Option<u32>,
     pub clock: Option<u64>,
+    /// The recorded trust state (`unknown`, `trusted`, `untrusted`, `expired`).
+    pub trust_state: String,
 }
 
 #[derive(Debug, Clone)]
@@ -30,7 +32,8 @@ pub struct EnrollmentRow {
 
 const HOST_COLUMNS: &str =
     "host_id, hostname, hardware_uuid, ek_public, ek_certificate, ak_public, ak_name, \
-     ak_qualified_name, enrolled_at, activated_at, flavor_group, reset_count, restart_count, clock";
+     ak_qualified_name, enrolled_at, activated_at, flavor_group, reset_count, restart_count, clock, \
+     trust_state";
 
 fn host_from_row(r: &sqlx::any::AnyRow) -> Result<HostRow, StoreError> {
     Ok(HostRow {
@@ -52,6 +55,7 @@ fn host_from_row(r: &sqlx::any::AnyRow) -> Result<HostRow, StoreError> {
             .try_get::<Option<i64>, _>("restart_count")?
             .map(|v| v as u32),
         clock: r.try_get::<Option<i64>, _>("clock")?.map(to_u64),
+        trust_state: r.try_get("trust_state")?,
     })
 }
 

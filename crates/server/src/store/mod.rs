@@ -124,7 +124,10 @@ impl Store {
         let opts = AnyConnectOptions::from_str(url.as_str())?;
         // The Any driver builds SQLite options from the URL alone, which cannot ask for
         // WAL or synchronous=NORMAL; foreign keys and a 5 s busy timeout are defaults.
+        // An embedded database has no connection to lose, so the per-use check (a
+        // round trip to sqlx's worker thread on every query) is skipped.
         let pool = pool_options()
+            .test_before_acquire(false)
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")

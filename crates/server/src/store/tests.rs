@@ -23,6 +23,7 @@ fn host(id: &str, name: &str, ek: &[u8]) -> HostRow {
         reset_count: None,
         restart_count: None,
         clock: None,
+        trust_state: "unknown".into(),
     }
 }
 
@@ -318,14 +319,22 @@ async fn trust_state_deadlines_and_retention(store: &Store) {
         .unwrap();
     assert_eq!(
         store
-            .record_verdict("t1", "trusted", Some(100), "r1")
+            .record_verdict("t1", "trusted", Some(100), "r1", None)
             .await
             .unwrap(),
         "unknown"
     );
     assert_eq!(
         store
-            .record_verdict("t1", "trusted", Some(110), "r2")
+            .record_verdict("t1", "trusted", Some(110), "r2", None)
+            .await
+            .unwrap(),
+        "trusted"
+    );
+    // A stale guess of the previous state costs a read, never a wrong answer.
+    assert_eq!(
+        store
+            .record_verdict("t1", "trusted", Some(110), "r2", Some("untrusted"))
             .await
             .unwrap(),
         "trusted"
@@ -352,7 +361,7 @@ async fn trust_state_deadlines_and_retention(store: &Store) {
     );
     assert_eq!(
         store
-            .record_verdict("t1", "untrusted", None, "t1-r3")
+            .record_verdict("t1", "untrusted", None, "t1-r3", None)
             .await
             .unwrap(),
         "expired"
@@ -504,7 +513,7 @@ async fn postgres_replicas_migrate_concurrently_and_share_writes() {
     replicas[3].upsert_group("from-3", "{}").await.unwrap();
     // A lapsed deadline is claimed by exactly one replica even when all sweep at once.
     replicas[0]
-        .record_verdict("shared", "trusted", Some(50), "r")
+        .record_verdict("shared", "trusted", Some(50), "r", None)
         .await
         .unwrap();
     let sweeps = futures_join_all(

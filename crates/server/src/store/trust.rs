@@ -68,20 +68,29 @@ impl Store {
     /// Sets the host's trust after a report and returns the state it had before. The
     /// update is conditional on the state read, so concurrent writers retry instead of
     /// both announcing the same change.
+    /// `expected` is the state the caller last saw (from the host row it loaded): in the
+    /// common case the first conditional UPDATE succeeds and no read is needed.
     pub async fn record_verdict(
         &self,
         host_id: &str,
         state: &str,
         deadline: Option<u64>,
         report_id: &str,
+        expected: Option<&str>,
     ) -> Result<String, StoreError> {
+        let mut guess = expected.map(str::to_owned);
         for _ in 0..5 {
-            let row = sqlx::query("SELECT trust_state FROM hosts WHERE host_id = $1")
-                .bind(host_id)
-                .fetch_optional(self.pool())
-                .await?
-                .ok_or_else(|| StoreError::Corrupt(format!("host {host_id} vanished")))?;
-            let previous: String = row.try_get(0)?;
+            let previous = match guess.take() {
+                Some(g) => g,
+                None => {
+                    let row = sqlx::query("SELECT trust_state FROM hosts WHERE host_id = $1")
+                        .bind(host_id)
+                        .fetch_optional(self.pool())
+                        .await?
+                        .ok_or_else(|| StoreError::Corrupt(format!("host {host_id} vanished")))?;
+                    row.try_get(0)?
+                }
+            };
             let done = sqlx::query(
                 "UPDATE hosts SET trust_state = $1, trust_deadline = $2, last_report_id = $3 \
                  WHERE host_id = $4 AND trust_state = $5",
