@@ -5,7 +5,7 @@
 //! report: the host loses trust at once, and the operator sees why.
 
 use crate::error::ServiceError;
-use crate::store::{ClockCheck, HostRow, ReportRow};
+use crate::store::{ClockCheck, HostRow, ReportRow, Verdict};
 use crate::{now, AppState};
 use ironroot_api::{EvidenceRequest, TrustEvent, TrustState, B64};
 use ironroot_crypto::HashAlg;
@@ -282,32 +282,29 @@ async fn store_signed(
         .sign_compact("ironroot-trust-report+jws", &payload)
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
     let report_id = uuid::Uuid::new_v4().to_string();
-    st.store
-        .insert_report(&ReportRow {
-            report_id: report_id.clone(),
-            host_id: report.host_id.clone(),
-            created: report.created,
-            expires: report.expires,
-            trusted: report.trusted,
-            report: String::from_utf8_lossy(&payload).into_owned(),
-            jws: jws.clone(),
-        })
-        .await?;
     let now_state = if report.trusted {
         TrustState::Trusted
     } else {
         TrustState::Untrusted
     };
-    let deadline = report.trusted.then_some(report.expires);
+    // The report and the host's new state are written together, in the next group
+    // commit; the answer waits for it.
     let previous = st
-        .store
-        .record_verdict(
-            &report.host_id,
-            now_state.as_str(),
-            deadline,
-            &report_id,
-            expected,
-        )
+        .verdicts
+        .write(Verdict {
+            report: ReportRow {
+                report_id: report_id.clone(),
+                host_id: report.host_id.clone(),
+                created: report.created,
+                expires: report.expires,
+                trusted: report.trusted,
+                report: String::from_utf8_lossy(&payload).into_owned(),
+                jws: jws.clone(),
+            },
+            state: now_state.as_str(),
+            deadline: report.trusted.then_some(report.expires),
+            expected: expected.map(str::to_owned),
+        })
         .await?;
     let previous = TrustState::parse(&previous).unwrap_or(TrustState::Unknown);
     if previous != now_state {

@@ -22,6 +22,7 @@ mod pki;
 mod ratelimit;
 mod store;
 mod tls;
+mod writer;
 
 pub use config::{EkCertPolicy, ServerConfig};
 pub use ekcert::{EkCertError, EkRoots};
@@ -50,6 +51,7 @@ pub(crate) struct AppState {
     pub events: events::EventBus,
     pub limits: ratelimit::Limits,
     pub flavor_cache: flavor_cache::FlavorCache,
+    pub verdicts: writer::VerdictWriter,
     pub evidence_caches:
         std::sync::Mutex<std::collections::HashMap<String, ironroot_verifier::EvidenceCache>>,
 }
@@ -60,12 +62,14 @@ pub struct Service {
     pub ca_pem: String,
     task: tokio::task::JoinHandle<()>,
     sweeper: tokio::task::JoinHandle<()>,
+    writer: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Service {
     fn drop(&mut self) {
         self.task.abort();
         self.sweeper.abort();
+        self.writer.abort();
     }
 }
 
@@ -124,6 +128,7 @@ impl Service {
         let ca_pem = pki.ca_pem.clone();
         let body_limit = config.max_request_bytes;
         let limits = ratelimit::Limits::new(config.attest_rate, config.enroll_rate);
+        let (verdicts, writer_task) = writer::VerdictWriter::start(store.clone());
         let candidate =
             ironroot_crypto::random_bytes(32).map_err(|e| StartError::Signer(e.to_string()))?;
         let nonce_key = nonce::NonceKey::new(
@@ -141,6 +146,7 @@ impl Service {
             admin_token,
             evidence_caches: Default::default(),
             flavor_cache: Default::default(),
+            verdicts,
             limits,
             events: Default::default(),
         });
@@ -155,6 +161,7 @@ impl Service {
             ca_pem,
             task,
             sweeper,
+            writer: writer_task,
         })
     }
 

@@ -18,7 +18,7 @@ mod trust;
 pub use flavors::FlavorRow;
 pub use hosts::{EnrollmentRow, HostRow};
 pub use reports::ReportRow;
-pub use trust::ClockCheck;
+pub use trust::{ClockCheck, Verdict};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;

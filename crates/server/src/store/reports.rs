@@ -27,6 +27,8 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<ReportRow, StoreError> {
 const COLUMNS: &str = "report_id, host_id, created, expires, trusted, report, jws";
 
 impl Store {
+    /// Inserts one report outside the group-commit path (tests and tools).
+    #[cfg(test)]
     pub async fn insert_report(&self, r: &ReportRow) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO reports (report_id, host_id, created, expires, trusted, report, jws) VALUES ($1,$2,$3,$4,$5,$6,$7)")
             .bind(&r.report_id)

@@ -3,7 +3,7 @@
 //! once. PostgreSQL tests print SKIPPED and pass when PostgreSQL is not installed.
 
 use super::test_clusters::{PgCluster, TempDir};
-use super::{ClockCheck, FlavorRow, HostRow, Location, ReportRow, Store, StoreError};
+use super::{ClockCheck, FlavorRow, HostRow, Location, ReportRow, Store, StoreError, Verdict};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -312,31 +312,40 @@ async fn clock_high_water_mark(store: &Store) {
 }
 
 /// Verdicts return the state before them; lapsed trust flips once; pruning keeps the latest.
+/// One verdict through the group-commit path, as the service writes them.
+async fn verdict(
+    store: &Store,
+    id: &str,
+    created: u64,
+    state: &'static str,
+    deadline: Option<u64>,
+    expected: Option<&str>,
+) -> String {
+    let v = Verdict {
+        report: report(id, "t1", created, state == "trusted"),
+        state,
+        deadline,
+        expected: expected.map(str::to_owned),
+    };
+    store.write_verdicts(&[v]).await.unwrap().remove(0)
+}
+
 async fn trust_state_deadlines_and_retention(store: &Store) {
     store
         .upsert_pending_host(&host("t1", "trusty", b"ek-t1"))
         .await
         .unwrap();
     assert_eq!(
-        store
-            .record_verdict("t1", "trusted", Some(100), "r1", None)
-            .await
-            .unwrap(),
+        verdict(store, "t1-r1", 10, "trusted", Some(100), None).await,
         "unknown"
     );
     assert_eq!(
-        store
-            .record_verdict("t1", "trusted", Some(110), "r2", None)
-            .await
-            .unwrap(),
+        verdict(store, "t1-r2", 20, "trusted", Some(110), Some("trusted")).await,
         "trusted"
     );
     // A stale guess of the previous state costs a read, never a wrong answer.
     assert_eq!(
-        store
-            .record_verdict("t1", "trusted", Some(110), "r2", Some("untrusted"))
-            .await
-            .unwrap(),
+        verdict(store, "t1-r2b", 21, "trusted", Some(110), Some("untrusted")).await,
         "trusted"
     );
     assert!(
@@ -360,26 +369,39 @@ async fn trust_state_deadlines_and_retention(store: &Store) {
         Some("expired".into())
     );
     assert_eq!(
-        store
-            .record_verdict("t1", "untrusted", None, "t1-r3", None)
-            .await
-            .unwrap(),
+        verdict(store, "t1-r3", 30, "untrusted", None, None).await,
         "expired"
     );
     assert!(
         store.expire_lapsed(u64::MAX / 4).await.unwrap().is_empty(),
         "untrusted hosts have no deadline"
     );
-    for (id, created) in [("t1-r1", 10), ("t1-r2", 20), ("t1-r3", 30)] {
-        store
-            .insert_report(&report(id, "t1", created, false))
-            .await
-            .unwrap();
-    }
+    // A batch is all or nothing: a duplicate report id fails the whole transaction.
+    let dup = Verdict {
+        report: report("t1-r3", "t1", 31, false),
+        state: "untrusted",
+        deadline: None,
+        expected: None,
+    };
+    let fresh = Verdict {
+        report: report("t1-r4", "t1", 32, true),
+        state: "trusted",
+        deadline: Some(9),
+        expected: None,
+    };
+    assert!(store.write_verdicts(&[fresh, dup]).await.is_err());
+    assert!(
+        store.report("t1-r4").await.unwrap().is_none(),
+        "nothing of a failed batch is written"
+    );
+    assert_eq!(
+        store.trust_state("t1").await.unwrap().map(|t| t.0),
+        Some("untrusted".into())
+    );
     // t1-r3 is the host's latest report: kept even when older than the cutoff (the other
     // scenarios' reports are all created at 100 or later).
     assert_eq!(store.prune_reports(50, 1).await.unwrap(), 1);
-    assert_eq!(store.prune_reports(50, 100).await.unwrap(), 1);
+    assert_eq!(store.prune_reports(50, 100).await.unwrap(), 2);
     assert_eq!(store.prune_reports(50, 100).await.unwrap(), 0);
     assert!(store.report("t1-r3").await.unwrap().is_some());
     let a = store.shared_secret("k", b"first").await.unwrap();
@@ -512,10 +534,13 @@ async fn postgres_replicas_migrate_concurrently_and_share_writes() {
     );
     replicas[3].upsert_group("from-3", "{}").await.unwrap();
     // A lapsed deadline is claimed by exactly one replica even when all sweep at once.
-    replicas[0]
-        .record_verdict("shared", "trusted", Some(50), "r", None)
-        .await
-        .unwrap();
+    let v = Verdict {
+        report: report("shared-r", "shared", 1, true),
+        state: "trusted",
+        deadline: Some(50),
+        expected: None,
+    };
+    replicas[0].write_verdicts(&[v]).await.unwrap();
     let sweeps = futures_join_all(
         replicas
             .iter()

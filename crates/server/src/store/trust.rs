@@ -65,52 +65,6 @@ impl Store {
         })
     }
 
-    /// Sets the host's trust after a report and returns the state it had before. The
-    /// update is conditional on the state read, so concurrent writers retry instead of
-    /// both announcing the same change.
-    /// `expected` is the state the caller last saw (from the host row it loaded): in the
-    /// common case the first conditional UPDATE succeeds and no read is needed.
-    pub async fn record_verdict(
-        &self,
-        host_id: &str,
-        state: &str,
-        deadline: Option<u64>,
-        report_id: &str,
-        expected: Option<&str>,
-    ) -> Result<String, StoreError> {
-        let mut guess = expected.map(str::to_owned);
-        for _ in 0..5 {
-            let previous = match guess.take() {
-                Some(g) => g,
-                None => {
-                    let row = sqlx::query("SELECT trust_state FROM hosts WHERE host_id = $1")
-                        .bind(host_id)
-                        .fetch_optional(self.pool())
-                        .await?
-                        .ok_or_else(|| StoreError::Corrupt(format!("host {host_id} vanished")))?;
-                    row.try_get(0)?
-                }
-            };
-            let done = sqlx::query(
-                "UPDATE hosts SET trust_state = $1, trust_deadline = $2, last_report_id = $3 \
-                 WHERE host_id = $4 AND trust_state = $5",
-            )
-            .bind(state)
-            .bind(deadline.map(to_i64))
-            .bind(report_id)
-            .bind(host_id)
-            .bind(&previous)
-            .execute(self.pool())
-            .await?;
-            if done.rows_affected() == 1 {
-                return Ok(previous);
-            }
-        }
-        Err(StoreError::Unavailable(format!(
-            "trust state of {host_id} kept changing under contention"
-        )))
-    }
-
     /// Flips every trusted host whose deadline is at or before `now` to expired and
     /// returns them. Each flip happens once, whichever replica runs it.
     pub async fn expire_lapsed(&self, now: u64) -> Result<Vec<LapsedTrust>, StoreError> {
@@ -171,5 +125,77 @@ impl Store {
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected())
+    }
+}
+
+/// One attestation's outcome to persist: its report and the host's new trust state.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub report: super::ReportRow,
+    pub state: &'static str,
+    pub deadline: Option<u64>,
+    /// The state the caller last saw, tried first as the compare-and-set value.
+    pub expected: Option<String>,
+}
+
+impl Store {
+    /// Persists many verdicts in one transaction (group commit) and returns, for each,
+    /// the trust state its host had before. All or nothing: if the transaction fails,
+    /// no report and no state of the batch was written.
+    pub async fn write_verdicts(&self, batch: &[Verdict]) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let mut previous = Vec::with_capacity(batch.len());
+        for v in batch {
+            let r = &v.report;
+            sqlx::query(
+                "INSERT INTO reports (report_id, host_id, created, expires, trusted, report, jws) \
+                 VALUES ($1,$2,$3,$4,$5,$6,$7)",
+            )
+            .bind(&r.report_id)
+            .bind(&r.host_id)
+            .bind(to_i64(r.created))
+            .bind(to_i64(r.expires))
+            .bind(i64::from(r.trusted))
+            .bind(&r.report)
+            .bind(&r.jws)
+            .execute(&mut *tx)
+            .await?;
+            let mut guess = v.expected.clone();
+            let mut done = None;
+            for _ in 0..5 {
+                let before = match guess.take() {
+                    Some(g) => g,
+                    None => sqlx::query("SELECT trust_state FROM hosts WHERE host_id = $1")
+                        .bind(&r.host_id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or_else(|| StoreError::Corrupt(format!("host {} vanished", r.host_id)))?
+                        .try_get(0)?,
+                };
+                let updated = sqlx::query(
+                    "UPDATE hosts SET trust_state = $1, trust_deadline = $2, last_report_id = $3 \
+                     WHERE host_id = $4 AND trust_state = $5",
+                )
+                .bind(v.state)
+                .bind(v.deadline.map(to_i64))
+                .bind(&r.report_id)
+                .bind(&r.host_id)
+                .bind(&before)
+                .execute(&mut *tx)
+                .await?;
+                if updated.rows_affected() == 1 {
+                    done = Some(before);
+                    break;
+                }
+            }
+            previous.push(done.ok_or_else(|| {
+                StoreError::Unavailable(format!(
+                    "trust state of {} kept changing under contention",
+                    r.host_id
+                ))
+            })?);
+        }
+        tx.commit().await?;
+        Ok(previous)
     }
 }
