@@ -26,20 +26,28 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<ReportRow, StoreError> {
 
 const COLUMNS: &str = "report_id, host_id, created, expires, trusted, report, jws";
 
+/// The one INSERT of a report, shared by the group-commit writer and tests.
+pub(super) fn insert_query(
+    r: &ReportRow,
+) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+    sqlx::query(
+        "INSERT INTO reports (report_id, host_id, created, expires, trusted, report, jws) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7)",
+    )
+    .bind(&r.report_id)
+    .bind(&r.host_id)
+    .bind(to_i64(r.created))
+    .bind(to_i64(r.expires))
+    .bind(i64::from(r.trusted))
+    .bind(&r.report)
+    .bind(&r.jws)
+}
+
 impl Store {
-    /// Inserts one report outside the group-commit path (tests and tools).
+    /// Inserts one report outside the group-commit path (tests).
     #[cfg(test)]
     pub async fn insert_report(&self, r: &ReportRow) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO reports (report_id, host_id, created, expires, trusted, report, jws) VALUES ($1,$2,$3,$4,$5,$6,$7)")
-            .bind(&r.report_id)
-            .bind(&r.host_id)
-            .bind(to_i64(r.created))
-            .bind(to_i64(r.expires))
-            .bind(i64::from(r.trusted))
-            .bind(&r.report)
-            .bind(&r.jws)
-            .execute(self.pool())
-            .await?;
+        insert_query(r).execute(self.pool()).await?;
         Ok(())
     }
 

@@ -147,19 +147,7 @@ impl Store {
         let mut previous = Vec::with_capacity(batch.len());
         for v in batch {
             let r = &v.report;
-            sqlx::query(
-                "INSERT INTO reports (report_id, host_id, created, expires, trusted, report, jws) \
-                 VALUES ($1,$2,$3,$4,$5,$6,$7)",
-            )
-            .bind(&r.report_id)
-            .bind(&r.host_id)
-            .bind(to_i64(r.created))
-            .bind(to_i64(r.expires))
-            .bind(i64::from(r.trusted))
-            .bind(&r.report)
-            .bind(&r.jws)
-            .execute(&mut *tx)
-            .await?;
+            super::reports::insert_query(r).execute(&mut *tx).await?;
             let mut guess = v.expected.clone();
             let mut done = None;
             for _ in 0..5 {
