@@ -140,6 +140,12 @@ pub enum HostCmd {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Follow trust changes as they happen (the service's event stream), one line each,
+    /// until interrupted. With --output json, one JSON event per line.
+    Watch {
+        #[command(flatten)]
+        conn: Conn,
+    },
 }
 
 #[derive(clap::Subcommand)]
@@ -273,6 +279,10 @@ pub async fn host(cmd: HostCmd, out: Output) -> anyhow::Result<ExitCode> {
             Ok(exit_for(
                 hosts.iter().all(|h| h.trust == TrustState::Trusted),
             ))
+        }
+        HostCmd::Watch { conn } => {
+            watch(&AdminClient::new(&conn)?, out).await?;
+            Ok(ExitCode::SUCCESS)
         }
         HostCmd::Show { host, conn } => {
             let h: HostSummary = AdminClient::new(&conn)?
@@ -465,4 +475,50 @@ pub async fn report(cmd: ReportCmd, out: Output) -> anyhow::Result<ExitCode> {
             Ok(exit_for(ok))
         }
     }
+}
+
+/// Prints each `trust` event of the server-sent event stream as it arrives.
+async fn watch(client: &AdminClient, out: Output) -> anyhow::Result<()> {
+    let mut resp = client.event_stream("/v1/events").await?;
+    let mut buf = String::new();
+    while let Some(chunk) = resp.chunk().await.context("the event stream broke")? {
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let kind = block
+                .lines()
+                .find_map(|l| l.strip_prefix("event:"))
+                .map(str::trim);
+            let Some(data) = block
+                .lines()
+                .find_map(|l| l.strip_prefix("data:"))
+                .map(str::trim)
+            else {
+                continue;
+            };
+            match (kind, out) {
+                (Some("trust"), Output::Json) => println!("{data}"),
+                (Some("trust"), Output::Table) => {
+                    let e: ironroot_api::TrustEvent =
+                        serde_json::from_str(data).context("malformed event")?;
+                    println!(
+                        "{}  {}  {} -> {}{}",
+                        e.at,
+                        e.hostname,
+                        e.previous.as_str(),
+                        e.trust.as_str().to_uppercase(),
+                        e.reasons
+                            .first()
+                            .map(|r| format!("  ({r})"))
+                            .unwrap_or_default()
+                    );
+                }
+                (Some("lagged"), _) => {
+                    eprintln!("warning: {data} events were missed; run `ironroot host list`")
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }
