@@ -14,13 +14,18 @@ use tokio::task::JoinSet;
 /// Parallel requests while enrolling and connecting.
 const SETUP_CONCURRENCY: usize = 16;
 
-/// Enrolls `count` nodes through `POST /v1/bench/enroll`.
-pub async fn enroll(target: &Target, count: usize, kind: AkKind) -> anyhow::Result<Vec<SimNode>> {
+/// Enrolls `count` nodes through `POST /v1/bench/enroll`, the workers spread over the
+/// replicas.
+pub async fn enroll(
+    targets: &[Target],
+    count: usize,
+    kind: AkKind,
+) -> anyhow::Result<Vec<SimNode>> {
     let mut set = JoinSet::new();
     let per_worker = count.div_ceil(SETUP_CONCURRENCY);
     for w in 0..SETUP_CONCURRENCY {
         let range = (w * per_worker)..((w + 1) * per_worker).min(count);
-        let target = target.clone();
+        let target = targets[w % targets.len()].clone();
         set.spawn(async move {
             let tls = tls_config(&target.ca_pem, None)?;
             let mut conn = Conn::open(&target, tls).await?;
@@ -76,8 +81,9 @@ async fn enroll_one(
     Ok(SimNode::new(activated.host_id, ak, tls, clock_base))
 }
 
-/// Opens every node's connection (mutual TLS with its own certificate).
-pub async fn connect_all(target: &Target, nodes: Vec<SimNode>) -> anyhow::Result<Vec<SimNode>> {
+/// Opens every node's connections (mutual TLS with its own certificate) to the replicas
+/// it will use while all are up.
+pub async fn connect_all(targets: &[Target], nodes: Vec<SimNode>) -> anyhow::Result<Vec<SimNode>> {
     let mut set = JoinSet::new();
     let count = nodes.len();
     let mut chunks: Vec<Vec<(usize, SimNode)>> =
@@ -86,11 +92,13 @@ pub async fn connect_all(target: &Target, nodes: Vec<SimNode>) -> anyhow::Result
         chunks[i % SETUP_CONCURRENCY].push((i, n));
     }
     for chunk in chunks {
-        let target = target.clone();
+        let targets = targets.to_vec();
         set.spawn(async move {
             let mut out = Vec::with_capacity(chunk.len());
             for (i, mut n) in chunk {
-                n.connect(&target).await?;
+                let (chal, evid) = crate::runner::home_pair(i, targets.len());
+                n.connect(&targets, chal).await?;
+                n.connect(&targets, evid).await?;
                 out.push((i, n));
             }
             anyhow::Ok(out)
@@ -107,15 +115,16 @@ pub async fn connect_all(target: &Target, nodes: Vec<SimNode>) -> anyhow::Result
 /// Makes `golden` attest (its evidence is then stored), creates the PLATFORM, OS and
 /// SOFTWARE flavors from it with the admin API, and checks it is then trusted.
 pub async fn flavors_from(
-    target: &Target,
+    targets: &[Target],
     fleet: &Arc<FleetImage>,
     golden: &mut SimNode,
     admin_token: &str,
 ) -> anyhow::Result<usize> {
-    match golden.attest(target, fleet).await {
-        Ok(()) | Err(Failure::Untrusted) => {}
-        Err(e) => anyhow::bail!("the golden node could not attest: {e}"),
+    let (chal, evid) = crate::runner::home_pair(0, targets.len());
+    if let Err(e) = golden.attest(targets, fleet, chal, evid).await {
+        anyhow::bail!("the golden node could not attest: {}", e.failure);
     }
+    let target = &targets[0];
     let req = FlavorsFromHostRequest {
         host_id: golden.host_id.clone(),
         label: "loadgen".into(),
@@ -137,9 +146,15 @@ pub async fn flavors_from(
                 String::from_utf8_lossy(&bytes)
             )
         })?;
-    golden
-        .attest(target, fleet)
+    let verdict = golden
+        .attest(targets, fleet, evid, chal)
         .await
-        .map_err(|e| anyhow::anyhow!("the golden node is not trusted with its own flavors: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("the golden node could not attest again: {}", e.failure))?;
+    if !verdict.trusted {
+        anyhow::bail!(
+            "the golden node is not trusted with its own flavors: {}",
+            Failure::Untrusted
+        );
+    }
     Ok(list.flavors.len())
 }

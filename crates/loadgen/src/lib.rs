@@ -20,16 +20,18 @@ pub mod runner;
 use conn::Target;
 use node::FleetImage;
 use report::StepReport;
-use runner::{Plan, Recorder, Step};
+use runner::{Health, Plan, Recorder, Sample, Shared, Step};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Everything a run needs, decided in `main`.
 pub struct Options {
-    pub target: Target,
+    /// The service's replicas (one or more), all sharing one database and one CA.
+    pub targets: Vec<Target>,
     pub admin_token: String,
-    pub server_pid: Option<u32>,
+    /// The replicas' process ids: their CPU and memory are summed.
+    pub server_pids: Vec<u32>,
     pub nodes: usize,
     pub ak: ironroot_testkit::AkKind,
     pub image: ironroot_testkit::ImageSize,
@@ -42,10 +44,30 @@ pub struct Options {
     pub p99_limit: Duration,
     /// In a ramp, steps still run after the first whose p99 passed the limit.
     pub steps_after_breach: usize,
+    /// Attempts per attestation (the first included) before it counts as failed.
+    pub max_attempts: usize,
+    /// How long a replica whose connection failed is avoided.
+    pub down_hold: Duration,
+    /// Sends SIGKILL to this process this long after the load starts (the kill test).
+    pub kill: Option<(u32, Duration)>,
 }
 
-/// Sets the fleet up, runs the plan, and returns one report per measured step.
-pub async fn run(opts: Options, log: impl Fn(&str)) -> anyhow::Result<Vec<StepReport>> {
+/// Everything a run measured.
+pub struct RunResult {
+    /// One report per measured step.
+    pub reports: Vec<StepReport>,
+    /// Every attestation, warm-up included.
+    pub samples: Vec<Sample>,
+    /// When the load started.
+    pub start: Instant,
+    /// When the kill was sent, if one was asked for and sent.
+    pub killed_at: Option<Instant>,
+    pub host_ids: Vec<String>,
+}
+
+/// Sets the fleet up, runs the plan, and returns one report per measured step and every
+/// sample.
+pub async fn run(opts: Options, log: impl Fn(&str)) -> anyhow::Result<RunResult> {
     let fleet = Arc::new(
         FleetImage::new(ironroot_testkit::HostImage::build(opts.image)?)
             .map_err(anyhow::Error::msg)?,
@@ -57,14 +79,14 @@ pub async fn run(opts: Options, log: impl Fn(&str)) -> anyhow::Result<Vec<StepRe
         opts.image.ima_files
     ));
     let t = Instant::now();
-    let nodes = fleet::enroll(&opts.target, opts.nodes, opts.ak).await?;
+    let nodes = fleet::enroll(&opts.targets, opts.nodes, opts.ak).await?;
     log(&format!(
         "enrolled {} nodes in {:.1} s",
         nodes.len(),
         t.elapsed().as_secs_f64()
     ));
     let t = Instant::now();
-    let mut nodes = fleet::connect_all(&opts.target, nodes).await?;
+    let mut nodes = fleet::connect_all(&opts.targets, nodes).await?;
     log(&format!(
         "opened {} mutual-TLS connections in {:.1} s",
         nodes.len(),
@@ -73,11 +95,16 @@ pub async fn run(opts: Options, log: impl Fn(&str)) -> anyhow::Result<Vec<StepRe
     let golden = nodes
         .first_mut()
         .ok_or_else(|| anyhow::anyhow!("no nodes"))?;
-    let n = fleet::flavors_from(&opts.target, &fleet, golden, &opts.admin_token).await?;
+    let n = fleet::flavors_from(&opts.targets, &fleet, golden, &opts.admin_token).await?;
     log(&format!(
         "created {n} flavors from {}; it is trusted",
         golden.host_id
     ));
+    let host_ids: Vec<String> = nodes.iter().map(|n| n.host_id.clone()).collect();
+    if opts.targets.len() > 1 {
+        // Other replicas cache flavors for up to a second.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
 
     let mut all_steps = vec![opts.warmup];
     all_steps.extend(opts.steps.iter().copied());
@@ -90,15 +117,38 @@ pub async fn run(opts: Options, log: impl Fn(&str)) -> anyhow::Result<Vec<StepRe
         start,
     ));
     let rec = Arc::new(Recorder::default());
-    let runner = tokio::spawn(runner::run(
-        nodes,
-        Arc::new(opts.target.clone()),
+    let shared = Arc::new(Shared {
+        targets: opts.targets.clone(),
         fleet,
-        plan.clone(),
-        rec.clone(),
-    ));
+        plan: plan.clone(),
+        rec: rec.clone(),
+        health: Health::new(opts.targets.len(), opts.down_hold),
+        max_attempts: opts.max_attempts.max(1),
+    });
+    let runner = tokio::spawn(runner::run(nodes, shared));
+    let killer = opts.kill.map(|(pid, after)| {
+        tokio::spawn(async move {
+            tokio::time::sleep_until((start + after).into()).await;
+            let ok = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status()
+                .is_ok_and(|s| s.success());
+            // Once `kill` has returned the process is gone: later answers are not its.
+            ok.then(Instant::now)
+        })
+    });
     let usage = watch_steps(&opts, &plan, &rec, &log).await;
     runner.await?;
+    let killed_at = match killer {
+        Some(k) => k.await?,
+        None => None,
+    };
+    if let (Some((pid, _)), Some(at)) = (opts.kill, killed_at) {
+        log(&format!(
+            "sent SIGKILL to replica pid {pid} at {:.3} s into the load",
+            at.saturating_duration_since(start).as_secs_f64()
+        ));
+    }
     let mut reports = Vec::new();
     for (k, (a, b, step)) in plan.steps.iter().enumerate() {
         let window = (*a + opts.settle, *b);
@@ -118,7 +168,13 @@ pub async fn run(opts: Options, log: impl Fn(&str)) -> anyhow::Result<Vec<StepRe
         }
         reports.push(r);
     }
-    Ok(reports)
+    Ok(RunResult {
+        reports,
+        samples: rec.all(),
+        start,
+        killed_at,
+        host_ids,
+    })
 }
 
 type Usage = (Option<f64>, Option<f64>, Option<f64>, Option<f64>);
@@ -132,25 +188,39 @@ async fn watch_steps(
     log: &impl Fn(&str),
 ) -> Vec<Option<Usage>> {
     let ticks = procstat::ticks_per_second();
-    let pid = opts.server_pid.map(|p| p.to_string());
+    let pids: Vec<String> = opts.server_pids.iter().map(u32::to_string).collect();
+    let sample_all = || -> Vec<Option<procstat::ProcSample>> {
+        pids.iter().map(|p| procstat::sample(p)).collect()
+    };
     let mut usage = Vec::new();
     let mut breached = None;
     log(report::HEADER);
     for (k, (a, b, step)) in plan.steps.iter().enumerate() {
         let from = if step.measured { *a + opts.settle } else { *a };
         tokio::time::sleep_until(from.into()).await;
-        let s0 = pid.as_deref().and_then(procstat::sample);
+        let s0 = sample_all();
         let l0 = procstat::sample("self");
         tokio::time::sleep_until((*b).into()).await;
-        let s1 = pid.as_deref().and_then(procstat::sample);
+        let s1 = sample_all();
         let l1 = procstat::sample("self");
         let cpu = |x: Option<procstat::ProcSample>, y: Option<procstat::ProcSample>| {
             Some(procstat::cpu_percent(&x?, &y?, ticks))
         };
+        // Summed over the replicas alive at both ends of the window.
+        let sum = |v: Vec<Option<f64>>| {
+            let v: Vec<f64> = v.into_iter().flatten().collect();
+            (!v.is_empty()).then(|| v.iter().sum::<f64>())
+        };
         usage.push(Some((
-            cpu(s0, s1),
-            s1.map(|s| s.rss_kib as f64 / 1024.0),
-            s1.map(|s| s.hwm_kib as f64 / 1024.0),
+            sum(s0.iter().zip(&s1).map(|(x, y)| cpu(*x, *y)).collect()),
+            sum(s1
+                .iter()
+                .map(|s| s.map(|s| s.rss_kib as f64 / 1024.0))
+                .collect()),
+            sum(s1
+                .iter()
+                .map(|s| s.map(|s| s.hwm_kib as f64 / 1024.0))
+                .collect()),
             cpu(l0, l1),
         )));
         // Let in-flight attestations of the window land before the provisional figures.

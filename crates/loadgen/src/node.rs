@@ -1,5 +1,6 @@
 //! A simulated node: a software AK, its own client certificate and one persistent
-//! connection, attesting the way the trust agent does (challenge, quote, evidence).
+//! connection to each service replica it uses, attesting the way the trust agent does
+//! (challenge, quote, evidence).
 
 use crate::conn::{Conn, ConnError, Target};
 use base64::engine::general_purpose::STANDARD;
@@ -78,7 +79,11 @@ pub enum Failure {
     /// Connection-level: connect, tls, transport, timeout.
     Transport(&'static str),
     /// The service answered an error: the step and its `kind` (or the status).
-    Service { step: &'static str, kind: String },
+    Service {
+        step: &'static str,
+        kind: String,
+        status: u16,
+    },
     /// The service answered, but the node was not trusted.
     Untrusted,
     /// Our own side (signing, parsing an answer).
@@ -89,11 +94,42 @@ impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Failure::Transport(k) => write!(f, "transport:{k}"),
-            Failure::Service { step, kind } => write!(f, "{step}:{kind}"),
+            Failure::Service { step, kind, .. } => write!(f, "{step}:{kind}"),
             Failure::Untrusted => write!(f, "untrusted"),
             Failure::Local(m) => write!(f, "local:{m}"),
         }
     }
+}
+
+impl Failure {
+    /// Worth retrying at once on another replica, as an agent behind a load balancer
+    /// would: the connection failed, timed out, or the service answered 5xx.
+    pub fn retryable(&self) -> bool {
+        match self {
+            Failure::Transport(_) => true,
+            Failure::Service { status, .. } => *status >= 500,
+            Failure::Untrusted | Failure::Local(_) => false,
+        }
+    }
+
+    /// The replica itself is unreachable (connection refused, reset, closed).
+    pub fn replica_down(&self) -> bool {
+        matches!(self, Failure::Transport(k) if *k != "timeout")
+    }
+}
+
+/// One failed attempt and the replica it failed on.
+#[derive(Debug, Clone)]
+pub struct AttemptError {
+    pub failure: Failure,
+    pub replica: usize,
+}
+
+/// What the service answered to one attestation.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub trusted: bool,
+    pub report_id: String,
 }
 
 impl From<ConnError> for Failure {
@@ -106,7 +142,8 @@ pub struct SimNode {
     pub host_id: String,
     ak: SoftwareAk,
     tls: Arc<ClientConfig>,
-    conn: Option<Conn>,
+    /// One connection per replica, opened when first used.
+    conns: Vec<Option<Conn>>,
     /// The TPM clock at the fleet origin; it then advances with real time.
     clock_base: u64,
 }
@@ -117,25 +154,62 @@ impl SimNode {
             host_id,
             ak,
             tls,
-            conn: None,
+            conns: Vec::new(),
             clock_base,
         }
     }
 
-    /// Opens the node's connection (again, if the service closed it).
-    pub async fn connect(&mut self, target: &Target) -> Result<(), ConnError> {
-        if !self.conn.as_ref().is_some_and(Conn::is_open) {
-            self.conn = Some(Conn::open(target, self.tls.clone()).await?);
+    /// Opens the node's connection to `replica` (again, if the service closed it).
+    pub async fn connect(&mut self, targets: &[Target], replica: usize) -> Result<(), ConnError> {
+        if self.conns.len() < targets.len() {
+            self.conns.resize_with(targets.len(), || None);
+        }
+        if !self.conns[replica].as_ref().is_some_and(Conn::is_open) {
+            self.conns[replica] = Some(Conn::open(&targets[replica], self.tls.clone()).await?);
         }
         Ok(())
     }
 
-    /// One full attestation; `Ok(())` only for a trusted verdict.
-    pub async fn attest(&mut self, target: &Target, fleet: &FleetImage) -> Result<(), Failure> {
-        self.connect(target).await?;
-        let conn = self.conn.as_mut().ok_or(Failure::Transport("transport"))?;
-        let challenge: Challenge =
-            call(conn, "challenge", "/v1/attest/challenge", Bytes::new()).await?;
+    async fn call<T: serde::de::DeserializeOwned>(
+        &mut self,
+        targets: &[Target],
+        replica: usize,
+        step: &'static str,
+        path: &str,
+        body: Bytes,
+    ) -> Result<T, AttemptError> {
+        let at = |failure| AttemptError { failure, replica };
+        self.connect(targets, replica)
+            .await
+            .map_err(|e| at(e.into()))?;
+        let conn = self.conns[replica]
+            .as_mut()
+            .ok_or(at(Failure::Transport("transport")))?;
+        let r = call(conn, step, path, body).await;
+        if matches!(r, Err(Failure::Transport(_))) {
+            self.conns[replica] = None;
+        }
+        r.map_err(at)
+    }
+
+    /// One full attestation: the challenge from replica `chal`, the evidence to replica
+    /// `evid` (any replica must accept any replica's nonce).
+    pub async fn attest(
+        &mut self,
+        targets: &[Target],
+        fleet: &FleetImage,
+        chal: usize,
+        evid: usize,
+    ) -> Result<Verdict, AttemptError> {
+        let challenge: Challenge = self
+            .call(
+                targets,
+                chal,
+                "challenge",
+                "/v1/attest/challenge",
+                Bytes::new(),
+            )
+            .await?;
         let now_ms = u64::try_from(fleet.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
         let quote = self
             .ak
@@ -145,13 +219,24 @@ impl SimNode {
                 &fleet.image.pcrs,
                 &fleet.selection,
             )
-            .map_err(|e| Failure::Local(e.to_string()))?;
+            .map_err(|e| AttemptError {
+                failure: Failure::Local(e.to_string()),
+                replica: evid,
+            })?;
         let body = fleet.evidence_body(&challenge.nonce.0, &quote.attest, &quote.signature);
-        let resp: EvidenceResponse = call(conn, "evidence", "/v1/attest/evidence", body).await?;
-        if resp.trusted {
-            Ok(())
-        } else {
-            Err(Failure::Untrusted)
+        let resp: EvidenceResponse = self
+            .call(targets, evid, "evidence", "/v1/attest/evidence", body)
+            .await?;
+        Ok(Verdict {
+            trusted: resp.trusted,
+            report_id: resp.report_id,
+        })
+    }
+
+    /// Forgets the connection to `replica` after a timeout: its state is unknown.
+    pub fn drop_connection(&mut self, replica: usize) {
+        if let Some(c) = self.conns.get_mut(replica) {
+            *c = None;
         }
     }
 }
@@ -181,12 +266,9 @@ pub fn decode<T: serde::de::DeserializeOwned>(
         .and_then(|e| serde_json::to_value(e.kind).ok())
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_else(|| status.as_u16().to_string());
-    Err(Failure::Service { step, kind })
-}
-
-impl SimNode {
-    /// Forgets the connection after a timeout: its state is unknown.
-    pub fn drop_connection(&mut self) {
-        self.conn = None;
-    }
+    Err(Failure::Service {
+        step,
+        kind,
+        status: status.as_u16(),
+    })
 }

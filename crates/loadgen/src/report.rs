@@ -10,6 +10,12 @@ pub struct StepReport {
     pub achieved_rate: f64,
     pub ok: usize,
     pub errors: BTreeMap<String, usize>,
+    /// Attestations that needed more than one attempt, and their failed attempts by
+    /// replica and kind.
+    pub retried: usize,
+    pub retry_failures: BTreeMap<String, usize>,
+    /// Verdicts answered, by the replica that took the evidence.
+    pub answered_by: BTreeMap<usize, usize>,
     pub p50: Duration,
     pub p90: Duration,
     pub p99: Duration,
@@ -31,9 +37,19 @@ pub fn summarise(
     let mut lat: Vec<Duration> = samples.iter().map(|s| s.latency).collect();
     lat.sort_unstable();
     let mut errors = BTreeMap::new();
+    let mut retry_failures = BTreeMap::new();
+    let mut answered_by = BTreeMap::new();
     for s in samples {
         if let Err(e) = &s.outcome {
             *errors.entry(e.to_string()).or_insert(0) += 1;
+        }
+        for a in &s.retried {
+            *retry_failures
+                .entry(format!("replica {}: {}", a.replica, a.failure))
+                .or_insert(0) += 1;
+        }
+        if s.report_id.is_some() {
+            *answered_by.entry(s.replicas.1).or_insert(0) += 1;
         }
     }
     let secs = window.1.saturating_duration_since(window.0).as_secs_f64();
@@ -50,6 +66,9 @@ pub fn summarise(
         },
         ok: samples.iter().filter(|s| s.outcome.is_ok()).count(),
         errors,
+        retried: samples.iter().filter(|s| !s.retried.is_empty()).count(),
+        retry_failures,
+        answered_by,
         p50: percentile(&lat, 0.50),
         p90: percentile(&lat, 0.90),
         p99: percentile(&lat, 0.99),
