@@ -92,49 +92,97 @@ impl ServerConfig {
     }
 }
 
-fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Publishes a secret file once: written in full to a private temporary file, then
+/// linked into place atomically. Replicas starting together on one data directory all
+/// end up with the first writer's content, never a half-written file.
+fn publish_secret_once(path: &Path, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(bytes)
+    let suffix = hex::encode(
+        ironroot_crypto::random_bytes(8).map_err(|e| std::io::Error::other(e.to_string()))?,
+    );
+    let tmp = path.with_extension(format!("{suffix}.tmp"));
+    {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(bytes.to_vec()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read(path),
+        Err(e) => Err(e),
+    }
 }
 
 pub(crate) fn load_or_create_signer(dir: &Path) -> Result<ServiceSigningKey, String> {
     let path = dir.join("report-signing.pk8");
-    match std::fs::read(&path) {
-        Ok(der) => ServiceSigningKey::from_pkcs8(&der).map_err(|e| e.to_string()),
+    let der = match std::fs::read(&path) {
+        Ok(der) => der,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = ServiceSigningKey::generate().map_err(|e| e.to_string())?;
-            write_secret(&path, key.to_pkcs8()).map_err(|e| e.to_string())?;
-            Ok(key)
+            publish_secret_once(&path, key.to_pkcs8()).map_err(|e| e.to_string())?
         }
-        Err(e) => Err(e.to_string()),
-    }
+        Err(e) => return Err(e.to_string()),
+    };
+    ServiceSigningKey::from_pkcs8(&der).map_err(|e| e.to_string())
 }
 
 /// The administrator token: created on first start, readable only by the service's user.
 pub(crate) fn load_or_create_token(dir: &Path) -> std::io::Result<zeroize::Zeroizing<String>> {
     let path = dir.join("admin.token");
-    match std::fs::read_to_string(&path) {
-        Ok(t) => Ok(zeroize::Zeroizing::new(t.trim().to_owned())),
+    let bytes = match std::fs::read(&path) {
+        Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let bytes = ironroot_crypto::random_bytes(32)
-                .map_err(|e| std::io::Error::other(e.to_string()))?;
-            let token = hex::encode(bytes);
-            write_secret(&path, token.as_bytes())?;
-            Ok(zeroize::Zeroizing::new(token))
+            let token = hex::encode(
+                ironroot_crypto::random_bytes(32)
+                    .map_err(|e| std::io::Error::other(e.to_string()))?,
+            );
+            publish_secret_once(&path, token.as_bytes())?
         }
-        Err(e) => Err(e),
-    }
+        Err(e) => return Err(e),
+    };
+    let text =
+        String::from_utf8(bytes).map_err(|_| std::io::Error::other("admin.token is not text"))?;
+    Ok(zeroize::Zeroizing::new(text.trim().to_owned()))
 }
 
 impl ServerConfig {
     /// True when agents would be asked to attest less often than trust lasts.
     pub fn interval_exceeds_validity(&self) -> bool {
         self.attestation_interval_secs >= self.trust_validity_secs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_published_once_under_a_race() {
+        let dir = std::env::temp_dir().join(format!("ironroot-secret-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (tokens, kids): (Vec<String>, Vec<String>) = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        (
+                            load_or_create_token(&dir).unwrap().to_string(),
+                            load_or_create_signer(&dir).unwrap().kid().to_owned(),
+                        )
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).unzip()
+        });
+        assert!(tokens.windows(2).all(|w| w[0] == w[1]) && kids.windows(2).all(|w| w[0] == w[1]));
+        assert_eq!(tokens[0].len(), 64);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

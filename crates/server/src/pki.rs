@@ -21,6 +21,61 @@ pub enum PkiError {
     BadCsr(String),
 }
 
+/// A name no other process or thread will pick for a temporary file.
+fn unique() -> String {
+    let r = ironroot_crypto::random_bytes(8).unwrap_or_default();
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{}.{t}.{}",
+        std::process::id(),
+        r.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+/// Loads the CA from `dir`, or creates it. Replicas sharing a data directory may start
+/// at the same time: the key is published with an atomic link, so exactly one replica
+/// creates it and the others load the winner's key and certificate.
+fn load_or_create_ca(dir: &Path) -> Result<(KeyPair, String), PkiError> {
+    let key_path = dir.join("ca.key");
+    let cert_path = dir.join("ca.pem");
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| PkiError::Io { path, source }
+    };
+    for _ in 0..100 {
+        match (read(&key_path)?, read(&cert_path)?) {
+            (Some(k), Some(c)) => return Ok((KeyPair::from_pem(&k)?, c)),
+            (None, _) => {
+                let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+                let tmp = dir.join(format!("ca.key.{}.tmp", unique()));
+                write_private(&tmp, &key.serialize_pem())?;
+                let linked = std::fs::hard_link(&tmp, &key_path);
+                let _ = std::fs::remove_file(&tmp);
+                match linked {
+                    Ok(()) => {
+                        let pem = ca_params()?.self_signed(&key)?.pem();
+                        let tmp = dir.join(format!("ca.pem.{}.tmp", unique()));
+                        std::fs::write(&tmp, &pem).map_err(io(&tmp))?;
+                        std::fs::rename(&tmp, &cert_path).map_err(io(&cert_path))?;
+                        return Ok((key, pem));
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                    Err(e) => return Err(io(&key_path)(e)),
+                }
+            }
+            // Another replica published the key and is writing the certificate.
+            (Some(_), None) => std::thread::sleep(std::time::Duration::from_millis(50)),
+        }
+    }
+    Err(PkiError::Io {
+        path: cert_path.display().to_string(),
+        source: std::io::Error::other("ca.key exists but ca.pem never appeared"),
+    })
+}
+
 /// The service CA and the server's leaf certificate, loaded from or written to `dir`.
 pub struct ServicePki {
     ca_cert: Certificate,
@@ -79,26 +134,10 @@ impl ServicePki {
     /// Loads the CA from `dir` (creating it on first start) and issues a fresh server
     /// certificate for `names` (DNS names or IP addresses).
     pub fn load_or_create(dir: &Path, names: &[String]) -> Result<ServicePki, PkiError> {
-        let key_path = dir.join("ca.key");
-        let cert_path = dir.join("ca.pem");
-        let (ca_key, ca_pem_existing) = match (read(&key_path)?, read(&cert_path)?) {
-            (Some(k), Some(c)) => (KeyPair::from_pem(&k)?, Some(c)),
-            _ => (KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?, None),
-        };
+        let (ca_key, ca_pem) = load_or_create_ca(dir)?;
         // rcgen needs a Certificate value to sign with; re-signing the same parameters with
         // the same key yields an issuer with the same name and key as the stored CA.
         let ca_cert = ca_params()?.self_signed(&ca_key)?;
-        let ca_pem = match ca_pem_existing {
-            Some(pem) => pem,
-            None => {
-                write_private(&key_path, &ca_key.serialize_pem())?;
-                std::fs::write(&cert_path, ca_cert.pem()).map_err(|source| PkiError::Io {
-                    path: cert_path.display().to_string(),
-                    source,
-                })?;
-                ca_cert.pem()
-            }
-        };
         let server_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
         let mut p = CertificateParams::new(Vec::<String>::new())?;
         p.distinguished_name
@@ -148,4 +187,34 @@ pub fn host_id_from_client_cert(der: &[u8]) -> Option<String> {
         .ok()?
         .to_owned();
     Some(cn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replicas_starting_together_share_one_ca() {
+        let dir = std::env::temp_dir().join(format!("ironroot-pki-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let names = vec!["localhost".to_string()];
+        let pems: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| ServicePki::load_or_create(&dir, &names).unwrap().ca_pem))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(
+            pems.windows(2).all(|w| w[0] == w[1]),
+            "every replica loads the same CA"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("ca.pem")).unwrap(),
+            pems[0]
+        );
+        let again = ServicePki::load_or_create(&dir, &names).unwrap();
+        assert_eq!(again.ca_pem, pems[0], "a restart keeps the CA");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
