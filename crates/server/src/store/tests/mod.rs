@@ -2,12 +2,14 @@
 //! PostgreSQL has: an outage and restart under a live `Store`, and replicas migrating at
 //! once. PostgreSQL tests print SKIPPED and pass when PostgreSQL is not installed.
 
-use super::test_clusters::{PgCluster, TempDir};
-use super::{ClockCheck, FlavorRow, HostRow, Location, ReportRow, Store, StoreError, Verdict};
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+mod postgres;
+mod trust;
 
-fn host(id: &str, name: &str, ek: &[u8]) -> HostRow {
+use super::test_clusters::{PgCluster, TempDir};
+use super::{ClockCheck, FlavorRow, HostRow, Location, ReportRow, Store, StoreError};
+use std::path::PathBuf;
+
+pub(super) fn host(id: &str, name: &str, ek: &[u8]) -> HostRow {
     HostRow {
         host_id: id.into(),
         hostname: name.into(),
@@ -27,7 +29,7 @@ fn host(id: &str, name: &str, ek: &[u8]) -> HostRow {
     }
 }
 
-fn report(id: &str, host_id: &str, created: u64, trusted: bool) -> ReportRow {
+pub(super) fn report(id: &str, host_id: &str, created: u64, trusted: bool) -> ReportRow {
     ReportRow {
         report_id: id.into(),
         host_id: host_id.into(),
@@ -273,153 +275,13 @@ async fn flavors_and_groups(store: &Store) {
     );
 }
 
-/// The TPM-counter high-water mark: strictly later counters advance it, the same ones
-/// are a repeat, earlier ones went backwards, and a reboot (higher resetCount) advances.
-async fn clock_high_water_mark(store: &Store) {
-    store
-        .upsert_pending_host(&host("c1", "clock", b"ek-c1"))
-        .await
-        .unwrap();
-    let check = |r, s, c| async move { store.advance_clock("c1", r, s, c).await.unwrap() };
-    assert_eq!(check(3, 0, 1000).await, ClockCheck::Advanced, "first quote");
-    assert_eq!(
-        check(3, 0, 1000).await,
-        ClockCheck::Repeated,
-        "same quote again"
-    );
-    assert_eq!(
-        check(3, 0, 999).await,
-        ClockCheck::WentBackwards,
-        "older clock, same boot"
-    );
-    assert_eq!(check(3, 0, 2000).await, ClockCheck::Advanced);
-    assert_eq!(
-        check(3, 1, 5).await,
-        ClockCheck::Advanced,
-        "resume: restartCount up"
-    );
-    assert_eq!(
-        check(2, 9, 99_999).await,
-        ClockCheck::WentBackwards,
-        "older boot"
-    );
-    assert_eq!(check(4, 0, 1).await, ClockCheck::Advanced, "reboot");
-    assert_eq!(
-        check(3, 1, 6).await,
-        ClockCheck::WentBackwards,
-        "stays behind the mark"
-    );
-}
-
-/// Verdicts return the state before them; lapsed trust flips once; pruning keeps the latest.
-/// One verdict through the group-commit path, as the service writes them.
-async fn verdict(
-    store: &Store,
-    id: &str,
-    created: u64,
-    state: &'static str,
-    deadline: Option<u64>,
-    expected: Option<&str>,
-) -> String {
-    let v = Verdict {
-        report: report(id, "t1", created, state == "trusted"),
-        state,
-        deadline,
-        expected: expected.map(str::to_owned),
-    };
-    store.write_verdicts(&[v]).await.unwrap().remove(0)
-}
-
-async fn trust_state_deadlines_and_retention(store: &Store) {
-    store
-        .upsert_pending_host(&host("t1", "trusty", b"ek-t1"))
-        .await
-        .unwrap();
-    assert_eq!(
-        verdict(store, "t1-r1", 10, "trusted", Some(100), None).await,
-        "unknown"
-    );
-    assert_eq!(
-        verdict(store, "t1-r2", 20, "trusted", Some(110), Some("trusted")).await,
-        "trusted"
-    );
-    // A stale guess of the previous state costs a read, never a wrong answer.
-    assert_eq!(
-        verdict(store, "t1-r2b", 21, "trusted", Some(110), Some("untrusted")).await,
-        "trusted"
-    );
-    assert!(
-        store.expire_lapsed(109).await.unwrap().is_empty(),
-        "not yet"
-    );
-    let lapsed = store.expire_lapsed(110).await.unwrap();
-    assert_eq!(
-        lapsed
-            .iter()
-            .map(|l| (l.host_id.as_str(), l.deadline))
-            .collect::<Vec<_>>(),
-        [("t1", 110)]
-    );
-    assert!(
-        store.expire_lapsed(500).await.unwrap().is_empty(),
-        "each expiry happens once"
-    );
-    assert_eq!(
-        store.trust_state("t1").await.unwrap().map(|t| t.0),
-        Some("expired".into())
-    );
-    assert_eq!(
-        verdict(store, "t1-r3", 30, "untrusted", None, None).await,
-        "expired"
-    );
-    assert!(
-        store.expire_lapsed(u64::MAX / 4).await.unwrap().is_empty(),
-        "untrusted hosts have no deadline"
-    );
-    // A batch is all or nothing: a duplicate report id fails the whole transaction.
-    let dup = Verdict {
-        report: report("t1-r3", "t1", 31, false),
-        state: "untrusted",
-        deadline: None,
-        expected: None,
-    };
-    let fresh = Verdict {
-        report: report("t1-r4", "t1", 32, true),
-        state: "trusted",
-        deadline: Some(9),
-        expected: None,
-    };
-    assert!(store.write_verdicts(&[fresh, dup]).await.is_err());
-    assert!(
-        store.report("t1-r4").await.unwrap().is_none(),
-        "nothing of a failed batch is written"
-    );
-    assert_eq!(
-        store.trust_state("t1").await.unwrap().map(|t| t.0),
-        Some("untrusted".into())
-    );
-    // t1-r3 is the host's latest report: kept even when older than the cutoff (the other
-    // scenarios' reports are all created at 100 or later).
-    assert_eq!(store.prune_reports(50, 1).await.unwrap(), 1);
-    assert_eq!(store.prune_reports(50, 100).await.unwrap(), 2);
-    assert_eq!(store.prune_reports(50, 100).await.unwrap(), 0);
-    assert!(store.report("t1-r3").await.unwrap().is_some());
-    let a = store.shared_secret("k", b"first").await.unwrap();
-    let b = store.shared_secret("k", b"second").await.unwrap();
-    assert_eq!(
-        (a.as_slice(), b.as_slice()),
-        (&b"first"[..], &b"first"[..]),
-        "the first writer's secret wins"
-    );
-}
-
 async fn shared_scenarios(store: &Store) {
     hosts_upsert_lookup_activate(store).await;
     enrollment_is_taken_once(store).await;
     reports_latest_and_ranges(store).await;
     flavors_and_groups(store).await;
-    clock_high_water_mark(store).await;
-    trust_state_deadlines_and_retention(store).await;
+    trust::clock_high_water_mark(store).await;
+    trust::trust_state_deadlines_and_retention(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -456,115 +318,6 @@ async fn sqlite_keeps_data_across_reopen_in_wal_mode() {
         .await
         .unwrap();
     assert_eq!(mode, "wal");
-}
-
-/// Without an error mid-call the outage cannot be observed; `expect_unavailable`
-/// also checks it came promptly, so a dead database never hangs a request.
-async fn expect_unavailable<T: std::fmt::Debug>(
-    what: &str,
-    call: impl std::future::Future<Output = Result<T, StoreError>>,
-) {
-    let started = Instant::now();
-    let res = call.await;
-    assert!(
-        matches!(res, Err(StoreError::Unavailable(_))),
-        "{what} with the database down: {res:?}"
-    );
-    assert!(started.elapsed() < Duration::from_secs(20), "{what} hung");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_outage_is_unavailable_and_the_pool_recovers() {
-    let Some(pg) = PgCluster::start() else { return };
-    let store = Store::open_postgres(&pg.url()).await.unwrap();
-    store
-        .upsert_pending_host(&host("o1", "outage", b"ek-o"))
-        .await
-        .unwrap();
-
-    pg.stop();
-    expect_unavailable("host", store.host("o1")).await;
-    expect_unavailable("take_enrollment", store.take_enrollment("x")).await;
-    expect_unavailable(
-        "insert_report",
-        store.insert_report(&report("o-r", "o1", 1, true)),
-    )
-    .await;
-
-    pg.start_again();
-    assert_eq!(store.host("o1").await.unwrap().unwrap().hostname, "outage");
-    store
-        .insert_report(&report("o-r", "o1", 1, true))
-        .await
-        .unwrap();
-    assert_eq!(
-        store.latest_report("o1").await.unwrap().unwrap().report_id,
-        "o-r"
-    );
-}
-
-#[tokio::test]
-async fn postgres_open_with_the_database_down_is_unavailable() {
-    let Some(pg) = PgCluster::start() else { return };
-    pg.stop();
-    expect_unavailable("open", Store::open(&pg.url())).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_replicas_migrate_concurrently_and_share_writes() {
-    let Some(pg) = PgCluster::start() else { return };
-    let url = pg.url();
-    // Without the migrator's advisory lock, concurrent CREATE TABLEs collide.
-    let opened = futures_join_all((0..4).map(|_| {
-        let url = url.clone();
-        tokio::spawn(async move { Store::open_postgres(&url).await })
-    }))
-    .await;
-    let replicas: Vec<Store> = opened.into_iter().map(|r| r.unwrap().unwrap()).collect();
-
-    replicas[0]
-        .upsert_pending_host(&host("shared", "replica-0", b"ek-s"))
-        .await
-        .unwrap();
-    replicas[1].activate_host("shared", 42).await.unwrap();
-    let seen = replicas[2].host("shared").await.unwrap().unwrap();
-    assert_eq!(
-        (seen.hostname.as_str(), seen.activated_at),
-        ("replica-0", Some(42))
-    );
-    replicas[3].upsert_group("from-3", "{}").await.unwrap();
-    // A lapsed deadline is claimed by exactly one replica even when all sweep at once.
-    let v = Verdict {
-        report: report("shared-r", "shared", 1, true),
-        state: "trusted",
-        deadline: Some(50),
-        expected: None,
-    };
-    replicas[0].write_verdicts(&[v]).await.unwrap();
-    let sweeps = futures_join_all(
-        replicas
-            .iter()
-            .cloned()
-            .map(|r| tokio::spawn(async move { r.expire_lapsed(60).await })),
-    )
-    .await;
-    let claimed: usize = sweeps.into_iter().map(|r| r.unwrap().unwrap().len()).sum();
-    assert_eq!(claimed, 1, "exactly one replica announces the expiry");
-    assert_eq!(
-        replicas[0].group("from-3").await.unwrap().as_deref(),
-        Some("{}")
-    );
-}
-
-async fn futures_join_all<T>(
-    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
-) -> Vec<Result<T, tokio::task::JoinError>> {
-    let handles: Vec<_> = handles.collect();
-    let mut out = Vec::with_capacity(handles.len());
-    for h in handles {
-        out.push(h.await);
-    }
-    out
 }
 
 #[test]

@@ -1,0 +1,145 @@
+//! Scenarios for the statements replicas rely on: the TPM-counter high-water mark, trust
+//! state written by group commit, exactly-once expiry, retention and shared secrets.
+
+use super::{host, report};
+use crate::store::{ClockCheck, Store, Verdict};
+
+/// The TPM-counter high-water mark: strictly later counters advance it, the same ones
+/// are a repeat, earlier ones went backwards, and a reboot (higher resetCount) advances.
+pub(super) async fn clock_high_water_mark(store: &Store) {
+    store
+        .upsert_pending_host(&host("c1", "clock", b"ek-c1"))
+        .await
+        .unwrap();
+    let check = |r, s, c| async move { store.advance_clock("c1", r, s, c).await.unwrap() };
+    assert_eq!(check(3, 0, 1000).await, ClockCheck::Advanced, "first quote");
+    assert_eq!(
+        check(3, 0, 1000).await,
+        ClockCheck::Repeated,
+        "same quote again"
+    );
+    assert_eq!(
+        check(3, 0, 999).await,
+        ClockCheck::WentBackwards,
+        "older clock, same boot"
+    );
+    assert_eq!(check(3, 0, 2000).await, ClockCheck::Advanced);
+    assert_eq!(
+        check(3, 1, 5).await,
+        ClockCheck::Advanced,
+        "resume: restartCount up"
+    );
+    assert_eq!(
+        check(2, 9, 99_999).await,
+        ClockCheck::WentBackwards,
+        "older boot"
+    );
+    assert_eq!(check(4, 0, 1).await, ClockCheck::Advanced, "reboot");
+    assert_eq!(
+        check(3, 1, 6).await,
+        ClockCheck::WentBackwards,
+        "stays behind the mark"
+    );
+}
+
+/// One verdict through the group-commit path, as the service writes them.
+async fn verdict(
+    store: &Store,
+    id: &str,
+    created: u64,
+    state: &'static str,
+    deadline: Option<u64>,
+    expected: Option<&str>,
+) -> String {
+    let v = Verdict {
+        report: report(id, "t1", created, state == "trusted"),
+        state,
+        deadline,
+        expected: expected.map(str::to_owned),
+    };
+    store.write_verdicts(&[v]).await.unwrap().remove(0)
+}
+
+/// Verdicts return the state before them; lapsed trust flips once; pruning keeps the latest.
+pub(super) async fn trust_state_deadlines_and_retention(store: &Store) {
+    store
+        .upsert_pending_host(&host("t1", "trusty", b"ek-t1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        verdict(store, "t1-r1", 10, "trusted", Some(100), None).await,
+        "unknown"
+    );
+    assert_eq!(
+        verdict(store, "t1-r2", 20, "trusted", Some(110), Some("trusted")).await,
+        "trusted"
+    );
+    // A stale guess of the previous state costs a read, never a wrong answer.
+    assert_eq!(
+        verdict(store, "t1-r2b", 21, "trusted", Some(110), Some("untrusted")).await,
+        "trusted"
+    );
+    assert!(
+        store.expire_lapsed(109).await.unwrap().is_empty(),
+        "not yet"
+    );
+    let lapsed = store.expire_lapsed(110).await.unwrap();
+    assert_eq!(
+        lapsed
+            .iter()
+            .map(|l| (l.host_id.as_str(), l.deadline))
+            .collect::<Vec<_>>(),
+        [("t1", 110)]
+    );
+    assert!(
+        store.expire_lapsed(500).await.unwrap().is_empty(),
+        "each expiry happens once"
+    );
+    assert_eq!(
+        store.trust_state("t1").await.unwrap().map(|t| t.0),
+        Some("expired".into())
+    );
+    assert_eq!(
+        verdict(store, "t1-r3", 30, "untrusted", None, None).await,
+        "expired"
+    );
+    assert!(
+        store.expire_lapsed(u64::MAX / 4).await.unwrap().is_empty(),
+        "untrusted hosts have no deadline"
+    );
+    // A batch is all or nothing: a duplicate report id fails the whole transaction.
+    let dup = Verdict {
+        report: report("t1-r3", "t1", 31, false),
+        state: "untrusted",
+        deadline: None,
+        expected: None,
+    };
+    let fresh = Verdict {
+        report: report("t1-r4", "t1", 32, true),
+        state: "trusted",
+        deadline: Some(9),
+        expected: None,
+    };
+    assert!(store.write_verdicts(&[fresh, dup]).await.is_err());
+    assert!(
+        store.report("t1-r4").await.unwrap().is_none(),
+        "nothing of a failed batch is written"
+    );
+    assert_eq!(
+        store.trust_state("t1").await.unwrap().map(|t| t.0),
+        Some("untrusted".into())
+    );
+    // t1-r3 is the host's latest report: kept even when older than the cutoff (the other
+    // scenarios' reports are all created at 100 or later).
+    assert_eq!(store.prune_reports(50, 1).await.unwrap(), 1);
+    assert_eq!(store.prune_reports(50, 100).await.unwrap(), 2);
+    assert_eq!(store.prune_reports(50, 100).await.unwrap(), 0);
+    assert!(store.report("t1-r3").await.unwrap().is_some());
+    let a = store.shared_secret("k", b"first").await.unwrap();
+    let b = store.shared_secret("k", b"second").await.unwrap();
+    assert_eq!(
+        (a.as_slice(), b.as_slice()),
+        (&b"first"[..], &b"first"[..]),
+        "the first writer's secret wins"
+    );
+}
