@@ -173,6 +173,55 @@ impl Node {
     }
 }
 
+/// Reads `trust` events, with their ids, from a server-sent event stream.
+pub struct EventReader {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+impl EventReader {
+    /// Opens `/v1/events` on `admin`'s service, resuming after `resume` if given.
+    pub async fn open(admin: &AdminClient, resume: Option<i64>) -> anyhow::Result<EventReader> {
+        Ok(EventReader {
+            resp: admin.event_stream("/v1/events", resume).await?,
+            buf: String::new(),
+        })
+    }
+
+    /// The next `trust` event and its id, or an error if none comes `within`.
+    pub async fn next(
+        &mut self,
+        within: std::time::Duration,
+    ) -> anyhow::Result<(i64, ironroot_api::TrustEvent)> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let field = |name: &str| {
+                    block
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .map(str::trim)
+                        .map(str::to_owned)
+                };
+                if let (Some("trust"), Some(d)) = (field("event:").as_deref(), field("data:")) {
+                    let id = field("id:")
+                        .context("a trust event without an id")?
+                        .parse()
+                        .context("a trust event id that is not a number")?;
+                    return Ok((id, serde_json::from_str(&d)?));
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.resp.chunk())
+                .await
+                .context("no event in time")??
+                .context("the event stream ended")?;
+            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
+
 /// A TPM shared between the agent and the test (swtpm serves one connection at a time).
 #[derive(Clone)]
 pub struct SharedTpm(pub Arc<Mutex<EsapiTpm>>);

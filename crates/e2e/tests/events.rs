@@ -4,45 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use ironroot_agent::AgentError;
-use ironroot_api::{ErrorKind, FlavorList, FlavorsFromHostRequest, TrustEvent, TrustState};
-use ironroot_e2e::{peers_available, Node, Platform, TempDir};
+use ironroot_api::{ErrorKind, FlavorList, FlavorsFromHostRequest, TrustState};
+use ironroot_e2e::{peers_available, EventReader, Node, Platform, TempDir};
 use ironroot_server::RateBudget;
 use std::time::Duration;
-
-/// Reads server-sent events of type `trust` from a streaming response.
-struct Events {
-    resp: reqwest::Response,
-    buf: String,
-}
-
-impl Events {
-    async fn next(&mut self, within: Duration) -> TrustEvent {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            if let Some(end) = self.buf.find("\n\n") {
-                let block: String = self.buf.drain(..end + 2).collect();
-                let kind = block
-                    .lines()
-                    .find_map(|l| l.strip_prefix("event:"))
-                    .map(str::trim);
-                let data = block
-                    .lines()
-                    .find_map(|l| l.strip_prefix("data:"))
-                    .map(str::trim);
-                if let (Some("trust"), Some(d)) = (kind, data) {
-                    return serde_json::from_str(d).unwrap();
-                }
-                continue;
-            }
-            let chunk = tokio::time::timeout_at(deadline, self.resp.chunk())
-                .await
-                .expect("an event in time")
-                .unwrap()
-                .unwrap();
-            self.buf.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trust_changes_are_streamed_and_a_missed_deadline_expires_the_node() {
@@ -57,14 +22,11 @@ async fn trust_changes_are_streamed_and_a_missed_deadline_expires_the_node() {
     })
     .await
     .unwrap();
-    let mut events = Events {
-        resp: p.admin.event_stream("/v1/events").await.unwrap(),
-        buf: String::new(),
-    };
+    let mut events = EventReader::open(&p.admin, None).await.unwrap();
     let mut s = node.session(&p.url(), &p.service.ca_pem).unwrap();
     let host_id = s.ensure_enrolled().await.unwrap();
     s.attest_once().await.unwrap();
-    let e = events.next(Duration::from_secs(5)).await;
+    let e = events.next(Duration::from_secs(5)).await.unwrap().1;
     assert_eq!(
         (e.previous, e.trust),
         (TrustState::Unknown, TrustState::Untrusted)
@@ -82,7 +44,7 @@ async fn trust_changes_are_streamed_and_a_missed_deadline_expires_the_node() {
     };
     let _: FlavorList = p.admin.post("/v1/flavors/from-host", &req).await.unwrap();
     assert!(s.attest_once().await.unwrap().trusted);
-    let e = events.next(Duration::from_secs(5)).await;
+    let e = events.next(Duration::from_secs(5)).await.unwrap().1;
     assert_eq!(
         (e.previous, e.trust),
         (TrustState::Untrusted, TrustState::Trusted)
@@ -90,7 +52,7 @@ async fn trust_changes_are_streamed_and_a_missed_deadline_expires_the_node() {
     assert!(e.report_jws.is_some());
     // A trusted report with an unchanged verdict is not an event; a missed deadline is.
     assert!(s.attest_once().await.unwrap().trusted);
-    let e = events.next(Duration::from_secs(5)).await;
+    let e = events.next(Duration::from_secs(5)).await.unwrap().1;
     assert_eq!(
         (e.previous, e.trust, e.host_id.as_str()),
         (TrustState::Trusted, TrustState::Expired, host_id.as_str())
@@ -99,7 +61,7 @@ async fn trust_changes_are_streamed_and_a_missed_deadline_expires_the_node() {
     assert_eq!(hosts[0].trust, TrustState::Expired);
     // Attesting again restores trust, and says so.
     assert!(s.attest_once().await.unwrap().trusted);
-    let e = events.next(Duration::from_secs(5)).await;
+    let e = events.next(Duration::from_secs(5)).await.unwrap().1;
     assert_eq!(
         (e.previous, e.trust),
         (TrustState::Expired, TrustState::Trusted)

@@ -41,7 +41,7 @@ async fn a_new_ima_measurement_triggers_attestation_at_once() {
     let tpm = Shared(Arc::new(Mutex::new(
         EsapiTpm::open(&node.swtpm.tcti(), AkConfig::default()).unwrap(),
     )));
-    let mut events = p.admin.event_stream("/v1/events").await.unwrap();
+    let mut events = p.admin.event_stream("/v1/events", None).await.unwrap();
     let agent = tokio::spawn(ironroot_agent::run(cfg, Box::new(tpm.clone())));
     tokio::time::sleep(Duration::from_secs(1)).await; // the agent's first, scheduled attestation
 

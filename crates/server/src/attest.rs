@@ -7,7 +7,7 @@
 use crate::error::ServiceError;
 use crate::store::{ClockCheck, HostRow, ReportRow, Verdict};
 use crate::{now, AppState};
-use ironroot_api::{EvidenceRequest, TrustEvent, TrustState, B64};
+use ironroot_api::{EvidenceRequest, TrustState, B64};
 use ironroot_crypto::HashAlg;
 use ironroot_evidence::{EventLog, ImaLog};
 use ironroot_tpm_wire::{verify_quote, PcrValues, TpmPublic};
@@ -304,20 +304,14 @@ async fn store_signed(
             state: now_state.as_str(),
             deadline: report.trusted.then_some(report.expires),
             expected: expected.map(str::to_owned),
+            hostname: report.hostname.clone(),
+            reasons: crate::admin::failure_lines(&report),
         })
         .await?;
     let previous = TrustState::parse(&previous).unwrap_or(TrustState::Unknown);
     if previous != now_state {
-        st.events.publish(TrustEvent {
-            host_id: report.host_id.clone(),
-            hostname: report.hostname.clone(),
-            previous,
-            trust: now_state,
-            at: report.created,
-            report_id: Some(report_id.clone()),
-            report_jws: Some(jws.clone()),
-            reasons: crate::admin::failure_lines(&report),
-        });
+        tracing::info!(host = %report.hostname, from = previous.as_str(), to = now_state.as_str(), "trust changed");
+        st.events.poke();
     }
     Ok(Outcome {
         trusted: report.trusted,

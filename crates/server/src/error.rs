@@ -28,7 +28,7 @@ pub enum ServiceError {
     EnrollmentRejected(String),
     #[error("{0}")]
     EvidenceRejected(String),
-    #[error("the database is unavailable; no trust decision was made")]
+    #[error("the database is unavailable: nothing was decided or changed; retry shortly")]
     Store(#[from] StoreError),
     #[error("internal error")]
     Internal(String),
@@ -81,7 +81,7 @@ impl IntoResponse for ServiceError {
             kind: self.kind(),
             message: self.to_string(),
         };
-        if status == StatusCode::TOO_MANY_REQUESTS {
+        if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
             return (status, [(axum::http::header::RETRY_AFTER, "1")], Json(body)).into_response();
         }
         (status, Json(body)).into_response()

@@ -46,12 +46,13 @@ pub(crate) struct AppState {
     pub nonce_key: nonce::NonceKey,
     pub ek_roots: EkRoots,
     pub admin_token: zeroize::Zeroizing<String>,
-    /// Parsed logs and the last report per host, so that repeat attestations re-check
-    /// only what changed (see `ironroot_verifier::EvidenceCache`).
-    pub events: events::EventBus,
+    /// This replica's event subscribers, fed by the trust-event log's tailer.
+    pub events: Arc<events::EventBus>,
     pub limits: ratelimit::Limits,
     pub flavor_cache: flavor_cache::FlavorCache,
     pub verdicts: writer::VerdictWriter,
+    /// Parsed logs and the last report per host, so that repeat attestations re-check
+    /// only what changed (see `ironroot_verifier::EvidenceCache`).
     pub evidence_caches:
         std::sync::Mutex<std::collections::HashMap<String, ironroot_verifier::EvidenceCache>>,
 }
@@ -62,6 +63,7 @@ pub struct Service {
     pub ca_pem: String,
     task: tokio::task::JoinHandle<()>,
     sweeper: tokio::task::JoinHandle<()>,
+    tailer: tokio::task::JoinHandle<()>,
     writer: tokio::task::JoinHandle<()>,
 }
 
@@ -69,6 +71,7 @@ impl Drop for Service {
     fn drop(&mut self) {
         self.task.abort();
         self.sweeper.abort();
+        self.tailer.abort();
         self.writer.abort();
     }
 }
@@ -151,6 +154,7 @@ impl Service {
             events: Default::default(),
         });
         let sweeper = tokio::spawn(events::sweep_deadlines(state.clone()));
+        let tailer = tokio::spawn(events::tail_log(state.store.clone(), state.events.clone()));
         #[cfg(feature = "bench-enrollment")]
         bench_enroll::warn_if_allowed(&state.config);
         let app = router(state).layer(DefaultBodyLimit::max(body_limit));
@@ -161,6 +165,7 @@ impl Service {
             ca_pem,
             task,
             sweeper,
+            tailer,
             writer: writer_task,
         })
     }

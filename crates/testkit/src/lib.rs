@@ -9,6 +9,9 @@
 //! path, which is compiled only with the `bench-enrollment` feature and refused unless the
 //! service's configuration allows it.
 //!
+//! Module `databases` gives tests a throwaway SQLite directory and a private PostgreSQL
+//! cluster, shared by the store's tests and the end-to-end replica tests.
+//!
 //! It signs with aws-lc-rs directly (module `signer`): `ironroot-crypto` owns the
 //! product's cryptography and, by design, offers only verification for attestation keys,
 //! since the product never signs as a TPM. This is the one exception, and it stays here.
@@ -17,6 +20,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod ak;
+pub mod databases;
 mod image;
 mod signer;
 

@@ -106,13 +106,22 @@ impl AdminClient {
             .await
     }
 
-    /// Opens the server-sent event stream at `path` (e.g. `/v1/events`).
-    pub async fn event_stream(&self, path: &str) -> anyhow::Result<reqwest::Response> {
-        let resp = self
+    /// Opens the server-sent event stream at `path` (e.g. `/v1/events`); with `resume`,
+    /// the service first replays the events after that id (`Last-Event-ID`).
+    pub async fn event_stream(
+        &self,
+        path: &str,
+        resume: Option<i64>,
+    ) -> anyhow::Result<reqwest::Response> {
+        let mut req = self
             .http
             .get(format!("{}{path}", self.base))
             .bearer_auth(&self.token)
-            .timeout(std::time::Duration::from_secs(24 * 3600))
+            .timeout(std::time::Duration::from_secs(24 * 3600));
+        if let Some(id) = resume {
+            req = req.header("last-event-id", id.to_string());
+        }
+        let resp = req
             .send()
             .await
             .with_context(|| format!("cannot reach {}", self.base))?;
@@ -141,7 +150,8 @@ pub enum HostCmd {
         conn: Conn,
     },
     /// Follow trust changes as they happen (the service's event stream), one line each,
-    /// until interrupted. With --output json, one JSON event per line.
+    /// until interrupted. With --output json, one JSON event per line. After a break (a
+    /// service restart, a replica gone) it reconnects and resumes where it stopped.
     Watch {
         #[command(flatten)]
         conn: Conn,
@@ -477,26 +487,56 @@ pub async fn report(cmd: ReportCmd, out: Output) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Prints each `trust` event of the server-sent event stream as it arrives.
+/// Prints each `trust` event of the server-sent event stream as it arrives. When the
+/// stream breaks (a service restart, a replica gone), reconnects with `Last-Event-ID`
+/// so that no event is missed or printed twice; only the first connection must succeed.
 async fn watch(client: &AdminClient, out: Output) -> anyhow::Result<()> {
-    let mut resp = client.event_stream("/v1/events").await?;
+    let mut last_id: Option<i64> = None;
+    let mut resp = client.event_stream("/v1/events", None).await?;
+    loop {
+        match follow(&mut resp, &mut last_id, out).await {
+            Ok(()) => eprintln!("the event stream ended; reconnecting"),
+            Err(e) => eprintln!("the event stream broke ({e:#}); reconnecting"),
+        }
+        let mut wait = std::time::Duration::from_millis(250);
+        resp = loop {
+            tokio::time::sleep(wait).await;
+            match client.event_stream("/v1/events", last_id).await {
+                Ok(r) => break r,
+                Err(e) => {
+                    eprintln!(
+                        "cannot reconnect ({e:#}); retrying in {}s",
+                        wait.as_secs().max(1)
+                    );
+                    wait = (wait * 2).min(std::time::Duration::from_secs(10));
+                }
+            }
+        };
+    }
+}
+
+/// Reads events until the stream ends, remembering the last event's id.
+async fn follow(
+    resp: &mut reqwest::Response,
+    last_id: &mut Option<i64>,
+    out: Output,
+) -> anyhow::Result<()> {
     let mut buf = String::new();
-    while let Some(chunk) = resp.chunk().await.context("the event stream broke")? {
+    while let Some(chunk) = resp.chunk().await? {
         buf.push_str(&String::from_utf8_lossy(&chunk));
+        if buf.len() > 1 << 20 {
+            bail!("an event larger than 1 MiB");
+        }
         while let Some(end) = buf.find("\n\n") {
             let block: String = buf.drain(..end + 2).collect();
-            let kind = block
-                .lines()
-                .find_map(|l| l.strip_prefix("event:"))
-                .map(str::trim);
-            let Some(data) = block
-                .lines()
-                .find_map(|l| l.strip_prefix("data:"))
-                .map(str::trim)
-            else {
-                continue;
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map(str::trim)
             };
-            match (kind, out) {
+            let Some(data) = field("data:") else { continue };
+            match (field("event:"), out) {
                 (Some("trust"), Output::Json) => println!("{data}"),
                 (Some("trust"), Output::Table) => {
                     let e: ironroot_api::TrustEvent =
@@ -514,9 +554,12 @@ async fn watch(client: &AdminClient, out: Output) -> anyhow::Result<()> {
                     );
                 }
                 (Some("lagged"), _) => {
-                    eprintln!("warning: {data} events were missed; run `ironroot host list`")
+                    eprintln!("warning: events were missed ({data}); run `ironroot host list`")
                 }
                 _ => {}
+            }
+            if let Some(id) = field("id:").and_then(|i| i.parse().ok()) {
+                *last_id = Some(id);
             }
         }
     }

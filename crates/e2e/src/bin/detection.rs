@@ -73,7 +73,7 @@ async fn main() -> anyhow::Result<()> {
         tpms.push(tpm);
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let mut events = p.admin.event_stream("/v1/events").await?;
+    let mut events = p.admin.event_stream("/v1/events", None).await?;
     let mut buf = String::new();
     let mut detections = Vec::new();
     for (node, tpm) in nodes.iter_mut().zip(&tpms) {

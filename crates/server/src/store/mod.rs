@@ -6,15 +6,15 @@
 //! are `$1`, `$2`, ... (sqlx binds those on SQLite too), integers are read and written as
 //! `i64`, and each backend has its own migration directory with the same tables.
 
+mod events;
 mod flavors;
 mod hosts;
 mod reports;
 #[cfg(test)]
-mod test_clusters;
-#[cfg(test)]
 mod tests;
 mod trust;
 
+pub use events::StoredEvent;
 pub use flavors::FlavorRow;
 pub use hosts::{EnrollmentRow, HostRow};
 pub use reports::ReportRow;

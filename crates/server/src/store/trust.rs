@@ -2,6 +2,7 @@
 //! the statements that must be atomic when several replicas share one database.
 
 use super::{to_i64, to_u64, Store, StoreError};
+use ironroot_api::{TrustEvent, TrustState};
 use sqlx::Row;
 
 /// What a quote's TPM counters say relative to the last accepted quote of the host.
@@ -65,17 +66,20 @@ impl Store {
         })
     }
 
-    /// Flips every trusted host whose deadline is at or before `now` to expired and
-    /// returns them. Each flip happens once, whichever replica runs it.
+    /// Flips every trusted host whose deadline is at or before `now` to expired, logs a
+    /// trust event for each in the same transaction, and returns them. Each flip happens
+    /// once, whichever replica runs it.
     pub async fn expire_lapsed(&self, now: u64) -> Result<Vec<LapsedTrust>, StoreError> {
+        let mut tx = self.pool().begin().await?;
         let rows = sqlx::query(
             "UPDATE hosts SET trust_state = 'expired' WHERE trust_state = 'trusted' AND trust_deadline <= $1 \
              RETURNING host_id, hostname, trust_deadline",
         )
         .bind(to_i64(now))
-        .fetch_all(self.pool())
+        .fetch_all(&mut *tx)
         .await?;
-        rows.iter()
+        let lapsed = rows
+            .iter()
             .map(|r| {
                 Ok(LapsedTrust {
                     host_id: r.try_get(0)?,
@@ -83,7 +87,25 @@ impl Store {
                     deadline: to_u64(r.try_get::<Option<i64>, _>(2)?.unwrap_or(0)),
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        for l in &lapsed {
+            let event = TrustEvent {
+                host_id: l.host_id.clone(),
+                hostname: l.hostname.clone(),
+                previous: TrustState::Trusted,
+                trust: TrustState::Expired,
+                at: now,
+                report_id: None,
+                report_jws: None,
+                reasons: vec![format!(
+                    "no passing attestation before the deadline ({})",
+                    l.deadline
+                )],
+            };
+            super::events::insert(&mut tx, &event).await?;
+        }
+        tx.commit().await?;
+        Ok(lapsed)
     }
 
     /// The host's trust state as recorded (`unknown`, `trusted`, `untrusted`, `expired`).
@@ -136,12 +158,16 @@ pub struct Verdict {
     pub deadline: Option<u64>,
     /// The state the caller last saw, tried first as the compare-and-set value.
     pub expected: Option<String>,
+    /// For the trust event logged when the state changes.
+    pub hostname: String,
+    pub reasons: Vec<String>,
 }
 
 impl Store {
     /// Persists many verdicts in one transaction (group commit) and returns, for each,
-    /// the trust state its host had before. All or nothing: if the transaction fails,
-    /// no report and no state of the batch was written.
+    /// the trust state its host had before. A verdict that changes the state also logs
+    /// a trust event, signed report attached. All or nothing: if the transaction fails,
+    /// no report, state or event of the batch was written.
     pub async fn write_verdicts(&self, batch: &[Verdict]) -> Result<Vec<String>, StoreError> {
         let mut tx = self.pool().begin().await?;
         let mut previous = Vec::with_capacity(batch.len());
@@ -176,12 +202,26 @@ impl Store {
                     break;
                 }
             }
-            previous.push(done.ok_or_else(|| {
+            let before = done.ok_or_else(|| {
                 StoreError::Unavailable(format!(
                     "trust state of {} kept changing under contention",
                     r.host_id
                 ))
-            })?);
+            })?;
+            if before != v.state {
+                let event = TrustEvent {
+                    host_id: r.host_id.clone(),
+                    hostname: v.hostname.clone(),
+                    previous: TrustState::parse(&before).unwrap_or(TrustState::Unknown),
+                    trust: TrustState::parse(v.state).unwrap_or(TrustState::Unknown),
+                    at: r.created,
+                    report_id: Some(r.report_id.clone()),
+                    report_jws: Some(r.jws.clone()),
+                    reasons: v.reasons.clone(),
+                };
+                super::events::insert(&mut tx, &event).await?;
+            }
+            previous.push(before);
         }
         tx.commit().await?;
         Ok(previous)

@@ -5,8 +5,8 @@
 mod postgres;
 mod trust;
 
-use super::test_clusters::{PgCluster, TempDir};
 use super::{ClockCheck, FlavorRow, HostRow, Location, ReportRow, Store, StoreError};
+use ironroot_testkit::databases::{PgCluster, TempDir};
 use std::path::PathBuf;
 
 pub(super) fn host(id: &str, name: &str, ek: &[u8]) -> HostRow {

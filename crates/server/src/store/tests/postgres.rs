@@ -2,8 +2,8 @@
 //! migrating and sweeping at once.
 
 use super::{host, report};
-use crate::store::test_clusters::PgCluster;
 use crate::store::{Store, StoreError, Verdict};
+use ironroot_testkit::databases::PgCluster;
 use std::time::{Duration, Instant};
 
 /// Without an error mid-call the outage cannot be observed; `expect_unavailable`
@@ -87,6 +87,8 @@ async fn postgres_replicas_migrate_concurrently_and_share_writes() {
         state: "trusted",
         deadline: Some(50),
         expected: None,
+        hostname: "replica-0".into(),
+        reasons: vec![],
     };
     replicas[0].write_verdicts(&[v]).await.unwrap();
     let sweeps = futures_join_all(
@@ -98,9 +100,91 @@ async fn postgres_replicas_migrate_concurrently_and_share_writes() {
     .await;
     let claimed: usize = sweeps.into_iter().map(|r| r.unwrap().unwrap().len()).sum();
     assert_eq!(claimed, 1, "exactly one replica announces the expiry");
+    // Every replica reads the same event log: the trust gained, then its expiry, once.
+    for r in &replicas {
+        let log: Vec<_> = r
+            .events_after(0, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.event.host_id, e.event.trust.as_str()))
+            .collect();
+        assert_eq!(
+            log,
+            [
+                ("shared".to_string(), "trusted"),
+                ("shared".to_string(), "expired")
+            ]
+        );
+    }
     assert_eq!(
         replicas[0].group("from-3").await.unwrap().as_deref(),
         Some("{}")
+    );
+}
+
+/// PostgreSQL makes rows visible at COMMIT, not in `seq` order: a reader sees the later
+/// event first, and the tailer's cursor hands out the earlier one when it commits.
+#[tokio::test]
+async fn postgres_events_committed_out_of_order_reach_the_tailer() {
+    let Some(pg) = PgCluster::start() else { return };
+    let store = Store::open(&pg.url()).await.unwrap();
+    store
+        .upsert_pending_host(&host("o1", "first", b"ek-o1"))
+        .await
+        .unwrap();
+    store
+        .upsert_pending_host(&host("o2", "second", b"ek-o2"))
+        .await
+        .unwrap();
+    let verdict = |id: &str, host: &str| Verdict {
+        report: report(id, host, 1, true),
+        state: "trusted",
+        deadline: Some(1_000),
+        expected: None,
+        hostname: host.into(),
+        reasons: vec![],
+    };
+    let mut cursor = crate::events::tail_cursor(store.latest_event_seq().await.unwrap());
+    // The first transaction takes its seq and stays open; the second commits.
+    let mut slow = store.pool().begin().await.unwrap();
+    let slow_seq: i64 =
+        sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('trust_events', 'seq'))")
+            .fetch_one(&mut *slow)
+            .await
+            .unwrap();
+    store
+        .write_verdicts(&[verdict("o2-r", "o2")])
+        .await
+        .unwrap();
+    let page = store.events_after(cursor.read_after(), 100).await.unwrap();
+    let first: Vec<_> = cursor
+        .accept(page, std::time::Instant::now())
+        .into_iter()
+        .map(|e| (e.seq, e.event.host_id))
+        .collect();
+    assert_eq!(first, [(slow_seq + 1, "o2".to_string())]);
+    assert!(cursor.read_after() < slow_seq, "the gap is asked for again");
+    sqlx::query(
+        "INSERT INTO trust_events (seq, created, host_id, event) OVERRIDING SYSTEM VALUE \
+         SELECT $1, created, 'o1', event FROM trust_events WHERE seq = $2",
+    )
+    .bind(slow_seq)
+    .bind(slow_seq + 1)
+    .execute(&mut *slow)
+    .await
+    .unwrap();
+    slow.commit().await.unwrap();
+    let page = store.events_after(cursor.read_after(), 100).await.unwrap();
+    let late: Vec<_> = cursor
+        .accept(page, std::time::Instant::now())
+        .into_iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(
+        late,
+        [slow_seq],
+        "the late commit is handed out, the rest not again"
     );
 }
 

@@ -56,6 +56,8 @@ async fn verdict(
         state,
         deadline,
         expected: expected.map(str::to_owned),
+        hostname: "trusty".into(),
+        reasons: vec![],
     };
     store.write_verdicts(&[v]).await.unwrap().remove(0)
 }
@@ -113,12 +115,16 @@ pub(super) async fn trust_state_deadlines_and_retention(store: &Store) {
         state: "untrusted",
         deadline: None,
         expected: None,
+        hostname: "trusty".into(),
+        reasons: vec![],
     };
     let fresh = Verdict {
         report: report("t1-r4", "t1", 32, true),
         state: "trusted",
         deadline: Some(9),
         expected: None,
+        hostname: "trusty".into(),
+        reasons: vec![],
     };
     assert!(store.write_verdicts(&[fresh, dup]).await.is_err());
     assert!(
@@ -135,6 +141,52 @@ pub(super) async fn trust_state_deadlines_and_retention(store: &Store) {
     assert_eq!(store.prune_reports(50, 100).await.unwrap(), 2);
     assert_eq!(store.prune_reports(50, 100).await.unwrap(), 0);
     assert!(store.report("t1-r3").await.unwrap().is_some());
+    // Changes only, in order: unknown→trusted, trusted→expired, expired→untrusted.
+    // Trusted→trusted logged nothing; the failed batch logged nothing.
+    let log: Vec<_> = store
+        .events_after(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event.host_id == "t1")
+        .map(|e| {
+            (
+                e.event.previous.as_str(),
+                e.event.trust.as_str(),
+                e.event.report_id,
+            )
+        })
+        .collect();
+    assert_eq!(
+        log,
+        [
+            ("unknown", "trusted", Some("t1-r1".to_string())),
+            ("trusted", "expired", None),
+            ("expired", "untrusted", Some("t1-r3".to_string())),
+        ]
+    );
+    let seqs: Vec<i64> = store
+        .events_after(0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(
+        store.latest_event_seq().await.unwrap(),
+        *seqs.last().unwrap()
+    );
+    assert_eq!(
+        store.events_after(seqs[0], 100).await.unwrap().len(),
+        seqs.len() - 1,
+        "resumes after a given id"
+    );
+    assert_eq!(store.prune_events(u64::MAX / 4, 1).await.unwrap(), 1);
+    assert_eq!(
+        store.events_after(0, 100).await.unwrap().len(),
+        seqs.len() - 1
+    );
     let a = store.shared_secret("k", b"first").await.unwrap();
     let b = store.shared_secret("k", b"second").await.unwrap();
     assert_eq!(

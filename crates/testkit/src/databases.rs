@@ -5,6 +5,10 @@
 //! The PostgreSQL binaries come from `IRONROOT_PG_BINDIR`, else the newest
 //! `/usr/lib/postgresql/*/bin` (Debian's `postgresql` package), else `PATH`. PostgreSQL
 //! refuses to run as root, so as root the cluster runs as the `postgres` user.
+//!
+//! Test support only: a setup step that cannot work panics with what failed, which is
+//! how a test should report it.
+#![allow(clippy::panic)]
 
 use std::net::TcpListener;
 use std::os::unix::fs::MetadataExt;
@@ -13,10 +17,10 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A fresh directory under the system temp dir, removed on drop.
-pub(crate) struct TempDir(PathBuf);
+pub struct TempDir(PathBuf);
 
 impl TempDir {
-    pub(crate) fn new(tag: &str) -> TempDir {
+    pub fn new(tag: &str) -> TempDir {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let name = format!(
             "ironroot-{tag}-{}-{}",
@@ -31,7 +35,7 @@ impl TempDir {
         TempDir(dir)
     }
 
-    pub(crate) fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -43,7 +47,7 @@ impl Drop for TempDir {
 }
 
 /// A private PostgreSQL cluster with trust authentication on 127.0.0.1.
-pub(crate) struct PgCluster {
+pub struct PgCluster {
     bindir: PathBuf,
     as_postgres_user: bool,
     port: u16,
@@ -54,7 +58,7 @@ pub(crate) struct PgCluster {
 impl PgCluster {
     /// Creates and starts a cluster, or returns `None` (after saying why on stderr) when
     /// PostgreSQL is not installed, so the caller can skip.
-    pub(crate) fn start() -> Option<PgCluster> {
+    pub fn start() -> Option<PgCluster> {
         let Some(bindir) = find_bindir() else {
             eprintln!(
                 "SKIPPED: PostgreSQL binaries not found (install the `postgresql` package, \
@@ -95,17 +99,17 @@ impl PgCluster {
     }
 
     /// A URL for the cluster's `postgres` database.
-    pub(crate) fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
     /// Stops the server the way an operator would (fast shutdown: clients are cut off).
-    pub(crate) fn stop(&self) {
+    pub fn stop(&self) {
         self.run_pg("pg_ctl", &["-D", "data", "-m", "fast", "-w", "stop"]);
     }
 
     /// Starts the server on the same port and data, after `stop` or at creation.
-    pub(crate) fn start_again(&self) {
+    pub fn start_again(&self) {
         let opts = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
              -c synchronous_commit=off -c full_page_writes=off",
