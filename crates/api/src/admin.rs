@@ -83,3 +83,10 @@ pub struct FlavorsFromHostRequest {
 pub struct FlavorList {
     pub flavors: Vec<serde_json::Value>,
 }
+
+/// `PUT /v1/hosts/{id}/group`: the flavor group a host moves to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignGroup {
+    pub flavor_group: String,
+}

@@ -31,6 +31,9 @@ enum Command {
     /// Known-good values (flavors): take them from a golden host, import, list, delete.
     #[command(subcommand)]
     Flavor(cmd::admin::FlavorCmd),
+    /// Flavor groups: their attestation schedules, and which hosts they judge.
+    #[command(subcommand)]
+    Group(cmd::group::GroupCmd),
     /// Trust reports: history per host, one report, offline verification of a signed report.
     #[command(subcommand)]
     Report(cmd::admin::ReportCmd),
@@ -45,9 +48,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo prints its own narrative; services log what they do.
     let default_filter = match cli.command {
-        Command::Demo(_) | Command::Host(_) | Command::Flavor(_) | Command::Report(_) => {
-            "warn,tss_esapi=error"
-        }
+        Command::Demo(_)
+        | Command::Host(_)
+        | Command::Flavor(_)
+        | Command::Group(_)
+        | Command::Report(_) => "warn,tss_esapi=error",
         _ => "info,tss_esapi=warn",
     };
     tracing_subscriber::fmt()
@@ -75,6 +80,7 @@ fn main() -> ExitCode {
             Command::Agent(a) => cmd::agent::run(a).await,
             Command::Host(c) => cmd::admin::host(c, out).await,
             Command::Flavor(c) => cmd::admin::flavor(c, out).await,
+            Command::Group(c) => cmd::group::run(c, out).await,
             Command::Report(c) => cmd::admin::report(c, out).await,
             Command::Node(c) => cmd::node::run(c, out).await,
             Command::Demo(a) => cmd::demo::run(a).await,

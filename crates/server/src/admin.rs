@@ -1,4 +1,5 @@
-//! Administrator endpoints: hosts and their trust, report history, flavors and groups.
+//! Administrator endpoints: hosts and their trust, report history, flavors (groups are
+//! in `groups.rs`).
 //! Every one requires the administrator's bearer token.
 
 use crate::attest::{load_group, StoredEvidence};
@@ -119,7 +120,7 @@ pub(crate) async fn get_host(
 }
 
 /// Finds a host by id or by hostname.
-async fn find_host(st: &AppState, key: &str) -> Result<HostRow, ServiceError> {
+pub(crate) async fn find_host(st: &AppState, key: &str) -> Result<HostRow, ServiceError> {
     if let Some(h) = st.store.host(key).await? {
         return Ok(h);
     }
@@ -334,31 +335,4 @@ pub(crate) async fn delete_flavor(
     } else {
         Err(ServiceError::NotFound(format!("flavor {id}")))
     }
-}
-
-pub(crate) async fn list_groups(
-    State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Result<Json<Vec<FlavorGroup>>, ServiceError> {
-    require_admin(&st, &headers)?;
-    let groups = st
-        .store
-        .groups()
-        .await?
-        .into_iter()
-        .map(|(_, j)| serde_json::from_str(&j).map_err(|e| ServiceError::Internal(e.to_string())))
-        .collect::<Result<_, _>>()?;
-    Ok(Json(groups))
-}
-
-pub(crate) async fn put_group(
-    State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Json(g): Json<FlavorGroup>,
-) -> Result<Json<FlavorGroup>, ServiceError> {
-    require_admin(&st, &headers)?;
-    let json = serde_json::to_string(&g).map_err(|e| ServiceError::Internal(e.to_string()))?;
-    st.store.upsert_group(&g.name, &json).await?;
-    st.flavor_cache.invalidate();
-    Ok(Json(g))
 }

@@ -217,6 +217,6 @@ pub(crate) async fn evidence(
         trusted: outcome.trusted,
         report_id: outcome.report_id,
         report_jws: outcome.jws,
-        next_attestation_in: st.config.attestation_interval_secs,
+        next_attestation_in: outcome.next_attestation_in,
     }))
 }

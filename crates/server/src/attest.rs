@@ -15,11 +15,14 @@ use ironroot_verifier::{
     Evidence, Fault, FaultName, Flavor, FlavorGroup, HostInfo, RuleResult, TrustReport,
 };
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 pub(crate) struct Outcome {
     pub trusted: bool,
     pub report_id: String,
     pub jws: String,
+    /// When the host should attest again (its group's interval), in seconds.
+    pub next_attestation_in: u64,
 }
 
 /// The verified parts of a host's latest evidence, kept so that flavors can be taken
@@ -89,8 +92,11 @@ pub(crate) async fn attest(
     req: &EvidenceRequest,
 ) -> Result<Outcome, ServiceError> {
     let now = now();
-    let validity = st.config.trust_validity_secs;
     let group_name = host.flavor_group.clone();
+    // The group decides the schedule: how long this verdict lasts, when to come back.
+    let (group, flavors) = crate::flavor_cache::group_and_flavors(st, &group_name).await?;
+    let schedule = st.config.schedule_for(&group);
+    let validity = schedule.validity_secs();
     let ak = TpmPublic::parse(&host.ak_public)
         .map_err(|e| ServiceError::Internal(format!("stored AK: {e}")))?;
     let report = match verify_quote(
@@ -172,11 +178,11 @@ pub(crate) async fn attest(
                     ),
                 ))
             } else {
-                evaluate_cached(st, host, &stored, req, &group_name, now, validity).await?
+                evaluate_cached(st, host, &stored, req, (&group, &flavors), now, validity).await?
             }
         }
     };
-    store_signed(st, report, Some(&host.trust_state)).await
+    store_signed(st, report, Some(&host.trust_state), schedule.interval_secs).await
 }
 
 /// Integrity rules passed: the logs explain the quoted PCRs, so flavors may be taken from them.
@@ -221,11 +227,11 @@ async fn evaluate_cached(
     host: &HostRow,
     stored: &StoredEvidence,
     req: &EvidenceRequest,
-    group_name: &str,
+    (group, flavors): (&Arc<FlavorGroup>, &Arc<[Flavor]>),
     now: u64,
     validity: u64,
 ) -> Result<TrustReport, ServiceError> {
-    let (group, flavors) = crate::flavor_cache::group_and_flavors(st, group_name).await?;
+    let group_name = group.name.as_str();
     // Take the host's cache out so that no lock is held while verifying; a concurrent
     // attestation of the same host simply starts from an empty cache.
     let mut cache = st
@@ -241,7 +247,7 @@ async fn evaluate_cached(
             req.ima_log.as_ref().map(|b| b.0.as_slice()),
             stored.host.clone(),
         )
-        .map(|ev| ev.verify(&group, &flavors, now, validity));
+        .map(|ev| ev.verify(group, flavors, now, validity));
     let reused = cache.last_use().is_some_and(|u| u.verdict_reused);
     if let Ok(mut m) = st.evidence_caches.lock() {
         m.insert(host.host_id.clone(), cache);
@@ -275,6 +281,7 @@ async fn store_signed(
     st: &AppState,
     report: TrustReport,
     expected: Option<&str>,
+    next_attestation_in: u64,
 ) -> Result<Outcome, ServiceError> {
     let payload = serde_json::to_vec(&report).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let jws = st
@@ -317,5 +324,6 @@ async fn store_signed(
         trusted: report.trusted,
         report_id,
         jws,
+        next_attestation_in,
     })
 }

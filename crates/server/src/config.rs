@@ -157,6 +157,21 @@ impl ServerConfig {
     pub fn interval_exceeds_validity(&self) -> bool {
         self.attestation_interval_secs >= self.trust_validity_secs
     }
+
+    /// The group's own schedule, else the service's: attest every
+    /// `attestation_interval_secs`, trust lasting `trust_validity_secs`.
+    pub fn schedule_for(
+        &self,
+        group: &ironroot_verifier::FlavorGroup,
+    ) -> ironroot_verifier::Schedule {
+        group.schedule.unwrap_or(ironroot_verifier::Schedule {
+            interval_secs: self.attestation_interval_secs.max(1),
+            grace_secs: self
+                .trust_validity_secs
+                .saturating_sub(self.attestation_interval_secs)
+                .max(1),
+        })
+    }
 }
 
 #[cfg(test)]

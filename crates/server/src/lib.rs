@@ -17,6 +17,7 @@ mod ekcert;
 mod error;
 mod events;
 mod flavor_cache;
+mod groups;
 mod nonce;
 mod pki;
 mod ratelimit;
@@ -30,7 +31,7 @@ pub use error::ServiceError;
 pub use ratelimit::RateBudget;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use ironroot_crypto::ServiceSigningKey;
 use std::net::SocketAddr;
@@ -196,8 +197,9 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/v1/flavors/{id}", delete(admin::delete_flavor))
         .route(
             "/v1/flavor-groups",
-            get(admin::list_groups).post(admin::put_group),
+            get(groups::list_groups).post(groups::put_group),
         )
+        .route("/v1/hosts/{id}/group", put(groups::assign))
         .route("/v1/events", get(events::stream))
         .route("/.well-known/jwks.json", get(admin::jwks))
         .route("/healthz", get(|| async { "ok" }))

@@ -33,13 +33,54 @@ pub struct MatchPolicy {
     pub required: Required,
 }
 
-/// A named set of match policies. Flavors of a part that has no policy are not evaluated;
+/// How often the group's hosts attest, and how long a trusted verdict outlives a missed
+/// attestation. A trusted verdict's deadline is `interval + grace` after it was made;
+/// past it the host is expired (untrusted) until it attests again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    pub interval_secs: u64,
+    pub grace_secs: u64,
+}
+
+/// Bounds on a schedule: at least once a day, and no verdict valid for more than two.
+pub const MAX_INTERVAL_SECS: u64 = 86_400;
+pub const MAX_GRACE_SECS: u64 = 86_400;
+
+impl Schedule {
+    /// How long a trusted verdict stays valid.
+    pub fn validity_secs(&self) -> u64 {
+        self.interval_secs.saturating_add(self.grace_secs)
+    }
+
+    /// Refuses schedules that cannot be kept or would keep trust alive too long.
+    pub fn check(&self) -> Result<(), String> {
+        if self.interval_secs == 0 || self.interval_secs > MAX_INTERVAL_SECS {
+            return Err(format!(
+                "interval_secs must be 1 to {MAX_INTERVAL_SECS}, not {}",
+                self.interval_secs
+            ));
+        }
+        if self.grace_secs == 0 || self.grace_secs > MAX_GRACE_SECS {
+            return Err(format!(
+                "grace_secs must be 1 to {MAX_GRACE_SECS} (a deadline needs room for one late attestation), not {}",
+                self.grace_secs
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A named set of match policies, and optionally its own attestation schedule (else the
+/// service's defaults apply). Flavors of a part that has no policy are not evaluated;
 /// a group without any policy makes every host untrusted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlavorGroup {
     pub name: String,
     pub policies: Vec<MatchPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
 }
 
 impl FlavorGroup {
@@ -64,6 +105,41 @@ impl FlavorGroup {
                 p(P::Software, M::AllOf, R::RequiredIfDefined),
                 p(P::AssetTag, M::Latest, R::RequiredIfDefined),
             ],
+            schedule: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_are_bounded_and_optional_in_json() {
+        let s = Schedule {
+            interval_secs: 10,
+            grace_secs: 20,
+        };
+        assert_eq!(s.validity_secs(), 30);
+        assert!(s.check().is_ok());
+        for (i, g) in [
+            (0, 5),
+            (5, 0),
+            (MAX_INTERVAL_SECS + 1, 5),
+            (5, MAX_GRACE_SECS + 1),
+        ] {
+            let bad = Schedule {
+                interval_secs: i,
+                grace_secs: g,
+            };
+            assert!(bad.check().is_err(), "{bad:?}");
+        }
+        let old: FlavorGroup = serde_json::from_str(r#"{"name":"g","policies":[]}"#).unwrap();
+        assert_eq!(
+            old.schedule, None,
+            "groups stored before schedules still load"
+        );
+        let json = serde_json::to_string(&FlavorGroup::default_group("a")).unwrap();
+        assert!(!json.contains("schedule"));
     }
 }

@@ -62,7 +62,7 @@ pub use error::VerifierError;
 pub use evidence::{Evidence, HostInfo};
 pub use fault::{Fault, FaultName};
 pub use flavor::{ExpectedEvent, Flavor, FlavorMeta, FlavorPart, Rule};
-pub use group::{FlavorGroup, MatchPolicy, MatchType, Required};
+pub use group::{FlavorGroup, MatchPolicy, MatchType, Required, Schedule};
 pub use report::{RuleResult, TrustReport};
 pub use template::{flavors_from_host, EqualsPcr, FlavorTemplate, TemplatePart};
 pub use verify::verify;

@@ -412,6 +412,7 @@ fn changed_quoted_pcrs_host_facts_or_flavors_re_evaluate() {
         group: FlavorGroup {
             name: "automatic".into(),
             policies: vec![],
+            schedule: None,
         },
         flavors: Arc::clone(&h.flavors),
     };

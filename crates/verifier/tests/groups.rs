@@ -37,6 +37,7 @@ fn run(
             match_type,
             required,
         }],
+        schedule: None,
     };
     verify(&ev, &group, &flavors, NOW, 60)
 }
@@ -168,6 +169,7 @@ fn a_group_without_policies_trusts_nobody() {
         &FlavorGroup {
             name: "empty".into(),
             policies: vec![],
+            schedule: None,
         },
         &flavors,
         NOW,
@@ -187,6 +189,7 @@ fn flavors_of_a_part_without_policy_are_not_evaluated() {
             match_type: MatchType::AnyOf,
             required: Required::Required,
         }],
+        schedule: None,
     };
     let flavors = [
         flavor(FlavorPart::Platform, 1, vec![pcr0_rule(&ev, true)]),

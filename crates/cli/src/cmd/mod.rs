@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod agent;
 pub mod demo;
+pub mod group;
 pub mod node;
 pub mod server;
 mod table;

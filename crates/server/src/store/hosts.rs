@@ -126,6 +126,16 @@ impl Store {
         Ok(())
     }
 
+    /// Moves a host to another flavor group.
+    pub async fn set_host_group(&self, host_id: &str, group: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE hosts SET flavor_group = $1 WHERE host_id = $2")
+            .bind(group)
+            .bind(host_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Keeps the latest verified evidence of a host, so flavors can be taken from it.
     pub async fn set_last_evidence(
         &self,

@@ -1,0 +1,100 @@
+//! Flavor groups: which flavors must match, and how often their hosts attest. Hosts
+//! join the default group at enrollment and are moved by an administrator.
+
+use crate::admin::{find_host, require_admin};
+use crate::attest::load_group;
+use crate::error::ServiceError;
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use ironroot_api::AssignGroup;
+use ironroot_verifier::FlavorGroup;
+use std::sync::Arc;
+
+/// Longest group name; names appear in reports, URLs and logs.
+const MAX_NAME: usize = 64;
+
+pub(crate) async fn list_groups(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<FlavorGroup>>, ServiceError> {
+    require_admin(&st, &headers)?;
+    let groups = st
+        .store
+        .groups()
+        .await?
+        .into_iter()
+        .map(|(_, j)| serde_json::from_str(&j).map_err(|e| ServiceError::Internal(e.to_string())))
+        .collect::<Result<_, _>>()?;
+    Ok(Json(groups))
+}
+
+/// `POST /v1/flavor-groups`: creates or replaces a group.
+pub(crate) async fn put_group(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Json(g): Json<FlavorGroup>,
+) -> Result<Json<FlavorGroup>, ServiceError> {
+    require_admin(&st, &headers)?;
+    check_name(&g.name)?;
+    if let Some(s) = &g.schedule {
+        s.check()
+            .map_err(|e| ServiceError::BadRequest(format!("group {}: {e}", g.name)))?;
+    }
+    let json = serde_json::to_string(&g).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    st.store.upsert_group(&g.name, &json).await?;
+    st.flavor_cache.invalidate();
+    Ok(Json(g))
+}
+
+/// `PUT /v1/hosts/{id}/group`: moves a host into an existing group. The host's next
+/// attestation is judged by that group's flavors and schedule.
+pub(crate) async fn assign(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(req): Json<AssignGroup>,
+) -> Result<Json<serde_json::Value>, ServiceError> {
+    require_admin(&st, &headers)?;
+    let host = find_host(&st, &id).await?;
+    load_group(&st, &req.flavor_group).await?;
+    st.store
+        .set_host_group(&host.host_id, &req.flavor_group)
+        .await?;
+    tracing::info!(host = %host.hostname, group = %req.flavor_group, "host moved to another flavor group");
+    Ok(Json(serde_json::json!({
+        "host_id": host.host_id,
+        "flavor_group": req.flavor_group,
+    })))
+}
+
+fn check_name(name: &str) -> Result<(), ServiceError> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ServiceError::BadRequest(format!(
+            "a group name is 1 to {MAX_NAME} letters, digits, '-', '_' or '.', not {name:?}"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_names_are_plain() {
+        for ok in ["automatic", "eu-west.1", "fast_lane"] {
+            assert!(check_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a b", "x/y", "caf\u{e9}", &"n".repeat(65)] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+}
