@@ -105,6 +105,26 @@ pub fn hmac_verify(alg: HashAlg, key: &[u8], data: &[u8], tag: &[u8]) -> bool {
     h::verify(&k, data, tag).is_ok()
 }
 
+/// Incremental HMAC, for MACs over data streamed in chunks (ocicrypt layers).
+pub struct HmacStream(h::Context);
+
+impl HmacStream {
+    pub fn new(alg: HashAlg, key: &[u8]) -> Self {
+        HmacStream(h::Context::with_key(&h::Key::new(alg.hmac_alg(), key)))
+    }
+    pub fn update(&mut self, data: &[u8]) -> &mut Self {
+        self.0.update(data);
+        self
+    }
+    pub fn finish(self) -> Vec<u8> {
+        self.0.sign().as_ref().to_vec()
+    }
+    /// Compares the final tag with `tag` in constant time.
+    pub fn verify(self, tag: &[u8]) -> bool {
+        crate::constant_time_eq(self.0.sign().as_ref(), tag)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +162,19 @@ mod tests {
             assert_eq!(HashAlg::from_name(alg.name()), Some(alg));
         }
         assert_eq!(HashAlg::from_name("md5"), None);
+    }
+
+    #[test]
+    fn streaming_hmac_equals_one_shot_and_verifies() {
+        let mut m = HmacStream::new(HashAlg::Sha256, b"key");
+        m.update(b"m").update(b"sg");
+        assert_eq!(m.finish(), hmac(HashAlg::Sha256, b"key", b"msg"));
+        let tag = hmac(HashAlg::Sha256, b"key", b"msg");
+        let mut m = HmacStream::new(HashAlg::Sha256, b"key");
+        m.update(b"msg");
+        assert!(m.verify(&tag));
+        let mut m = HmacStream::new(HashAlg::Sha256, b"key");
+        m.update(b"msG");
+        assert!(!m.verify(&tag));
     }
 }

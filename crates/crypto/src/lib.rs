@@ -7,17 +7,29 @@
 //! This crate must never do I/O, never log key material, and never expose a way to
 //! skip a check: every `verify_*` returns an error unless the signature is good.
 
+mod aead;
 mod cipher;
+mod ctr;
 mod digest;
 mod ec;
+mod ec_private;
 mod jws;
+mod kdf;
+mod keywrap;
 mod rsa;
+mod rsa_private;
 
+pub use aead::{aes_gcm_open, aes_gcm_seal, GcmSealed};
 pub use cipher::{aes_cfb_decrypt, aes_cfb_encrypt};
-pub use digest::{digest, hmac, hmac_verify, HashAlg, Hasher};
+pub use ctr::Aes256Ctr;
+pub use digest::{digest, hmac, hmac_verify, HashAlg, Hasher, HmacStream};
 pub use ec::{ecdh_ephemeral, EcCurve, EcPublicKey, EphemeralAgreement};
+pub use ec_private::EcPrivateKey;
 pub use jws::{Jwk, JwkSet, JwsError, ServiceSigningKey};
+pub use kdf::concat_kdf_sha256;
+pub use keywrap::{aes_key_unwrap, aes_key_wrap};
 pub use rsa::RsaPublicKey;
+pub use rsa_private::{is_rsa_spki, rsa_oaep_encrypt_spki, RsaPrivateKey};
 
 /// Errors from cryptographic operations. They never say more than which operation failed,
 /// so they are safe to show to a remote caller.
@@ -32,6 +44,9 @@ pub enum CryptoError {
     Unsupported(&'static str),
     #[error("encryption failed")]
     Encrypt,
+    /// Decryption or its authentication check failed; deliberately says no more.
+    #[error("decryption failed")]
+    Decrypt,
     #[error("the system random generator failed")]
     Random,
 }
