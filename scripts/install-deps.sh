@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Installs the system packages ironroot's build, tests and demo need, when missing.
 set -euo pipefail
-packages=(swtpm swtpm-tools tpm2-tools libtss2-dev pkg-config gcc runc conmon postgresql)
+packages=(swtpm swtpm-tools tpm2-tools libtss2-dev pkg-config gcc runc conmon postgresql
+  # real peers for encrypted images (docs/peers.md): the distribution registry, podman,
+  # debootstrap for the Debian 13 root filesystem with skopeo 1.18 (scripts/trixie-rootfs.sh;
+  # Debian 12's skopeo 1.9 predates ocicrypt key providers, so it is not installed here),
+  # busybox-static for scripts/make-test-image.sh, softhsm2/opensc for PKCS#11, gnupg for signing
+  docker-registry podman debootstrap busybox-static softhsm2 opensc gnupg jq curl openssl python3 zstd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -12,5 +17,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# the Debian 13 rootfs with skopeo 1.18 (about 30 s and 250 MB once, then cached; see docs/peers.md)
+if [ -z "${IRONROOT_SKIP_ROOTFS:-}" ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo env IRONROOT_CACHE="${IRONROOT_CACHE:-/var/cache/ironroot}" "$(dirname "$0")/trixie-rootfs.sh" >/dev/null
 fi
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs)"; exit 1; }
