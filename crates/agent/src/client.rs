@@ -69,10 +69,20 @@ impl ServiceClient {
         path: &str,
         body: &B,
     ) -> Result<R, AgentError> {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(body)
+        self.send(self.http.post(format!("{}{path}", self.base)).json(body))
+            .await
+    }
+
+    pub async fn get<R: DeserializeOwned>(&self, path: &str) -> Result<R, AgentError> {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    async fn send<R: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<R, AgentError> {
+        let resp = req
             .send()
             .await
             .map_err(|e| AgentError::Transport(error_chain(&e)))?;

@@ -11,9 +11,11 @@
 
 mod client;
 mod enroll;
+mod keys;
 mod run;
 
 pub use client::ServiceClient;
+pub use keys::ReleasedKey;
 pub use run::{run, AgentConfig, DevNode, Session};
 
 #[derive(Debug, thiserror::Error)]

@@ -76,6 +76,8 @@ pub struct Session {
     tpm: SharedTpm,
     anon: ServiceClient,
     enrolled: Option<(Identity, ServiceClient)>,
+    /// The TPM binding key for key release, made on first need.
+    pub(crate) binding: tokio::sync::Mutex<Option<ironroot_tpm::BindingKey>>,
 }
 
 impl Session {
@@ -86,6 +88,7 @@ impl Session {
             tpm: SharedTpm(Arc::new(Mutex::new(tpm))),
             anon,
             enrolled: None,
+            binding: Default::default(),
         })
     }
 
@@ -149,7 +152,7 @@ impl Session {
         let _ = std::fs::remove_file(enroll::identity_path(&self.cfg.state_dir));
     }
 
-    fn client(&self) -> Result<&ServiceClient, AgentError> {
+    pub(crate) fn client(&self) -> Result<&ServiceClient, AgentError> {
         self.enrolled
             .as_ref()
             .map(|(_, c)| c)
@@ -176,7 +179,7 @@ impl Session {
             self.cfg.ima_log.clone(),
             self.cfg.max_log_bytes,
         );
-        let (quote, event_log, ima_log) = self
+        let (quote, event_log, ima_log, asset_tag) = self
             .tpm
             .call(move |t| {
                 // Quote every requested bank this TPM has allocated.
@@ -187,7 +190,9 @@ impl Session {
                     .collect();
                 let event_log = read_log(&ev_path, max)?;
                 let ima_log = read_log(&ima_path, max)?;
-                Ok((t.quote(&nonce, &selection)?, event_log, ima_log))
+                let tag = crate::keys::provisioned_tag(t);
+                let quoted = ironroot_api::quote_nonce(&nonce, tag.as_deref());
+                Ok((t.quote(&quoted, &selection)?, event_log, ima_log, tag))
             })
             .await?;
         Ok(EvidenceRequest {
@@ -197,6 +202,7 @@ impl Session {
             pcrs: quote.pcrs,
             event_log,
             ima_log,
+            asset_tag: asset_tag.map(B64),
         })
     }
 
@@ -213,8 +219,17 @@ impl Session {
         self.tpm.call(f).await
     }
 
-    /// Challenge, quote, submit.
+    /// Challenge, quote, submit. When the service says the node's asset tag changed,
+    /// provisions the new one into the TPM and attests again at once.
     pub async fn attest_once(&self) -> Result<EvidenceResponse, AgentError> {
+        let ch = self.challenge().await?;
+        let req = self.collect(&ch).await?;
+        let r = self.submit(&req).await?;
+        let presented = req.asset_tag.as_ref().map(|t| hex_lower(&t.0));
+        if r.asset_tag == presented {
+            return Ok(r);
+        }
+        self.sync_asset_tag(r.asset_tag.as_deref()).await?;
         let ch = self.challenge().await?;
         let req = self.collect(&ch).await?;
         self.submit(&req).await
@@ -320,4 +335,8 @@ async fn spawn_ima(dev: DevNode, tpm: SharedTpm, changed: Arc<Notify>) -> Result
         }
     });
     Ok(())
+}
+
+fn hex_lower(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }

@@ -80,6 +80,10 @@ pub struct EvidenceRequest {
     pub event_log: Option<B64>,
     /// IMA measurement list (ascii or binary), when the node has one.
     pub ima_log: Option<B64>,
+    /// The asset-tag digest read from the TPM's NV index, when provisioned. The quote's
+    /// qualifying data is then SHA-256(nonce || asset_tag) instead of the nonce.
+    #[serde(default)]
+    pub asset_tag: Option<B64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -91,4 +95,9 @@ pub struct EvidenceResponse {
     pub report_jws: String,
     /// When the agent should attest again, in seconds.
     pub next_attestation_in: u64,
+    /// Hex SHA-256 of the host's current asset-tag certificate, when it has one. An
+    /// agent whose TPM holds another digest (or none) fetches `GET /v1/agent/asset-tag`,
+    /// provisions it (NV index `ASSET_TAG_NV_INDEX`) and attests again.
+    #[serde(default)]
+    pub asset_tag: Option<String>,
 }

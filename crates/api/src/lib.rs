@@ -8,12 +8,14 @@
 mod admin;
 mod agent;
 mod b64;
+mod broker;
 mod error;
 mod events;
 
 pub use admin::*;
 pub use agent::*;
 pub use b64::B64;
+pub use broker::*;
 pub use error::{ApiError, ErrorKind};
 pub use events::TrustEvent;
 

@@ -288,5 +288,6 @@ fn info(clock_ms: u64) -> HostInfo {
         restart_count: 0,
         clock_ms,
         vendor: String::new(),
+        asset_tag: None,
     }
 }

@@ -201,7 +201,7 @@ pub(crate) async fn jwks(State(st): State<Arc<AppState>>) -> Json<JwkSet> {
     })
 }
 
-fn flavor_rows(flavors: &[Flavor]) -> Result<Vec<FlavorRow>, ServiceError> {
+pub(crate) fn flavor_rows(flavors: &[Flavor]) -> Result<Vec<FlavorRow>, ServiceError> {
     flavors
         .iter()
         .map(|f| {

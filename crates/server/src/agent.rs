@@ -85,6 +85,8 @@ pub(crate) async fn enroll(
         restart_count: None,
         clock: None,
         trust_state: "unknown".into(),
+        tag_digest: None,
+        tag_json: None,
     };
     st.store.upsert_pending_host(&row).await?;
     // A re-enrolled TPM starts from nothing: no cached logs or verdicts survive it.
@@ -218,5 +220,6 @@ pub(crate) async fn evidence(
         report_id: outcome.report_id,
         report_jws: outcome.jws,
         next_attestation_in: outcome.next_attestation_in,
+        asset_tag: host.tag_digest.clone(),
     }))
 }

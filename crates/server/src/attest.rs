@@ -23,6 +23,7 @@ pub(crate) struct Outcome {
     pub jws: String,
     /// When the host should attest again (its group's interval), in seconds.
     pub next_attestation_in: u64,
+    pub report: TrustReport,
 }
 
 /// The verified parts of a host's latest evidence, kept so that flavors can be taken
@@ -83,6 +84,7 @@ fn rejected(
         quoted_pcrs: PcrValues::default(),
         reset_count: host.reset_count.unwrap_or(0),
         restart_count: host.restart_count.unwrap_or(0),
+        asset_tags: Default::default(),
     }
 }
 
@@ -97,6 +99,18 @@ pub(crate) async fn attest(
     let (group, flavors) = crate::flavor_cache::group_and_flavors(st, &group_name).await?;
     let schedule = st.config.schedule_for(&group);
     let validity = schedule.validity_secs();
+    // A presented asset tag is folded into the quoted nonce; only a quote over exactly
+    // that fold verifies, so the digest below is one the TPM signed.
+    let asset_tag = match &req.asset_tag {
+        Some(t) if t.0.len() != 32 => {
+            return Err(ServiceError::BadRequest(
+                "asset_tag must be the 32-byte SHA-256 of a tag certificate".into(),
+            ))
+        }
+        Some(t) => Some(t.0.as_slice()),
+        None => None,
+    };
+    let quoted_nonce = ironroot_api::quote_nonce(&req.nonce.0, asset_tag);
     let ak = TpmPublic::parse(&host.ak_public)
         .map_err(|e| ServiceError::Internal(format!("stored AK: {e}")))?;
     let report = match verify_quote(
@@ -104,7 +118,7 @@ pub(crate) async fn attest(
         Some(&host.ak_qualified_name),
         &req.attest.0,
         &req.signature.0,
-        &req.nonce.0,
+        &quoted_nonce,
         &req.pcrs,
     ) {
         Err(e) => rejected(
@@ -156,6 +170,7 @@ pub(crate) async fn attest(
                 restart_count: clock.restart_count,
                 clock_ms: clock.clock,
                 vendor: String::new(),
+                asset_tag: asset_tag.map(|t| ironroot_tpm_wire::Digest(t.to_vec())),
             };
             let stored = StoredEvidence {
                 quoted: quote.pcrs().clone(),
@@ -182,6 +197,10 @@ pub(crate) async fn attest(
             }
         }
     };
+    let mut report = report;
+    if report.results.iter().all(|r| r.rule != "quote") {
+        report.asset_tags = crate::tags::verified_tags(host, asset_tag);
+    }
     store_signed(st, report, Some(&host.trust_state), schedule.interval_secs).await
 }
 
@@ -325,5 +344,6 @@ async fn store_signed(
         report_id,
         jws,
         next_attestation_in,
+        report,
     })
 }

@@ -106,6 +106,8 @@ pub(crate) async fn enroll(
         restart_count: None,
         clock: None,
         trust_state: "unknown".into(),
+        tag_digest: None,
+        tag_json: None,
     };
     st.store.upsert_pending_host(&row).await?;
     if let Ok(mut caches) = st.evidence_caches.lock() {

@@ -42,6 +42,9 @@ pub struct ServerConfig {
     /// Accept `POST /v1/bench/enroll` (hosts without a TPM). Only consulted when built
     /// with the `bench-enrollment` feature; false refuses it (403).
     pub allow_bench_enrollment: bool,
+    /// The key broker's 32-byte master key file; `None` is `data_dir/broker-master.key`,
+    /// created on first start.
+    pub broker_master_key: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -52,6 +55,7 @@ impl ServerConfig {
             data_dir,
             database: None,
             tls_names: vec!["localhost".into(), "127.0.0.1".into()],
+            broker_master_key: None,
             ek_ca_files: Vec::new(),
             ek_cert_policy: EkCertPolicy::Required,
             trust_validity_secs: 30,
@@ -95,7 +99,7 @@ impl ServerConfig {
 /// Publishes a secret file once: written in full to a private temporary file, then
 /// linked into place atomically. Replicas starting together on one data directory all
 /// end up with the first writer's content, never a half-written file.
-fn publish_secret_once(path: &Path, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+pub(crate) fn publish_secret_once(path: &Path, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let suffix = hex::encode(
@@ -120,8 +124,9 @@ fn publish_secret_once(path: &Path, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     }
 }
 
-pub(crate) fn load_or_create_signer(dir: &Path) -> Result<ServiceSigningKey, String> {
-    let path = dir.join("report-signing.pk8");
+/// The ES256 key in `dir/file` (report signing, tag certificates), created once.
+pub(crate) fn load_or_create_signer(dir: &Path, file: &str) -> Result<ServiceSigningKey, String> {
+    let path = dir.join(file);
     let der = match std::fs::read(&path) {
         Ok(der) => der,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -189,7 +194,10 @@ mod tests {
                     s.spawn(|| {
                         (
                             load_or_create_token(&dir).unwrap().to_string(),
-                            load_or_create_signer(&dir).unwrap().kid().to_owned(),
+                            load_or_create_signer(&dir, "report-signing.pk8")
+                                .unwrap()
+                                .kid()
+                                .to_owned(),
                         )
                     })
                 })

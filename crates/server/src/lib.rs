@@ -12,6 +12,7 @@ mod agent;
 mod attest;
 #[cfg(feature = "bench-enrollment")]
 mod bench_enroll;
+mod broker;
 mod config;
 mod ekcert;
 mod error;
@@ -22,6 +23,7 @@ mod nonce;
 mod pki;
 mod ratelimit;
 mod store;
+mod tags;
 mod tls;
 mod writer;
 
@@ -44,6 +46,10 @@ pub(crate) struct AppState {
     pub config: ServerConfig,
     pub pki: pki::ServicePki,
     pub signer: ServiceSigningKey,
+    /// Signs asset-tag certificates (the tag CA).
+    pub tag_signer: ServiceSigningKey,
+    /// Seals broker keys at rest.
+    pub(crate) master: broker::master::MasterKey,
     pub nonce_key: nonce::NonceKey,
     pub ek_roots: EkRoots,
     pub admin_token: zeroize::Zeroizing<String>,
@@ -110,7 +116,16 @@ impl Service {
             None => Store::open_sqlite(&dir.join("ironroot.db")).await?,
         };
         let pki = pki::ServicePki::load_or_create(&dir, &config.tls_names)?;
-        let signer = config::load_or_create_signer(&dir).map_err(StartError::Signer)?;
+        let signer = config::load_or_create_signer(&dir, "report-signing.pk8")
+            .map_err(StartError::Signer)?;
+        let tag_signer =
+            config::load_or_create_signer(&dir, "tag-signing.pk8").map_err(StartError::Signer)?;
+        let master_path = config
+            .broker_master_key
+            .clone()
+            .unwrap_or_else(|| dir.join("broker-master.key"));
+        let master =
+            broker::master::MasterKey::load_or_create(&master_path).map_err(StartError::Signer)?;
         let admin_token = config::load_or_create_token(&dir)
             .map_err(|e| StartError::DataDir(dir.display().to_string(), e))?;
         let ek_roots = config.load_ek_roots()?;
@@ -145,6 +160,8 @@ impl Service {
             config,
             pki,
             signer,
+            tag_signer,
+            master,
             nonce_key,
             ek_roots,
             admin_token,
@@ -200,6 +217,16 @@ fn router(state: Arc<AppState>) -> Router {
             get(groups::list_groups).post(groups::put_group),
         )
         .route("/v1/hosts/{id}/group", put(groups::assign))
+        .route(
+            "/v1/hosts/{id}/tags",
+            get(tags::history).post(tags::issue).delete(tags::revoke),
+        )
+        .route("/v1/agent/asset-tag", get(tags::for_agent))
+        .route("/v1/keys", get(broker::list).post(broker::create))
+        .route("/v1/keys/releases", get(broker::releases))
+        .route("/v1/keys/{id}/wrap", post(broker::wrap))
+        .route("/v1/keys/{id}/release", post(broker::release))
+        .route("/.well-known/tag-jwks.json", get(tags::jwks))
         .route("/v1/events", get(events::stream))
         .route("/.well-known/jwks.json", get(admin::jwks))
         .route("/healthz", get(|| async { "ok" }))

@@ -2,6 +2,7 @@
 //! claim to explain them, plus facts about the host.
 
 use ironroot_evidence::{EventLog, ImaLog};
+use ironroot_tpm_wire::Digest;
 use ironroot_tpm_wire::PcrValues;
 use serde::{Deserialize, Serialize};
 
@@ -33,4 +34,8 @@ pub struct HostInfo {
     /// Platform vendor, copied into flavors made from this host.
     #[serde(default)]
     pub vendor: String,
+    /// The asset-tag digest the quote covered (folded into its nonce), or `None` when
+    /// the node presented no tag. Set only by a caller that checked the quote's nonce.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset_tag: Option<Digest>,
 }

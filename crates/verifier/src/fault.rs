@@ -39,8 +39,11 @@ pub enum FaultName {
     NoMatchPolicy,
     /// A flavor or rule has nothing to check (no rules, an empty allow-list).
     EmptyRule,
-    /// A rule this version cannot evaluate (for example asset tags, not supported yet).
+    /// A rule this version cannot evaluate.
     RuleNotSupported,
+    /// The asset tag the quote covered is not the one provisioned for the host (or the
+    /// node presented none).
+    AssetTagMismatch,
     /// The quote itself was rejected (signature, nonce, signer or PCR digest): nothing
     /// the node says can be believed.
     QuoteInvalid,

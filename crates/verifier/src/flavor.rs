@@ -132,7 +132,8 @@ pub enum Rule {
         hash: HashAlg,
         files: BTreeMap<String, Vec<Digest>>,
     },
-    /// Not supported yet: always fails, so a flavor relying on it cannot pass by accident.
+    /// The asset-tag digest the quote covered (see `HostInfo::asset_tag`) is `digest`:
+    /// SHA-256 of the tag certificate the service issued for this host.
     AssetTagMatches { digest: Digest },
 }
 

@@ -83,6 +83,10 @@ pub struct TrustReport {
     pub quoted_pcrs: PcrValues,
     pub reset_count: u32,
     pub restart_count: u32,
+    /// The host's asset tags, present only when the quote covered the digest of the
+    /// host's current tag certificate (set by the service after verification).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub asset_tags: std::collections::BTreeMap<String, String>,
 }
 
 impl TrustReport {

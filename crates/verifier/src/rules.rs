@@ -26,10 +26,7 @@ pub(crate) fn evaluate(rule: &Rule, ctx: &Context<'_>) -> Vec<Fault> {
             events,
         } => event_log_includes(ctx, *bank, *index, events),
         Rule::ImaFiles { hash, files } => crate::ima_rule::ima_files(ctx, *hash, files),
-        Rule::AssetTagMatches { .. } => vec![Fault::new(
-            FaultName::RuleNotSupported,
-            "asset tag verification is not supported yet, so an ASSET_TAG flavor cannot match",
-        )],
+        Rule::AssetTagMatches { digest } => asset_tag_matches(ctx, digest).into_iter().collect(),
     }
 }
 
@@ -47,6 +44,32 @@ fn pcr_matches(ctx: &Context<'_>, bank: HashAlg, index: u32, value: &Digest) -> 
             )
             .at(bank, index)
             .values(value.hex(), q.hex()),
+        ),
+        Some(_) => None,
+    }
+}
+
+/// The tag the quote covered is the one the flavor names. The caller sets
+/// `HostInfo::asset_tag` only after checking the quote's nonce folded that digest in.
+fn asset_tag_matches(ctx: &Context<'_>, expected: &Digest) -> Option<Fault> {
+    match &ctx.evidence.host.asset_tag {
+        None => Some(
+            Fault::new(
+                FaultName::AssetTagMismatch,
+                "the node presented no asset tag, but one was provisioned for it",
+            )
+            .values(expected.hex(), String::new()),
+        ),
+        Some(seen) if seen != expected => Some(
+            Fault::new(
+                FaultName::AssetTagMismatch,
+                format!(
+                    "the node presented asset tag {} but {} was provisioned for it",
+                    short(seen),
+                    short(expected)
+                ),
+            )
+            .values(expected.hex(), seen.hex()),
         ),
         Some(_) => None,
     }

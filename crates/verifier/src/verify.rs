@@ -69,6 +69,7 @@ pub(crate) fn verify_with(
         quoted_pcrs: evidence.quoted.clone(),
         reset_count: evidence.host.reset_count,
         restart_count: evidence.host.restart_count,
+        asset_tags: Default::default(),
     }
 }
 

@@ -69,6 +69,7 @@ fn host(clock_ms: u64) -> HostInfo {
         restart_count: 0,
         clock_ms,
         vendor: String::new(),
+        asset_tag: None,
     }
 }
 

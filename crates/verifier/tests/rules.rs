@@ -184,18 +184,27 @@ fn event_log_includes_passes_on_a_subset_and_names_what_is_missing() {
 }
 
 #[test]
-fn asset_tag_matches_is_not_supported_yet_and_fails() {
-    let ev = golden();
+fn asset_tag_matches_only_the_tag_the_quote_covered() {
+    let mut ev = golden();
+    let issued = Digest(vec![7; 32]);
+    let rule = || Rule::AssetTagMatches {
+        digest: issued.clone(),
+    };
     assert_eq!(
-        only_fault(
-            &ev,
-            Rule::AssetTagMatches {
-                digest: Digest(vec![0; 48])
-            }
-        )
-        .name,
-        FaultName::RuleNotSupported
+        only_fault(&ev, rule()).name,
+        FaultName::AssetTagMismatch,
+        "none presented"
     );
+    ev.host.asset_tag = Some(Digest(vec![8; 32]));
+    let f = only_fault(&ev, rule());
+    assert_eq!(f.name, FaultName::AssetTagMismatch, "another tag");
+    assert_eq!(f.expected.as_deref(), Some(issued.hex().as_str()));
+    ev.host.asset_tag = Some(issued.clone());
+    let report = check_rule(&ev, rule());
+    assert!(report
+        .results
+        .iter()
+        .any(|r| r.rule == "asset_tag_matches" && r.trusted));
 }
 
 #[test]

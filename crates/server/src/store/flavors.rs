@@ -15,21 +15,7 @@ impl Store {
     pub async fn insert_flavors(&self, rows: &[FlavorRow], group: &str) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         for f in rows {
-            sqlx::query(
-                "INSERT INTO flavors (flavor_id, part, label, created, flavor) VALUES ($1,$2,$3,$4,$5)",
-            )
-            .bind(&f.flavor_id)
-            .bind(&f.part)
-            .bind(&f.label)
-            .bind(to_i64(f.created))
-            .bind(&f.flavor)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("INSERT INTO flavor_group_members (group_name, flavor_id) VALUES ($1, $2)")
-                .bind(group)
-                .bind(&f.flavor_id)
-                .execute(&mut *tx)
-                .await?;
+            insert_in(&mut tx, f, group).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -98,4 +84,28 @@ impl Store {
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()
     }
+}
+
+/// Inserts one flavor and its group membership inside `tx`.
+pub(super) async fn insert_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    f: &FlavorRow,
+    group: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO flavors (flavor_id, part, label, created, flavor) VALUES ($1,$2,$3,$4,$5)",
+    )
+    .bind(&f.flavor_id)
+    .bind(&f.part)
+    .bind(&f.label)
+    .bind(to_i64(f.created))
+    .bind(&f.flavor)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("INSERT INTO flavor_group_members (group_name, flavor_id) VALUES ($1, $2)")
+        .bind(group)
+        .bind(&f.flavor_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

@@ -20,6 +20,9 @@ pub struct HostRow {
     pub clock: Option<u64>,
     /// The recorded trust state (`unknown`, `trusted`, `untrusted`, `expired`).
     pub trust_state: String,
+    /// Hex SHA-256 of the host's current asset-tag certificate, and its tags as JSON.
+    pub tag_digest: Option<String>,
+    pub tag_json: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -33,7 +36,7 @@ pub struct EnrollmentRow {
 const HOST_COLUMNS: &str =
     "host_id, hostname, hardware_uuid, ek_public, ek_certificate, ak_public, ak_name, \
      ak_qualified_name, enrolled_at, activated_at, flavor_group, reset_count, restart_count, clock, \
-     trust_state";
+     trust_state, tag_digest, tag_json";
 
 fn host_from_row(r: &sqlx::any::AnyRow) -> Result<HostRow, StoreError> {
     Ok(HostRow {
@@ -56,6 +59,8 @@ fn host_from_row(r: &sqlx::any::AnyRow) -> Result<HostRow, StoreError> {
             .map(|v| v as u32),
         clock: r.try_get::<Option<i64>, _>("clock")?.map(to_u64),
         trust_state: r.try_get("trust_state")?,
+        tag_digest: r.try_get("tag_digest")?,
+        tag_json: r.try_get("tag_json")?,
     })
 }
 

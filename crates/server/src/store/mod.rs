@@ -6,6 +6,7 @@
 //! are `$1`, `$2`, ... (sqlx binds those on SQLite too), integers are read and written as
 //! `i64`, and each backend has its own migration directory with the same tables.
 
+mod broker;
 mod events;
 mod flavors;
 mod hosts;
@@ -14,6 +15,7 @@ mod reports;
 mod tests;
 mod trust;
 
+pub use broker::{KeyRow, ReleaseRow, TagRow};
 pub use events::StoredEvent;
 pub use flavors::FlavorRow;
 pub use hosts::{EnrollmentRow, HostRow};

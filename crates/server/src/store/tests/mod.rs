@@ -26,6 +26,8 @@ pub(super) fn host(id: &str, name: &str, ek: &[u8]) -> HostRow {
         restart_count: None,
         clock: None,
         trust_state: "unknown".into(),
+        tag_digest: None,
+        tag_json: None,
     }
 }
 

@@ -1,0 +1,119 @@
+//! Asset tags and key release on the node side.
+//!
+//! The node's asset-tag digest lives in TPM NV index `ASSET_TAG_NV_INDEX` and is folded
+//! into every quote (`ironroot_api::quote_nonce`). To receive a key, the node answers a
+//! challenge with a quote and a TPM2_Certify of a binding key made in its TPM, both over
+//! the challenge's nonce; the broker wraps the key to that binding key and only this TPM
+//! can unwrap it.
+
+use crate::run::Session;
+use crate::AgentError;
+use ironroot_api::{
+    BindingKeyProof, IssuedTag, ReleaseRequest, ReleaseResponse, ASSET_TAG_NV_INDEX, B64,
+};
+use ironroot_crypto::{digest, HashAlg};
+use ironroot_tpm::TpmDevice;
+use zeroize::Zeroizing;
+
+/// The digest provisioned in the TPM, if the index holds one.
+pub(crate) fn provisioned_tag(t: &mut dyn TpmDevice) -> Option<Vec<u8>> {
+    t.nv_read(ASSET_TAG_NV_INDEX).ok().filter(|d| d.len() == 32)
+}
+
+/// A key released to this node, unwrapped by its TPM.
+pub struct ReleasedKey {
+    pub key_id: String,
+    pub material: Zeroizing<Vec<u8>>,
+    pub report_id: String,
+}
+
+impl Session {
+    /// Makes the TPM hold `wanted` (hex SHA-256 of the node's tag certificate): fetches
+    /// the certificate, checks its digest, and writes it to the NV index; with `None`,
+    /// removes a provisioned tag.
+    pub async fn sync_asset_tag(&self, wanted: Option<&str>) -> Result<(), AgentError> {
+        let Some(wanted) = wanted else {
+            return self
+                .with_tpm(|t| {
+                    if provisioned_tag(t).is_some() {
+                        t.nv_undefine(ASSET_TAG_NV_INDEX)?;
+                        tracing::info!("asset tag removed from the TPM (revoked)");
+                    }
+                    Ok(())
+                })
+                .await;
+        };
+        let tag: IssuedTag = self.client()?.get("/v1/agent/asset-tag").await?;
+        let d = digest(HashAlg::Sha256, tag.certificate.as_bytes());
+        if hex(&d) != wanted || tag.digest != wanted {
+            return Err(AgentError::Config(
+                "the asset-tag certificate the service sent does not match its digest".into(),
+            ));
+        }
+        self.with_tpm(move |t| {
+            if provisioned_tag(t).is_none() {
+                // Undefined, or of another size: (re)define it.
+                let _ = t.nv_undefine(ASSET_TAG_NV_INDEX);
+                t.nv_define(ASSET_TAG_NV_INDEX, 32)?;
+            }
+            t.nv_write(ASSET_TAG_NV_INDEX, &d)?;
+            Ok(())
+        })
+        .await?;
+        tracing::info!(tags = ?tag.tags, "asset tag provisioned into the TPM");
+        Ok(())
+    }
+
+    /// Asks the broker for key `key` (id or name) with a fresh attestation and a binding
+    /// key certified by the AK, and unwraps the answer inside the TPM.
+    pub async fn release_key(&self, key: &str) -> Result<ReleasedKey, AgentError> {
+        let current: Option<String> =
+            match self.client()?.get::<IssuedTag>("/v1/agent/asset-tag").await {
+                Ok(t) => Some(t.digest),
+                Err(AgentError::Refused(e)) if e.kind == ironroot_api::ErrorKind::NotFound => None,
+                Err(e) => return Err(e),
+            };
+        let held = self
+            .with_tpm(|t| Ok(provisioned_tag(t).map(|d| hex(&d))))
+            .await?;
+        if held != current {
+            self.sync_asset_tag(current.as_deref()).await?;
+        }
+        let mut binding = self.binding.lock().await;
+        if binding.is_none() {
+            *binding = Some(self.with_tpm(|t| Ok(t.create_binding_key()?)).await?);
+        }
+        let bk = binding
+            .clone()
+            .ok_or_else(|| AgentError::Config("no binding key".into()))?;
+        let ch = self.challenge().await?;
+        let evidence = self.collect(&ch).await?;
+        let (bk2, nonce) = (bk.clone(), ch.nonce.0.clone());
+        let cert = self
+            .with_tpm(move |t| Ok(t.certify_binding_key(&bk2, &nonce)?))
+            .await?;
+        let req = ReleaseRequest {
+            evidence,
+            binding_key: BindingKeyProof {
+                public: B64(bk.public.clone()),
+                certify_attest: B64(cert.attest),
+                certify_signature: B64(cert.signature),
+            },
+        };
+        let path = format!("/v1/keys/{key}/release");
+        let r: ReleaseResponse = self.client()?.post(&path, &req).await?;
+        let wrapped = r.wrapped_key.0;
+        let material = self
+            .with_tpm(move |t| Ok(t.unbind(&bk, &wrapped, b"TPM2\0")?))
+            .await?;
+        Ok(ReleasedKey {
+            key_id: r.key_id,
+            material,
+            report_id: r.report_id,
+        })
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
