@@ -14,7 +14,7 @@ demo: deps build
 	$(BIN) demo
 
 build:
-	$(CARGO) build --release --locked -p ironroot-cli
+	$(CARGO) build --release --locked -p ironroot-cli -p ironroot-keyprovider
 
 test: deps lint unit manifests fuzz
 

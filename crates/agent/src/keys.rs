@@ -25,6 +25,21 @@ pub struct ReleasedKey {
     pub key_id: String,
     pub material: Zeroizing<Vec<u8>>,
     pub report_id: String,
+    pub timings: ReleaseTimings,
+}
+
+/// Where a release's time went.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReleaseTimings {
+    /// The TPM's own work: the quote (with reading the logs), TPM2_Certify, and the
+    /// RSA-OAEP unbind (and making the binding key, on first use).
+    pub tpm: std::time::Duration,
+    /// The challenge round trip.
+    pub challenge: std::time::Duration,
+    /// The release request's round trip: the broker's whole decision (attestation,
+    /// policy, certification check, wrap, release log) plus loopback or network.
+    pub broker: std::time::Duration,
+    pub total: std::time::Duration,
 }
 
 impl Session {
@@ -67,6 +82,8 @@ impl Session {
     /// Asks the broker for key `key` (id or name) with a fresh attestation and a binding
     /// key certified by the AK, and unwraps the answer inside the TPM.
     pub async fn release_key(&self, key: &str) -> Result<ReleasedKey, AgentError> {
+        let started = std::time::Instant::now();
+        let mut timings = ReleaseTimings::default();
         let current: Option<String> =
             match self.client()?.get::<IssuedTag>("/v1/agent/asset-tag").await {
                 Ok(t) => Some(t.digest),
@@ -81,17 +98,23 @@ impl Session {
         }
         let mut binding = self.binding.lock().await;
         if binding.is_none() {
+            let t0 = std::time::Instant::now();
             *binding = Some(self.with_tpm(|t| Ok(t.create_binding_key()?)).await?);
+            timings.tpm += t0.elapsed();
         }
         let bk = binding
             .clone()
             .ok_or_else(|| AgentError::Config("no binding key".into()))?;
+        let t0 = std::time::Instant::now();
         let ch = self.challenge().await?;
+        timings.challenge = t0.elapsed();
+        let t0 = std::time::Instant::now();
         let evidence = self.collect(&ch).await?;
         let (bk2, nonce) = (bk.clone(), ch.nonce.0.clone());
         let cert = self
             .with_tpm(move |t| Ok(t.certify_binding_key(&bk2, &nonce)?))
             .await?;
+        timings.tpm += t0.elapsed();
         let req = ReleaseRequest {
             evidence,
             binding_key: BindingKeyProof {
@@ -101,15 +124,21 @@ impl Session {
             },
         };
         let path = format!("/v1/keys/{key}/release");
+        let t0 = std::time::Instant::now();
         let r: ReleaseResponse = self.client()?.post(&path, &req).await?;
+        timings.broker = t0.elapsed();
         let wrapped = r.wrapped_key.0;
+        let t0 = std::time::Instant::now();
         let material = self
             .with_tpm(move |t| Ok(t.unbind(&bk, &wrapped, b"TPM2\0")?))
             .await?;
+        timings.tpm += t0.elapsed();
+        timings.total = started.elapsed();
         Ok(ReleasedKey {
             key_id: r.key_id,
             material,
             report_id: r.report_id,
+            timings,
         })
     }
 }

@@ -11,11 +11,13 @@
 
 mod client;
 mod enroll;
+mod keyprovider;
 mod keys;
 mod run;
 
 pub use client::ServiceClient;
-pub use keys::ReleasedKey;
+pub use keyprovider::{bind_keyprovider, serve_keyprovider, NodeUnwrapper, DEFAULT_KEY_CACHE};
+pub use keys::{ReleaseTimings, ReleasedKey};
 pub use run::{run, AgentConfig, DevNode, Session};
 
 #[derive(Debug, thiserror::Error)]

@@ -34,6 +34,8 @@ pub struct AgentConfig {
     pub max_log_bytes: u64,
     /// How often a real host's PCR 10 is read to notice new measurements.
     pub watch_interval: Duration,
+    /// Serve the ocicrypt keyprovider (gRPC, `UnWrapKey`) on this unix socket.
+    pub keyprovider_socket: Option<PathBuf>,
 }
 
 /// The TPM, used from blocking threads one call at a time.
@@ -239,7 +241,8 @@ impl Session {
 /// Runs the agent until the process is stopped.
 pub async fn run(cfg: AgentConfig, tpm: Box<dyn TpmDevice>) -> Result<(), AgentError> {
     let dev = cfg.dev_node.clone();
-    let mut session = Session::new(cfg, tpm)?;
+    let socket = cfg.keyprovider_socket.clone();
+    let session = Session::new(cfg, tpm)?;
     let changed = Arc::new(Notify::new());
     match dev {
         Some(dev) => spawn_ima(dev, session.tpm.clone(), changed.clone()).await?,
@@ -249,15 +252,34 @@ pub async fn run(cfg: AgentConfig, tpm: Box<dyn TpmDevice>) -> Result<(), AgentE
             session.cfg.watch_interval,
         ),
     }
+    let session = Arc::new(tokio::sync::RwLock::new(session));
+    if let Some(socket) = socket {
+        let unwrapper = Arc::new(crate::NodeUnwrapper::new(
+            session.clone(),
+            crate::DEFAULT_KEY_CACHE,
+            crate::keyprovider::DEFAULT_REFUSAL_CACHE,
+        ));
+        // Bind now, so a bad path stops the agent at start rather than later.
+        let listener = crate::keyprovider::bind_keyprovider(&socket)?;
+        tracing::info!(socket = %socket.display(), "serving the ocicrypt keyprovider");
+        tokio::spawn(async move {
+            if let Err(e) =
+                crate::serve_keyprovider(listener, unwrapper, std::future::pending()).await
+            {
+                tracing::error!(error = %e, "the keyprovider socket stopped");
+            }
+        });
+    }
     let mut backoff = Duration::from_millis(500);
     loop {
-        if let Err(e) = session.ensure_enrolled().await {
+        if let Err(e) = session.write().await.ensure_enrolled().await {
             tracing::warn!(error = %e, retry_in = ?backoff, "enrollment failed");
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(30));
             continue;
         }
-        let next = match session.attest_once().await {
+        let attested = session.read().await.attest_once().await;
+        let next = match attested {
             Ok(r) => {
                 backoff = Duration::from_millis(500);
                 tracing::info!(trusted = r.trusted, report = %r.report_id, "attested");
@@ -270,7 +292,7 @@ pub async fn run(cfg: AgentConfig, tpm: Box<dyn TpmDevice>) -> Result<(), AgentE
                 ) =>
             {
                 tracing::warn!(error = %e.message, "the service no longer knows this node; enrolling again");
-                session.forget_identity();
+                session.write().await.forget_identity();
                 continue;
             }
             Err(e) => {

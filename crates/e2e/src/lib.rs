@@ -141,6 +141,7 @@ impl Node {
             dev_node: None,
             max_log_bytes: 16 * 1024 * 1024,
             watch_interval: std::time::Duration::from_millis(500),
+            keyprovider_socket: None,
         };
         let tpm = EsapiTpm::open(&self.swtpm.tcti(), AkConfig::default())
             .context("opening the node's TPM")?;

@@ -160,6 +160,22 @@ async fn keys_go_only_to_trusted_nodes_with_the_required_tag() {
         other => panic!("{:?}", other.map(|k| k.key_id)),
     }
 
+    // ... and that refusal is recorded too.
+    let all: Vec<ReleaseRecord> = p.admin.get("/v1/keys/releases").await.unwrap();
+    assert_eq!(
+        (
+            all[0].key_id.as_str(),
+            all[0].released,
+            all[0].hostname.as_deref()
+        ),
+        ("nonexistent", false, Some("us-1"))
+    );
+    assert!(
+        all[0].reason.contains("does not exist"),
+        "{}",
+        all[0].reason
+    );
+
     // Every decision is in the log, newest first, with what it rested on.
     let log: Vec<ReleaseRecord> = p
         .admin

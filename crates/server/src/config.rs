@@ -43,8 +43,10 @@ pub struct ServerConfig {
     /// with the `bench-enrollment` feature; false refuses it (403).
     pub allow_bench_enrollment: bool,
     /// The key broker's 32-byte master key file; `None` is `data_dir/broker-master.key`,
-    /// created on first start.
+    /// created on first start. Not used when `broker_pkcs11` is set.
     pub broker_master_key: Option<PathBuf>,
+    /// Keep the broker's master key in a PKCS#11 token (an HSM) instead of a file.
+    pub broker_pkcs11: Option<crate::Pkcs11Config>,
 }
 
 impl ServerConfig {
@@ -56,6 +58,7 @@ impl ServerConfig {
             database: None,
             tls_names: vec!["localhost".into(), "127.0.0.1".into()],
             broker_master_key: None,
+            broker_pkcs11: None,
             ek_ca_files: Vec::new(),
             ek_cert_policy: EkCertPolicy::Required,
             trust_validity_secs: 30,

@@ -27,6 +27,7 @@ mod tags;
 mod tls;
 mod writer;
 
+pub use broker::master::{MasterKey, MasterKeyError, Pkcs11Config};
 pub use config::{EkCertPolicy, ServerConfig};
 pub use ekcert::{EkCertError, EkRoots};
 pub use error::ServiceError;
@@ -49,7 +50,7 @@ pub(crate) struct AppState {
     /// Signs asset-tag certificates (the tag CA).
     pub tag_signer: ServiceSigningKey,
     /// Seals broker keys at rest.
-    pub(crate) master: broker::master::MasterKey,
+    pub(crate) master: MasterKey,
     pub nonce_key: nonce::NonceKey,
     pub ek_roots: EkRoots,
     pub admin_token: zeroize::Zeroizing<String>,
@@ -97,6 +98,9 @@ pub enum StartError {
     Tls(String),
     #[error("report signing key: {0}")]
     Signer(String),
+    /// Not a `source`: the message already holds it (no doubled text in error chains).
+    #[error("broker master key: {0}")]
+    MasterKey(MasterKeyError),
     #[error("EK CA file {0}: {1}")]
     EkRoots(String, String),
     #[error("cannot listen on {0}: {1}")]
@@ -120,12 +124,7 @@ impl Service {
             .map_err(StartError::Signer)?;
         let tag_signer =
             config::load_or_create_signer(&dir, "tag-signing.pk8").map_err(StartError::Signer)?;
-        let master_path = config
-            .broker_master_key
-            .clone()
-            .unwrap_or_else(|| dir.join("broker-master.key"));
-        let master =
-            broker::master::MasterKey::load_or_create(&master_path).map_err(StartError::Signer)?;
+        let master = load_master_key(&config)?;
         let admin_token = config::load_or_create_token(&dir)
             .map_err(|e| StartError::DataDir(dir.display().to_string(), e))?;
         let ek_roots = config.load_ek_roots()?;
@@ -194,6 +193,23 @@ impl Service {
     }
 }
 
+/// The broker's master key: in the configured PKCS#11 token, else in a file.
+fn load_master_key(config: &ServerConfig) -> Result<MasterKey, StartError> {
+    match (&config.broker_pkcs11, &config.broker_master_key) {
+        (Some(_), Some(file)) => Err(StartError::Config(format!(
+            "the broker master key is configured twice (PKCS#11 token and file {}): choose one",
+            file.display()
+        ))),
+        (Some(hsm), None) => MasterKey::open_pkcs11(hsm).map_err(StartError::MasterKey),
+        (None, file) => {
+            let path = file
+                .clone()
+                .unwrap_or_else(|| config.data_dir.join("broker-master.key"));
+            MasterKey::load_or_create(&path).map_err(StartError::MasterKey)
+        }
+    }
+}
+
 fn router(state: Arc<AppState>) -> Router {
     let r = Router::new();
     #[cfg(feature = "bench-enrollment")]
@@ -224,6 +240,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/v1/agent/asset-tag", get(tags::for_agent))
         .route("/v1/keys", get(broker::list).post(broker::create))
         .route("/v1/keys/releases", get(broker::releases))
+        .route("/v1/keys/{id}", get(broker::show))
         .route("/v1/keys/{id}/wrap", post(broker::wrap))
         .route("/v1/keys/{id}/release", post(broker::release))
         .route("/.well-known/tag-jwks.json", get(tags::jwks))

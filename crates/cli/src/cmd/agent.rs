@@ -39,6 +39,12 @@ pub struct Args {
     /// Development node directory: read its logs and play IMA for its runtime files.
     #[arg(long)]
     dev_node: Option<PathBuf>,
+    /// Serve the ocicrypt key provider (gRPC) on this unix socket, so skopeo, podman, cri-o and
+    /// containerd on this node decrypt ironroot-encrypted images: point ocicrypt at it with
+    /// {"key-providers": {"ironroot": {"grpc": "unix:///run/ironroot/keyprovider.sock"}}}
+    /// in the file named by OCICRYPT_KEYPROVIDER_CONFIG. The socket is mode 0600.
+    #[arg(long, env = "IRONROOT_KEYPROVIDER_SOCKET")]
+    keyprovider_socket: Option<PathBuf>,
 }
 
 fn machine_hostname() -> String {
@@ -87,6 +93,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         }),
         max_log_bytes: 16 * 1024 * 1024,
         watch_interval: std::time::Duration::from_millis(500),
+        keyprovider_socket: a.keyprovider_socket,
     };
     let tcti = a.tcti.clone();
     let tpm = tokio::task::spawn_blocking(move || EsapiTpm::open(&tcti, AkConfig::default()))

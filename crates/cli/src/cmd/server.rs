@@ -1,5 +1,5 @@
 use anyhow::Context;
-use ironroot_server::{EkCertPolicy, ServerConfig, Service};
+use ironroot_server::{EkCertPolicy, Pkcs11Config, ServerConfig, Service};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +40,38 @@ pub struct Args {
     /// Seconds between scheduled attestations (agents also attest at once on change).
     #[arg(long, default_value_t = 10)]
     interval: u64,
+    /// Keep the key broker's master key in an HSM: the PKCS#11 module (shared library) of
+    /// the token. The key is an AES-256 object inside the token that never leaves it;
+    /// without this flag it is the file broker-master.key in --data. Needs
+    /// --broker-pkcs11-token and --broker-pkcs11-pin-file. SoftHSM2 (Debian package
+    /// softhsm2): /usr/lib/softhsm/libsofthsm2.so.
+    #[arg(
+        long,
+        env = "IRONROOT_BROKER_PKCS11_MODULE",
+        requires_all = ["broker_pkcs11_token", "broker_pkcs11_pin_file"]
+    )]
+    broker_pkcs11_module: Option<PathBuf>,
+    /// The label of the PKCS#11 token holding the master key (`pkcs11-tool --module MODULE
+    /// --list-token-slots` shows them; SoftHSM2: the --label given to
+    /// `softhsm2-util --init-token`).
+    #[arg(
+        long,
+        env = "IRONROOT_BROKER_PKCS11_TOKEN",
+        requires = "broker_pkcs11_module"
+    )]
+    broker_pkcs11_token: Option<String>,
+    /// File holding the token's user PIN on one line (mode 0600; never logged).
+    #[arg(
+        long,
+        env = "IRONROOT_BROKER_PKCS11_PIN_FILE",
+        requires = "broker_pkcs11_module"
+    )]
+    broker_pkcs11_pin_file: Option<PathBuf>,
+    /// Label of the master key object in the token; created there (sensitive,
+    /// non-extractable) on first start if missing. Every replica must use the same token
+    /// and label; start one replica first.
+    #[arg(long, default_value = Pkcs11Config::DEFAULT_KEY_LABEL, env = "IRONROOT_BROKER_PKCS11_KEY_LABEL")]
+    broker_pkcs11_key_label: String,
     /// Benchmarks only: accept POST /v1/bench/enroll, hosts without a TPM.
     #[cfg(feature = "bench-enrollment")]
     #[arg(long, hide = true)]
@@ -59,6 +91,23 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     cfg.tls_names = a.tls_names;
     cfg.trust_validity_secs = a.trust_validity;
     cfg.attestation_interval_secs = a.interval;
+    cfg.broker_pkcs11 = match (
+        a.broker_pkcs11_module,
+        a.broker_pkcs11_token,
+        a.broker_pkcs11_pin_file,
+    ) {
+        (None, None, None) => None,
+        (Some(module), Some(token_label), Some(pin_file)) => Some(Pkcs11Config {
+            module,
+            token_label,
+            pin_file,
+            key_label: a.broker_pkcs11_key_label,
+        }),
+        // clap enforces this too; never fall back to the file key on a partial setting.
+        _ => anyhow::bail!(
+            "--broker-pkcs11-module, --broker-pkcs11-token and --broker-pkcs11-pin-file go together"
+        ),
+    };
     #[cfg(feature = "bench-enrollment")]
     {
         cfg.allow_bench_enrollment = a.allow_bench_enrollment;

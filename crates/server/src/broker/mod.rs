@@ -87,6 +87,16 @@ pub(crate) async fn list(
     Ok(Json(rows.iter().map(info).collect::<Result<_, _>>()?))
 }
 
+/// `GET /v1/keys/{id}`: one key (by id or name), never its material.
+pub(crate) async fn show(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<KeyInfo>, ServiceError> {
+    require_admin(&st, &headers)?;
+    Ok(Json(info(&find_key(&st, &id).await?)?))
+}
+
 /// `POST /v1/keys/{id}/wrap`: seals bytes under the key inside the broker (the image
 /// encryption path: the build host never holds the key).
 pub(crate) async fn wrap(
@@ -133,7 +143,28 @@ pub(crate) async fn release(
 ) -> Result<Json<ReleaseResponse>, ServiceError> {
     let host = enrolled_host(&st, &peer).await?;
     st.limits.attest(&host.host_id)?;
-    let row = find_key(&st, &id).await?;
+    let row = match st.store.key(&id).await? {
+        Some(row) => row,
+        None => {
+            // Asking for a key that is not there is a refusal too, and is recorded.
+            let reason = format!("key {id} does not exist");
+            st.store
+                .record_release(&ReleaseRow {
+                    seq: 0,
+                    key_id: id.chars().take(128).collect(),
+                    host_id: Some(host.host_id.clone()),
+                    hostname: Some(host.hostname.clone()),
+                    at: now(),
+                    released: false,
+                    reason: reason.clone(),
+                    report_id: None,
+                    evidence_json: serde_json::json!({ "key": id }).to_string(),
+                })
+                .await?;
+            tracing::warn!(key = %id, host = %host.hostname, "release of an unknown key refused");
+            return Err(ServiceError::NotFound(format!("key {id}")));
+        }
+    };
     let mut evidence = serde_json::json!({ "key": row.name });
     let decision = decide(&st, &host, &row, &req, &mut evidence).await;
     let (released, reason, report_id) = match &decision {

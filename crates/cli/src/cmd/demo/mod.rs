@@ -3,6 +3,7 @@
 //! values taken from node 1, all three trusted; then node 3's container runtime is
 //! replaced and the demo shows it losing trust, with the rule, expected and seen values.
 
+mod images;
 mod procs;
 
 use super::admin::{hosts_table, report_text, AdminClient};
@@ -121,6 +122,8 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
             n.name.clone(),
             "--dev-node".into(),
             n.dir.display().to_string(),
+            "--keyprovider-socket".into(),
+            images::socket_for(&n.dir).display().to_string(),
         ];
         children.spawn(&n.name, &exe, &args)?;
     }
@@ -204,6 +207,19 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         detected.as_secs_f64()
     );
     show_failure(&admin, &hosts, &victim.name).await?;
+    images::act(images::Setup {
+        dir: &dir,
+        url: &url,
+        service_data: &data,
+        admin: &admin,
+        nodes: nodes
+            .iter()
+            .map(|n| (n.name.clone(), images::socket_for(&n.dir)))
+            .collect(),
+        victim: &victim.name,
+    })
+    .await
+    .context("the encrypted-image act")?;
     if a.keep_running {
         step("Everything keeps running; press Ctrl-C to stop. Try:");
         println!(
