@@ -12,7 +12,7 @@ use ironroot_api::{
     BindingKeyProof, IssuedTag, ReleaseRequest, ReleaseResponse, ASSET_TAG_NV_INDEX, B64,
 };
 use ironroot_crypto::{digest, HashAlg};
-use ironroot_tpm::TpmDevice;
+use ironroot_tpm::{BindingKey, TpmDevice};
 use zeroize::Zeroizing;
 
 /// The digest provisioned in the TPM, if the index holds one.
@@ -83,6 +83,28 @@ impl Session {
     /// key certified by the AK, and unwraps the answer inside the TPM.
     pub async fn release_key(&self, key: &str) -> Result<ReleasedKey, AgentError> {
         let started = std::time::Instant::now();
+        let prepared = self.prepare_release().await?;
+        let mut timings = prepared.timings;
+        let t0 = std::time::Instant::now();
+        let r = self.post_release(key, &prepared.request).await?;
+        timings.broker = t0.elapsed();
+        let t0 = std::time::Instant::now();
+        let material = self
+            .open_release(&prepared.binding, r.wrapped_key.0)
+            .await?;
+        timings.tpm += t0.elapsed();
+        timings.total = started.elapsed();
+        Ok(ReleasedKey {
+            key_id: r.key_id,
+            material,
+            report_id: r.report_id,
+            timings,
+        })
+    }
+
+    /// The node's side of a release request: the TPM holds the current asset tag, a fresh
+    /// challenge is answered with a quote, and the binding key is certified over it.
+    pub async fn prepare_release(&self) -> Result<PreparedRelease, AgentError> {
         let mut timings = ReleaseTimings::default();
         let current: Option<String> =
             match self.client()?.get::<IssuedTag>("/v1/agent/asset-tag").await {
@@ -96,15 +118,17 @@ impl Session {
         if held != current {
             self.sync_asset_tag(current.as_deref()).await?;
         }
-        let mut binding = self.binding.lock().await;
-        if binding.is_none() {
-            let t0 = std::time::Instant::now();
-            *binding = Some(self.with_tpm(|t| Ok(t.create_binding_key()?)).await?);
-            timings.tpm += t0.elapsed();
-        }
-        let bk = binding
-            .clone()
-            .ok_or_else(|| AgentError::Config("no binding key".into()))?;
+        let bk = {
+            let mut binding = self.binding.lock().await;
+            if binding.is_none() {
+                let t0 = std::time::Instant::now();
+                *binding = Some(self.with_tpm(|t| Ok(t.create_binding_key()?)).await?);
+                timings.tpm += t0.elapsed();
+            }
+            binding
+                .clone()
+                .ok_or_else(|| AgentError::Config("no binding key".into()))?
+        };
         let t0 = std::time::Instant::now();
         let ch = self.challenge().await?;
         timings.challenge = t0.elapsed();
@@ -115,7 +139,7 @@ impl Session {
             .with_tpm(move |t| Ok(t.certify_binding_key(&bk2, &nonce)?))
             .await?;
         timings.tpm += t0.elapsed();
-        let req = ReleaseRequest {
+        let request = ReleaseRequest {
             evidence,
             binding_key: BindingKeyProof {
                 public: B64(bk.public.clone()),
@@ -123,24 +147,40 @@ impl Session {
                 certify_signature: B64(cert.signature),
             },
         };
-        let path = format!("/v1/keys/{key}/release");
-        let t0 = std::time::Instant::now();
-        let r: ReleaseResponse = self.client()?.post(&path, &req).await?;
-        timings.broker = t0.elapsed();
-        let wrapped = r.wrapped_key.0;
-        let t0 = std::time::Instant::now();
-        let material = self
-            .with_tpm(move |t| Ok(t.unbind(&bk, &wrapped, b"TPM2\0")?))
-            .await?;
-        timings.tpm += t0.elapsed();
-        timings.total = started.elapsed();
-        Ok(ReleasedKey {
-            key_id: r.key_id,
-            material,
-            report_id: r.report_id,
+        Ok(PreparedRelease {
+            request,
+            binding: bk,
             timings,
         })
     }
+
+    /// Sends a release request for `key` as this node (mutual TLS).
+    pub async fn post_release(
+        &self,
+        key: &str,
+        request: &ReleaseRequest,
+    ) -> Result<ReleaseResponse, AgentError> {
+        let path = format!("/v1/keys/{key}/release");
+        self.client()?.post(&path, request).await
+    }
+
+    /// Unwraps a released key inside this TPM (RSA-OAEP-SHA256, label "TPM2\0").
+    pub async fn open_release(
+        &self,
+        binding: &BindingKey,
+        wrapped: Vec<u8>,
+    ) -> Result<Zeroizing<Vec<u8>>, AgentError> {
+        let bk = binding.clone();
+        self.with_tpm(move |t| Ok(t.unbind(&bk, &wrapped, b"TPM2\0")?))
+            .await
+    }
+}
+
+/// A release request ready to send, and the binding key it names.
+pub struct PreparedRelease {
+    pub request: ReleaseRequest,
+    pub binding: BindingKey,
+    pub timings: ReleaseTimings,
 }
 
 fn hex(b: &[u8]) -> String {

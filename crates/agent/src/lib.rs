@@ -16,8 +16,9 @@ mod keys;
 mod run;
 
 pub use client::ServiceClient;
+pub use ironroot_api::ReleaseRequest;
 pub use keyprovider::{bind_keyprovider, serve_keyprovider, NodeUnwrapper, DEFAULT_KEY_CACHE};
-pub use keys::{ReleaseTimings, ReleasedKey};
+pub use keys::{PreparedRelease, ReleaseTimings, ReleasedKey};
 pub use run::{run, AgentConfig, DevNode, Session};
 
 #[derive(Debug, thiserror::Error)]

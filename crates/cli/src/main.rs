@@ -40,6 +40,10 @@ enum Command {
     /// Development nodes: create a node directory and boot a software TPM from it.
     #[command(subcommand)]
     Node(cmd::node::NodeCmd),
+    /// Encrypted container images in OCI layouts: encrypt, decrypt, inspect, and the
+    /// pipeline step (check, push) that lets only encrypted images out.
+    #[command(subcommand)]
+    Image(cmd::image::ImageCmd),
     /// Run the local platform end to end: service, three attested nodes, a tampered node.
     Demo(cmd::demo::Args),
 }
@@ -52,7 +56,8 @@ fn main() -> ExitCode {
         | Command::Host(_)
         | Command::Flavor(_)
         | Command::Group(_)
-        | Command::Report(_) => "warn,tss_esapi=error",
+        | Command::Report(_)
+        | Command::Image(_) => "warn,tss_esapi=error",
         _ => "info,tss_esapi=warn",
     };
     tracing_subscriber::fmt()
@@ -83,6 +88,7 @@ fn main() -> ExitCode {
             Command::Group(c) => cmd::group::run(c, out).await,
             Command::Report(c) => cmd::admin::report(c, out).await,
             Command::Node(c) => cmd::node::run(c, out).await,
+            Command::Image(c) => cmd::image::run(c, out).await,
             Command::Demo(a) => cmd::demo::run(a).await,
         }
     });

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod agent;
 pub mod demo;
 pub mod group;
+pub mod image;
 pub mod node;
 pub mod server;
 mod table;
