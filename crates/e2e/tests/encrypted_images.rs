@@ -36,21 +36,44 @@ fn skopeo_available() -> bool {
     ok
 }
 
-/// The provider binary, built beside this test by `cargo test --workspace`.
-fn provider_binary() -> PathBuf {
+/// A binary of the workspace, built beside this test by `cargo test --workspace`.
+fn workspace_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let p = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("ironroot-keyprovider");
+    let p = exe.parent().unwrap().parent().unwrap().join(name);
     assert!(
         p.exists(),
-        "{} is missing: build it with `cargo build -p ironroot-keyprovider` (make test does)",
+        "{} is missing: build it with `cargo build --workspace --bins` (make test does)",
         p.display()
     );
     p
+}
+
+fn provider_binary() -> PathBuf {
+    workspace_binary("ironroot-keyprovider")
+}
+
+/// The layer digests of the image in an OCI layout (one manifest); each blob must exist.
+fn layer_digests(layout: &Path) -> Vec<String> {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let m = index["manifests"][0]["digest"].as_str().unwrap();
+    let blob = |d: &str| {
+        layout
+            .join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"))
+    };
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(blob(m)).unwrap()).unwrap();
+    manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let d = l["digest"].as_str().unwrap().to_owned();
+            assert!(blob(&d).exists(), "{d} missing from {}", layout.display());
+            d
+        })
+        .collect()
 }
 
 struct Output {
@@ -408,6 +431,78 @@ async fn skopeo_encrypts_through_ironroot_and_only_the_trusted_eu_node_runs_the_
     .await;
     assert!(ran.ok, "podman run: {}", ran.stderr);
     assert_eq!(ran.stdout, "hello from an encrypted image\n");
+
+    // ironroot's own encryption (provider:ironroot), decrypted by skopeo through eu-1's agent.
+    let ironroot = workspace_binary("ironroot");
+    let ir_enc = work.join("ir-enc");
+    let out = run(tokio::process::Command::new(&ironroot)
+        .args(["image", "encrypt", "--key", "provider:ironroot:eu-app"])
+        .args(["--server", &p.url()])
+        .arg("--ca")
+        .arg(work.join("ca.pem"))
+        .arg("--token-file")
+        .arg(work.join("token"))
+        .arg(&src)
+        .arg(format!("oci:{}:latest", ir_enc.display())))
+    .await;
+    assert!(out.ok, "ironroot image encrypt: {}", out.stderr);
+    let sk_dec = work.join("sk-dec");
+    let out = skopeo(
+        &work,
+        &work.join("dec-eu-1.json"),
+        &[
+            "copy",
+            "--quiet",
+            "--decryption-key",
+            "provider:ironroot",
+            &format!("oci:{}:latest", ir_enc.display()),
+            &format!("oci:{}:latest", sk_dec.display()),
+        ],
+    )
+    .await;
+    assert!(
+        out.ok,
+        "skopeo decrypting ironroot's encryption: {}",
+        out.stderr
+    );
+    assert_eq!(layer_digests(&sk_dec), layer_digests(&img));
+
+    // ... and the reverse: skopeo's encryption (fetched as is), decrypted by ironroot.
+    let sk_enc = work.join("sk-enc");
+    let out = skopeo(
+        &work,
+        &work.join("dec-eu-1.json"),
+        &[
+            "copy",
+            "--quiet",
+            "--src-tls-verify=false",
+            &enc_ref,
+            &format!("oci:{}:latest", sk_enc.display()),
+        ],
+    )
+    .await;
+    assert!(out.ok, "{}", out.stderr);
+    assert_ne!(
+        layer_digests(&sk_enc),
+        layer_digests(&img),
+        "still encrypted"
+    );
+    let ir_dec = work.join("ir-dec");
+    let out = run(tokio::process::Command::new(&ironroot)
+        .args([
+            "image",
+            "decrypt",
+            "--key",
+            "provider:ironroot",
+            "--agent-socket",
+        ])
+        .arg(work.join("eu-1.sock"))
+        .arg(format!("oci:{}:latest", sk_enc.display()))
+        .arg(format!("oci:{}:latest", ir_dec.display())))
+    .await;
+    assert!(out.ok, "ironroot image decrypt: {}", out.stderr);
+    assert_eq!(layer_digests(&ir_dec), layer_digests(&img));
+    assert_eq!(unwrappers[0].releases(), 1, "still the one release");
 
     // US, trusted: refused, and skopeo shows why.
     let out = decrypt("us-1", enc_ref.clone()).await;
