@@ -37,6 +37,17 @@ enum Command {
     /// Trust reports: history per host, one report, offline verification of a signed report.
     #[command(subcommand)]
     Report(cmd::admin::ReportCmd),
+    /// Keys in the broker: create one with its transfer policy, list, show, and the log of
+    /// every release and refusal.
+    ///
+    /// A key is released only to a node that a fresh attestation finds trusted and that
+    /// the service has certified with every asset tag the key's policy lists (`ironroot
+    /// host tag`), wrapped to a key inside that node's TPM. Images are encrypted for a key
+    /// with `skopeo copy --encryption-key provider:ironroot:NAME SRC DST` or `ironroot
+    /// image encrypt SRC DST --key provider:ironroot:NAME`; the broker seals each layer
+    /// key and the key itself never leaves it on that path.
+    #[command(subcommand)]
+    Key(cmd::key::KeyCmd),
     /// Development nodes: create a node directory and boot a software TPM from it.
     #[command(subcommand)]
     Node(cmd::node::NodeCmd),
@@ -57,6 +68,7 @@ fn main() -> ExitCode {
         | Command::Flavor(_)
         | Command::Group(_)
         | Command::Report(_)
+        | Command::Key(_)
         | Command::Image(_) => "warn,tss_esapi=error",
         _ => "info,tss_esapi=warn",
     };
@@ -87,6 +99,7 @@ fn main() -> ExitCode {
             Command::Flavor(c) => cmd::admin::flavor(c, out).await,
             Command::Group(c) => cmd::group::run(c, out).await,
             Command::Report(c) => cmd::admin::report(c, out).await,
+            Command::Key(c) => cmd::key::run(c, out).await,
             Command::Node(c) => cmd::node::run(c, out).await,
             Command::Image(c) => cmd::image::run(c, out).await,
             Command::Demo(a) => cmd::demo::run(a).await,

@@ -1,5 +1,5 @@
 use crate::CryptoError;
-use aws_lc_rs::cipher::{EncryptionContext, StreamingEncryptingKey, UnboundCipherKey, AES_256};
+use aws_lc_rs::cipher::{EncryptingKey, EncryptionContext, UnboundCipherKey, AES_256};
 use zeroize::Zeroizing;
 
 /// AES-256 in counter mode over a stream of chunks of any size, as ocicrypt's
@@ -9,40 +9,70 @@ use zeroize::Zeroizing;
 /// 128-bit big-endian integer (what Go's `cipher.NewCTR` and OpenSSL do). CTR is its own
 /// inverse, so the same context encrypts and decrypts. It gives no integrity: callers pair
 /// it with a MAC.
+///
+/// Whole blocks are transformed in place (aws-lc's one-shot CTR, started at the counter of
+/// the stream's position), so a layer is never copied; only a chunk that ends inside a block
+/// costs one extra block of key stream, kept for the next chunk.
 pub struct Aes256Ctr {
-    key: StreamingEncryptingKey,
-    scratch: Zeroizing<Vec<u8>>,
+    key: EncryptingKey,
+    iv: u128,
+    /// Bytes of key stream used so far.
+    offset: u64,
+    /// Key stream of the block `offset` is inside of, when it is not on a block boundary.
+    spare: Zeroizing<[u8; 16]>,
 }
+
+const BLOCK: usize = 16;
 
 impl Aes256Ctr {
     pub fn new(key: &[u8; 32], iv: &[u8; 16]) -> Result<Self, CryptoError> {
         let unbound = UnboundCipherKey::new(&AES_256, key).map_err(|_| CryptoError::BadKey)?;
-        let key =
-            StreamingEncryptingKey::less_safe_ctr(unbound, EncryptionContext::Iv128((*iv).into()))
-                .map_err(|_| CryptoError::BadKey)?;
+        let key = EncryptingKey::ctr(unbound).map_err(|_| CryptoError::BadKey)?;
         Ok(Aes256Ctr {
             key,
-            scratch: Zeroizing::new(Vec::new()),
+            iv: u128::from_be_bytes(*iv),
+            offset: 0,
+            spare: Zeroizing::new([0u8; 16]),
         })
     }
 
     /// XORs the next `data.len()` bytes of key stream into `data`.
     pub fn apply(&mut self, data: &mut [u8]) -> Result<(), CryptoError> {
-        // aws-lc-rs wants room for one block more than the input, even though CTR never
-        // holds bytes back; the scratch buffer is reused across calls.
-        let need = data.len() + 16;
-        if self.scratch.len() < need {
-            self.scratch.resize(need, 0);
+        let used = (self.offset % BLOCK as u64) as usize;
+        let head = if used == 0 {
+            0
+        } else {
+            (BLOCK - used).min(data.len())
+        };
+        let (partial, rest) = data.split_at_mut(head);
+        for (d, k) in partial.iter_mut().zip(&self.spare[used..]) {
+            *d ^= k;
         }
-        let update = self
-            .key
-            .update(data, &mut self.scratch[..need])
+        self.offset += head as u64;
+        let whole = rest.len() / BLOCK * BLOCK;
+        let (blocks, tail) = rest.split_at_mut(whole);
+        if !blocks.is_empty() {
+            self.xor_at_counter(blocks)?;
+            self.offset += whole as u64;
+        }
+        if !tail.is_empty() {
+            let mut stream = Zeroizing::new([0u8; BLOCK]);
+            self.xor_at_counter(&mut stream[..])?;
+            for (d, k) in tail.iter_mut().zip(stream.iter()) {
+                *d ^= k;
+            }
+            self.spare = stream;
+            self.offset += tail.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// `data` XOR the key stream from the block `offset` is at (a block boundary).
+    fn xor_at_counter(&self, data: &mut [u8]) -> Result<(), CryptoError> {
+        let counter = self.iv.wrapping_add(u128::from(self.offset / BLOCK as u64));
+        self.key
+            .less_safe_encrypt(data, EncryptionContext::Iv128(counter.to_be_bytes().into()))
             .map_err(|_| CryptoError::Encrypt)?;
-        let written = update.written();
-        if written.len() != data.len() {
-            return Err(CryptoError::Encrypt);
-        }
-        data.copy_from_slice(written);
         Ok(())
     }
 }

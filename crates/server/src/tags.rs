@@ -180,7 +180,7 @@ fn summary(tags: &BTreeMap<String, String>) -> String {
 
 /// Tag keys are short identifiers; values are short printable text without commas
 /// (they are shown joined by commas).
-fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), ServiceError> {
+pub(crate) fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), ServiceError> {
     let bad = |m: String| Err(ServiceError::BadRequest(m));
     if tags.is_empty() || tags.len() > MAX_TAGS {
         return bad(format!("give 1 to {MAX_TAGS} tags"));

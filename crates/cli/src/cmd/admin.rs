@@ -165,6 +165,8 @@ pub enum HostCmd {
         #[command(flatten)]
         conn: Conn,
     },
+    Tag(super::asset_tag::TagArgs),
+    Untag(super::asset_tag::UntagArgs),
 }
 
 #[derive(clap::Subcommand)]
@@ -299,6 +301,8 @@ pub async fn host(cmd: HostCmd, out: Output) -> anyhow::Result<ExitCode> {
                 hosts.iter().all(|h| h.trust == TrustState::Trusted),
             ))
         }
+        HostCmd::Tag(args) => super::asset_tag::tag(args, out).await,
+        HostCmd::Untag(args) => super::asset_tag::untag(args, out).await,
         HostCmd::Watch { conn } => {
             watch(&AdminClient::new(&conn)?, out).await?;
             Ok(ExitCode::SUCCESS)

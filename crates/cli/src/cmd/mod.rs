@@ -2,9 +2,11 @@
 
 pub mod admin;
 pub mod agent;
+pub mod asset_tag;
 pub mod demo;
 pub mod group;
 pub mod image;
+pub mod key;
 pub mod node;
 pub mod server;
 mod table;

@@ -36,6 +36,10 @@ pub(crate) async fn create(
 ) -> Result<Json<KeyInfo>, ServiceError> {
     require_admin(&st, &headers)?;
     check_name(&req.name)?;
+    // The same rules as the tags a host can carry: a policy no tag can satisfy is refused.
+    if !req.policy.asset_tags.is_empty() {
+        crate::tags::check_tags(&req.policy.asset_tags)?;
+    }
     let created_at = now();
     if req.policy.expires_at.is_some_and(|at| at <= created_at) {
         return Err(ServiceError::BadRequest(

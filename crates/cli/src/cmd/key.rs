@@ -1,0 +1,483 @@
+//! `ironroot key`: keys held by the service's key broker, the transfer policy that says
+//! which nodes may receive each, and the log of every release and refusal.
+//!
+//! Never: print or log key material; an imported key is read, sent once and zeroized.
+
+use super::admin::{print_json, AdminClient, Conn};
+use super::asset_tag::{parse_tags, tags_text};
+use super::{Output, Table};
+use anyhow::Context;
+use ironroot_api::{CreateKey, KeyInfo, KeyPolicy, ReleaseRecord, B64};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use zeroize::Zeroize;
+
+/// Bytes of an AES-256 key.
+const KEY_BYTES: usize = 32;
+
+#[derive(clap::Subcommand)]
+pub enum KeyCmd {
+    /// Create a key in the broker (random AES-256, or imported) with its transfer policy.
+    ///
+    /// The broker releases the key only to a node that a fresh attestation, made in the
+    /// same request, finds trusted, and that the service has certified with every --tag
+    /// given here (`ironroot host tag`), inside one of the --group flavor groups if any
+    /// are given, before --expires. Without --tag or --group any trusted node qualifies.
+    ///
+    /// Then encrypt images for it with `skopeo copy --encryption-key
+    /// provider:ironroot:NAME SRC DST` or `ironroot image encrypt SRC DST --key
+    /// provider:ironroot:NAME`: the broker seals each layer's key under it.
+    ///
+    /// Example: ironroot key create payments-eu --tag region=EU --group payments
+    Create {
+        /// The key's name (letters, digits, '-', '_', '.', '/'); images name it.
+        name: String,
+        /// An asset tag the node must be certified with, KEY=VALUE (repeatable).
+        #[arg(long = "tag", value_name = "KEY=VALUE")]
+        tags: Vec<String>,
+        /// A flavor group the node must be judged by (repeatable: any one of them).
+        #[arg(long = "group", value_name = "GROUP")]
+        groups: Vec<String>,
+        /// When the key stops being released to anyone: RFC 3339
+        /// (2030-01-31T12:00:00Z) or unix seconds.
+        #[arg(long, value_name = "TIME")]
+        expires: Option<String>,
+        /// Import this key instead of generating one: a file of exactly 32 raw bytes.
+        #[arg(long, value_name = "FILE")]
+        import_file: Option<PathBuf>,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// List the broker's keys and their policies (never their material).
+    List {
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// One key (by name or id) and its policy.
+    Show {
+        name: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// The release log, newest first: each release and refusal, the host, the trust
+    /// report it rested on and, for a refusal, why.
+    Releases {
+        /// Only this key (by name or id).
+        name: Option<String>,
+        /// At most this many records.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        limit: u32,
+        /// Print JSON (the same as --output json).
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        conn: Conn,
+    },
+}
+
+pub async fn run(cmd: KeyCmd, out: Output) -> anyhow::Result<ExitCode> {
+    match cmd {
+        KeyCmd::Create {
+            name,
+            tags,
+            groups,
+            expires,
+            import_file,
+            conn,
+        } => {
+            let policy = KeyPolicy {
+                asset_tags: parse_tags(&tags)?,
+                flavor_groups: groups,
+                expires_at: expires.as_deref().map(parse_time).transpose()?,
+            };
+            let material = import_file.as_deref().map(read_key_file).transpose()?;
+            let mut req = CreateKey {
+                name,
+                policy,
+                material: material.map(B64),
+            };
+            let sent = AdminClient::new(&conn)?.post("/v1/keys", &req).await;
+            if let Some(B64(m)) = req.material.as_mut() {
+                m.zeroize();
+            }
+            let key: KeyInfo = sent.with_context(|| format!("cannot create key {}", req.name))?;
+            match out {
+                Output::Json => print_json(&key)?,
+                Output::Table => {
+                    println!("{}", key_text(&key));
+                    println!(
+                        "\nEncrypt images for it with\n  skopeo copy --encryption-key \
+                         provider:ironroot:{0} SRC DST\nor\n  ironroot image encrypt SRC DST \
+                         --key provider:ironroot:{0}",
+                        key.name
+                    );
+                }
+            }
+        }
+        KeyCmd::List { conn } => {
+            let keys: Vec<KeyInfo> = AdminClient::new(&conn)?.get("/v1/keys").await?;
+            match out {
+                Output::Json => print_json(&keys)?,
+                Output::Table if keys.is_empty() => println!("no keys yet (ironroot key create)"),
+                Output::Table => println!("{}", keys_table(&keys)),
+            }
+        }
+        KeyCmd::Show { name, conn } => {
+            let key: KeyInfo = AdminClient::new(&conn)?
+                .get(&format!("/v1/keys/{}", path_segment(&name)))
+                .await?;
+            match out {
+                Output::Json => print_json(&key)?,
+                Output::Table => println!("{}", key_text(&key)),
+            }
+        }
+        KeyCmd::Releases {
+            name,
+            limit,
+            json,
+            conn,
+        } => releases(&AdminClient::new(&conn)?, name, limit, json, out).await?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn releases(
+    client: &AdminClient,
+    name: Option<String>,
+    limit: u32,
+    json: bool,
+    out: Output,
+) -> anyhow::Result<()> {
+    let mut q = format!("?limit={limit}");
+    if let Some(n) = &name {
+        q.push_str(&format!("&key={}", path_segment(n)));
+    }
+    let log: Vec<ReleaseRecord> = client.get(&format!("/v1/keys/releases{q}")).await?;
+    if json || out == Output::Json {
+        return print_json(&log);
+    }
+    if log.is_empty() {
+        println!("no key releases or refusals recorded yet");
+        return Ok(());
+    }
+    // Over all keys, name each record's key; the log itself carries only its id.
+    let names = match name {
+        Some(_) => None,
+        None => {
+            let keys: Vec<KeyInfo> = client.get("/v1/keys").await?;
+            Some(
+                keys.into_iter()
+                    .map(|k| (k.key_id, k.name))
+                    .collect::<BTreeMap<_, _>>(),
+            )
+        }
+    };
+    println!("{}", releases_table(&log, names.as_ref()));
+    Ok(())
+}
+
+fn releases_table(log: &[ReleaseRecord], names: Option<&BTreeMap<String, String>>) -> String {
+    let mut header = vec!["TIME", "HOST", "DECISION", "REPORT ID", "REASON"];
+    if names.is_some() {
+        header.insert(1, "KEY");
+    }
+    let mut t = Table::new(&header);
+    for r in log {
+        let mut row = vec![
+            utc(r.at),
+            r.hostname
+                .clone()
+                .or_else(|| r.host_id.clone())
+                .unwrap_or_else(|| "-".into()),
+            if r.released { "released" } else { "REFUSED" }.into(),
+            r.report_id.clone().unwrap_or_else(|| "-".into()),
+            r.reason.clone(),
+        ];
+        if let Some(names) = names {
+            row.insert(1, names.get(&r.key_id).unwrap_or(&r.key_id).clone());
+        }
+        t.row(row);
+    }
+    t.render()
+}
+
+fn keys_table(keys: &[KeyInfo]) -> String {
+    let mut t = Table::new(&["NAME", "KEY ID", "POLICY", "CREATED", "IMPORTED"]);
+    for k in keys {
+        t.row(vec![
+            k.name.clone(),
+            k.key_id.clone(),
+            policy_summary(&k.policy),
+            utc(k.created_at),
+            if k.imported { "yes" } else { "no" }.into(),
+        ]);
+    }
+    t.render()
+}
+
+/// The policy in one cell: what a trusted node must also have.
+fn policy_summary(p: &KeyPolicy) -> String {
+    let mut parts = Vec::new();
+    if !p.asset_tags.is_empty() {
+        parts.push(format!("tags {}", tags_text(&p.asset_tags)));
+    }
+    if !p.flavor_groups.is_empty() {
+        parts.push(format!("groups {}", p.flavor_groups.join(", ")));
+    }
+    if let Some(at) = p.expires_at {
+        parts.push(format!("until {}", utc(at)));
+    }
+    if parts.is_empty() {
+        "any trusted node".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+fn key_text(k: &KeyInfo) -> String {
+    let mut s = format!(
+        "key       {}\nkey id    {}\ncreated   {}\nmaterial  {}\n\
+         released to a node trusted by a fresh attestation",
+        k.name,
+        k.key_id,
+        utc(k.created_at),
+        if k.imported {
+            "imported"
+        } else {
+            "generated by the broker"
+        }
+    );
+    let p = &k.policy;
+    if !p.asset_tags.is_empty() {
+        s.push_str(&format!("\n  certified with  {}", tags_text(&p.asset_tags)));
+    }
+    if !p.flavor_groups.is_empty() {
+        s.push_str(&format!(
+            "\n  judged by       {}",
+            p.flavor_groups.join(" or ")
+        ));
+    }
+    match p.expires_at {
+        Some(at) => s.push_str(&format!("\n  expires         {}", utc(at))),
+        None => s.push_str("\n  expires         never"),
+    }
+    s
+}
+
+/// Reads an imported key: exactly 32 bytes, never more read than that plus one.
+fn read_key_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut bytes = Vec::with_capacity(KEY_BYTES + 1);
+    file.take(KEY_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if bytes.len() != KEY_BYTES {
+        let size = if bytes.len() > KEY_BYTES {
+            "more than 32".to_string()
+        } else {
+            bytes.len().to_string()
+        };
+        bytes.zeroize();
+        anyhow::bail!(
+            "{} holds {size} bytes; an imported key is exactly {KEY_BYTES} raw bytes (AES-256), \
+             not hex or base64",
+            path.display()
+        );
+    }
+    Ok(bytes)
+}
+
+/// Percent-encodes one path segment or query value (key names may contain '/').
+pub(crate) fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("--expires {0:?}: give an RFC 3339 time (2030-01-31T12:00:00Z) or unix seconds")]
+pub struct TimeArgError(String);
+
+/// Unix seconds from unix seconds or an RFC 3339 time (`T`, `t` or a space between date
+/// and time; `Z` or a `+HH:MM`/`-HH:MM` offset; fractions of a second dropped).
+pub fn parse_time(s: &str) -> Result<u64, TimeArgError> {
+    let bad = || TimeArgError(s.to_owned());
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().map_err(|_| bad());
+    }
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = b.get(r)?;
+        if !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(part).ok()?.parse().ok()
+    };
+    let shape_ok = b.len() >= 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && matches!(b[10], b'T' | b't' | b' ')
+        && b[13] == b':'
+        && b[16] == b':';
+    if !shape_ok {
+        return Err(bad());
+    }
+    let (y, mo, d) = (num(0..4), num(5..7), num(8..10));
+    let (h, mi, sec) = (num(11..13), num(14..16), num(17..19));
+    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) = (y, mo, d, h, mi, sec) else {
+        return Err(bad());
+    };
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        rest = &frac[digits..];
+    }
+    let offset = match rest.as_bytes() {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2]
+            if [h1, h2, m1, m2].iter().all(|c| c.is_ascii_digit()) =>
+        {
+            let oh = i64::from(h1 - b'0') * 10 + i64::from(h2 - b'0');
+            let om = i64::from(m1 - b'0') * 10 + i64::from(m2 - b'0');
+            if oh > 23 || om > 59 {
+                return Err(bad());
+            }
+            let secs = oh * 3600 + om * 60;
+            if *sign == b'+' {
+                secs
+            } else {
+                -secs
+            }
+        }
+        _ => return Err(bad()),
+    };
+    let valid = (1..=12).contains(&mo)
+        && d >= 1
+        && d <= days_in_month(y, mo)
+        && h < 24
+        && mi < 60
+        && sec < 60;
+    if !valid {
+        return Err(bad());
+    }
+    let t = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset;
+    u64::try_from(t).map_err(|_| bad())
+}
+
+/// Unix seconds as RFC 3339 UTC, e.g. `2030-01-31T12:00:00Z`.
+pub fn utc(t: u64) -> String {
+    let days = i64::try_from(t / 86_400).unwrap_or(i64::MAX / 2);
+    let (y, m, d) = civil_from_days(days);
+    let s = t % 86_400;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+// Howard Hinnant's `days_from_civil` and `civil_from_days` (proleptic Gregorian).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_unix_and_rfc3339_times() {
+        assert_eq!(parse_time("1800000000"), Ok(1_800_000_000));
+        assert_eq!(parse_time("1970-01-01T00:00:00Z"), Ok(0));
+        assert_eq!(parse_time("2100-01-01T00:00:00Z"), Ok(4_102_444_800));
+        assert_eq!(parse_time("2024-02-29t12:30:15.250z"), Ok(1_709_209_815));
+        assert_eq!(parse_time("2024-02-29 14:30:15+02:00"), Ok(1_709_209_815));
+        assert_eq!(parse_time("2024-02-29T07:00:15-05:30"), Ok(1_709_209_815));
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_time() {
+        for s in [
+            "",
+            "tomorrow",
+            "2030-01-31",
+            "2030-01-31T12:00:00",
+            "2023-02-29T00:00:00Z",
+            "2030-13-01T00:00:00Z",
+            "2030-01-31T24:00:00Z",
+            "2030-01-31T12:00:00.Z",
+            "2030-01-31T12:00:00+2:00",
+            "1969-12-31T23:59:59Z",
+            "-5",
+        ] {
+            assert_eq!(parse_time(s), Err(TimeArgError(s.into())), "{s}");
+        }
+    }
+
+    #[test]
+    fn formats_utc_and_round_trips() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(1_709_209_815), "2024-02-29T12:30:15Z");
+        for t in [0, 951_782_400, 1_709_209_815, 4_102_444_799, 4_102_444_800] {
+            assert_eq!(parse_time(&utc(t)), Ok(t));
+        }
+    }
+
+    #[test]
+    fn encodes_path_segments() {
+        assert_eq!(path_segment("payments-eu_1.x~"), "payments-eu_1.x~");
+        assert_eq!(path_segment("team/app key"), "team%2Fapp%20key");
+    }
+
+    #[test]
+    fn summarises_policies() {
+        assert_eq!(policy_summary(&KeyPolicy::default()), "any trusted node");
+        let p = KeyPolicy {
+            asset_tags: BTreeMap::from([("region".into(), "EU".into())]),
+            flavor_groups: vec!["payments".into()],
+            expires_at: Some(0),
+        };
+        assert_eq!(
+            policy_summary(&p),
+            "tags region=EU; groups payments; until 1970-01-01T00:00:00Z"
+        );
+    }
+}
