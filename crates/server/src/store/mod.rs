@@ -20,6 +20,7 @@ pub use events::StoredEvent;
 pub use flavors::FlavorRow;
 pub use hosts::{EnrollmentRow, HostRow};
 pub use reports::ReportRow;
+use std::sync::Arc;
 pub use trust::{ClockCheck, Verdict};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -100,6 +101,44 @@ impl Location {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    /// SQLite only: the background WAL checkpointer, stopped with the last clone.
+    _checkpointer: Option<Arc<Checkpointer>>,
+}
+
+/// SQLite's automatic WAL checkpoint runs inside the commit that crosses its threshold,
+/// which put a multi-millisecond checkpoint into about one request in fifty (the p99 of
+/// key release went from 2.6 ms to 7.5 ms). Connections are opened with automatic
+/// checkpoints off, and this task checkpoints (PASSIVE: it never blocks a writer) once a
+/// second instead, off every request's path.
+#[derive(Debug)]
+struct Checkpointer(tokio::task::AbortHandle);
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn spawn_checkpointer(pool: AnyPool) -> Arc<Checkpointer> {
+    let task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if pool.is_closed() {
+                return;
+            }
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&pool)
+                .await
+            {
+                tracing::warn!(error = %e, "SQLite WAL checkpoint failed; will retry");
+            }
+        }
+    });
+    Arc::new(Checkpointer(task.abort_handle()))
 }
 
 impl Store {
@@ -126,13 +165,14 @@ impl Store {
         let opts = AnyConnectOptions::from_str(url.as_str())?;
         // The Any driver builds SQLite options from the URL alone, which cannot ask for
         // WAL or synchronous=NORMAL; foreign keys and a 5 s busy timeout are defaults.
+        // Automatic checkpoints are off: see `Checkpointer`.
         // An embedded database has no connection to lose, so the per-use check (a
         // round trip to sqlx's worker thread on every query) is skipped.
         let pool = pool_options()
             .test_before_acquire(false)
             .after_connect(|conn, _| {
                 Box::pin(async move {
-                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;")
                         .await?;
                     Ok(())
                 })
@@ -140,7 +180,11 @@ impl Store {
             .connect_with(opts)
             .await?;
         SQLITE_MIGRATIONS.run(&pool).await?;
-        Ok(Store { pool })
+        let checkpointer = spawn_checkpointer(pool.clone());
+        Ok(Store {
+            pool,
+            _checkpointer: Some(checkpointer),
+        })
     }
 
     /// Connects to PostgreSQL at `url` and runs migrations. Replicas may do this at the
@@ -151,7 +195,10 @@ impl Store {
             AnyConnectOptions::from_str(url).map_err(|e| StoreError::Location(e.to_string()))?;
         let pool = pool_options().connect_with(opts).await?;
         POSTGRES_MIGRATIONS.run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            _checkpointer: None,
+        })
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {
