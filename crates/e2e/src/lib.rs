@@ -253,3 +253,66 @@ impl TpmDevice for SharedTpm {
         unbind(key: &ironroot_tpm::BindingKey, ciphertext: &[u8], label: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>, ironroot_tpm::TpmError>;
     }
 }
+
+/// A service and nodes that are enrolled, attested, judged by golden flavors taken from
+/// the first node, and tagged `region=<region>`, each trusted with its tag in its quote:
+/// the starting point of the key-broker and encrypted-image tests.
+pub struct TaggedFleet {
+    pub platform: Platform,
+    pub nodes: Vec<Node>,
+    pub sessions: Vec<Session>,
+    /// What the service issued to each node, in order.
+    pub tags: Vec<ironroot_api::IssuedTag>,
+}
+
+/// Boots `nodes` (name, region) under a fresh temporary directory tagged `tag`.
+pub async fn tagged_fleet(tag: &str, nodes: &[(&str, &str)]) -> anyhow::Result<TaggedFleet> {
+    let dir = TempDir::new(tag)?;
+    let mut booted = Vec::new();
+    for (name, _) in nodes {
+        booted.push(Node::boot(&dir.0, name).await?);
+    }
+    let cas = booted.iter().flat_map(|n| n.ca.clone()).collect();
+    let platform = Platform::start(dir, cas, |_| {}).await?;
+    let mut sessions = Vec::new();
+    for n in &booted {
+        let mut s = n.session(&platform.url(), &platform.service.ca_pem)?;
+        s.ensure_enrolled().await?;
+        s.attest_once().await?;
+        sessions.push(s);
+    }
+    let req = ironroot_api::FlavorsFromHostRequest {
+        host_id: sessions
+            .first()
+            .and_then(|s| s.host_id())
+            .context("no nodes")?
+            .into(),
+        label: "golden".into(),
+        parts: vec![],
+        flavor_group: None,
+    };
+    let _: ironroot_api::FlavorList = platform.admin.post("/v1/flavors/from-host", &req).await?;
+    let mut tags = Vec::new();
+    for (s, (name, region)) in sessions.iter().zip(nodes) {
+        let req = ironroot_api::TagRequest {
+            tags: std::collections::BTreeMap::from([("region".into(), region.to_string())]),
+        };
+        let host = s.host_id().context("not enrolled")?;
+        tags.push(
+            platform
+                .admin
+                .post(&format!("/v1/hosts/{host}/tags"), &req)
+                .await?,
+        );
+        anyhow::ensure!(
+            s.attest_once().await?.trusted,
+            "{name} is not trusted after tagging"
+        );
+    }
+    Ok(TaggedFleet {
+        platform,
+        nodes: booted,
+        sessions,
+        tags,
+    })
+}

@@ -7,10 +7,10 @@
 
 use ironroot_agent::{AgentError, Session};
 use ironroot_api::{
-    CreateKey, ErrorKind, FlavorList, FlavorsFromHostRequest, IssuedTag, KeyInfo, KeyPolicy,
-    ReleaseRecord, ReportRecord, TagRequest, WrapRequest, WrappedBlob, B64,
+    CreateKey, ErrorKind, KeyInfo, KeyPolicy, ReleaseRecord, ReportRecord, TagRequest, WrapRequest,
+    WrappedBlob, B64,
 };
-use ironroot_e2e::{peers_available, Node, Platform, TempDir};
+use ironroot_e2e::{peers_available, tagged_fleet, Platform};
 use std::collections::BTreeMap;
 
 fn tags(region: &str) -> TagRequest {
@@ -45,40 +45,14 @@ async fn keys_go_only_to_trusted_nodes_with_the_required_tag() {
     if !peers_available() {
         return;
     }
-    let dir = TempDir::new("broker").unwrap();
-    let mut nodes = Vec::new();
-    for name in ["eu-1", "us-1", "eu-2"] {
-        nodes.push(Node::boot(&dir.0, name).await.unwrap());
-    }
-    let cas = nodes.iter().flat_map(|n| n.ca.clone()).collect();
-    let p = Platform::start(dir, cas, |_| {}).await.unwrap();
-    let mut sessions = Vec::new();
-    for n in &nodes {
-        let mut s = n.session(&p.url(), &p.service.ca_pem).unwrap();
-        s.ensure_enrolled().await.unwrap();
-        s.attest_once().await.unwrap();
-        sessions.push(s);
-    }
-    let req = FlavorsFromHostRequest {
-        host_id: sessions[0].host_id().unwrap().into(),
-        label: "golden".into(),
-        parts: vec![],
-        flavor_group: None,
-    };
-    let _: FlavorList = p.admin.post("/v1/flavors/from-host", &req).await.unwrap();
-    for (s, region) in sessions.iter().zip(["EU", "US", "EU"]) {
-        let t: IssuedTag = p
-            .admin
-            .post(
-                &format!("/v1/hosts/{}/tags", s.host_id().unwrap()),
-                &tags(region),
-            )
-            .await
-            .unwrap();
+    let fleet = tagged_fleet("broker", &[("eu-1", "EU"), ("us-1", "US"), ("eu-2", "EU")])
+        .await
+        .unwrap();
+    let (p, mut nodes, sessions) = (fleet.platform, fleet.nodes, fleet.sessions);
+    for ((s, t), region) in sessions.iter().zip(&fleet.tags).zip(["EU", "US", "EU"]) {
         assert_eq!(t.digest.len(), 64);
-        // The service tells the agent; it provisions the TPM and the quote covers it.
+        // The service told the agent; it provisioned the TPM and the quote covers it.
         assert_eq!(report_tags(&p, s).await, tags(region).tags);
-        assert!(s.attest_once().await.unwrap().trusted);
     }
 
     let policy = KeyPolicy {

@@ -9,11 +9,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use ironroot_agent::{serve_keyprovider, NodeUnwrapper, Session};
-use ironroot_api::{
-    FlavorList, FlavorsFromHostRequest, IssuedTag, KeyInfo, ReleaseRecord, TagRequest,
-};
-use ironroot_e2e::{peers_available, Node, Platform, TempDir};
-use std::collections::BTreeMap;
+use ironroot_api::{KeyInfo, ReleaseRecord};
+use ironroot_e2e::{peers_available, tagged_fleet, TempDir};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -187,38 +184,10 @@ async fn skopeo_encrypts_through_ironroot_and_only_the_trusted_eu_node_runs_the_
     if !peers_available() || !skopeo_available() {
         return;
     }
-    let dir = TempDir::new("encimg").unwrap();
-    let mut nodes = Vec::new();
-    for name in ["eu-1", "us-1", "eu-2"] {
-        nodes.push(Node::boot(&dir.0, name).await.unwrap());
-    }
-    let cas = nodes.iter().flat_map(|n| n.ca.clone()).collect();
-    let p = Platform::start(dir, cas, |_| {}).await.unwrap();
-    let mut sessions = Vec::new();
-    for n in &nodes {
-        let mut s = n.session(&p.url(), &p.service.ca_pem).unwrap();
-        s.ensure_enrolled().await.unwrap();
-        s.attest_once().await.unwrap();
-        sessions.push(s);
-    }
-    let req = FlavorsFromHostRequest {
-        host_id: sessions[0].host_id().unwrap().into(),
-        label: "golden".into(),
-        parts: vec![],
-        flavor_group: None,
-    };
-    let _: FlavorList = p.admin.post("/v1/flavors/from-host", &req).await.unwrap();
-    for (s, region) in sessions.iter().zip(["EU", "US", "EU"]) {
-        let tags = TagRequest {
-            tags: BTreeMap::from([("region".into(), region.into())]),
-        };
-        let _: IssuedTag = p
-            .admin
-            .post(&format!("/v1/hosts/{}/tags", s.host_id().unwrap()), &tags)
-            .await
-            .unwrap();
-        assert!(s.attest_once().await.unwrap().trusted);
-    }
+    let fleet = tagged_fleet("encimg", &[("eu-1", "EU"), ("us-1", "US"), ("eu-2", "EU")])
+        .await
+        .unwrap();
+    let (p, mut nodes, sessions) = (fleet.platform, fleet.nodes, fleet.sessions);
 
     // The build host's side: the provider binary with the broker's address and token.
     let work = p.dir.0.join("work");

@@ -7,11 +7,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use ironroot_agent::{AgentError, NodeUnwrapper, ReleaseRequest, Session};
-use ironroot_api::{
-    CreateKey, ErrorKind, FlavorList, FlavorsFromHostRequest, IssuedTag, KeyInfo, KeyPolicy,
-    ReleaseRecord, TagRequest, B64,
-};
-use ironroot_e2e::{peers_available, Node, Platform, TempDir};
+use ironroot_api::{CreateKey, ErrorKind, KeyInfo, KeyPolicy, ReleaseRecord, B64};
+use ironroot_e2e::{peers_available, tagged_fleet, Node, Platform};
 use ironroot_keyprovider::{Packet, ProviderError, Unwrapper};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,39 +22,11 @@ fn refused(r: Result<impl Sized, AgentError>) -> ironroot_api::ApiError {
     }
 }
 
-async fn setup(dir: TempDir, names: &[&str]) -> (Platform, Vec<Node>, Vec<Session>, KeyInfo) {
-    let mut nodes = Vec::new();
-    for name in names {
-        nodes.push(Node::boot(&dir.0, name).await.unwrap());
-    }
-    let cas = nodes.iter().flat_map(|n| n.ca.clone()).collect();
-    let p = Platform::start(dir, cas, |_| {}).await.unwrap();
-    let mut sessions = Vec::new();
-    for n in &nodes {
-        let mut s = n.session(&p.url(), &p.service.ca_pem).unwrap();
-        s.ensure_enrolled().await.unwrap();
-        s.attest_once().await.unwrap();
-        sessions.push(s);
-    }
-    let req = FlavorsFromHostRequest {
-        host_id: sessions[0].host_id().unwrap().into(),
-        label: "golden".into(),
-        parts: vec![],
-        flavor_group: None,
-    };
-    let _: FlavorList = p.admin.post("/v1/flavors/from-host", &req).await.unwrap();
+async fn setup(tag: &str, names: &[&str]) -> (Platform, Vec<Node>, Vec<Session>, KeyInfo) {
+    let nodes: Vec<(&str, &str)> = names.iter().map(|n| (*n, "EU")).collect();
+    let fleet = tagged_fleet(tag, &nodes).await.unwrap();
+    let (p, nodes, sessions) = (fleet.platform, fleet.nodes, fleet.sessions);
     let eu = BTreeMap::from([("region".to_string(), "EU".to_string())]);
-    for s in &sessions {
-        let _: IssuedTag = p
-            .admin
-            .post(
-                &format!("/v1/hosts/{}/tags", s.host_id().unwrap()),
-                &TagRequest { tags: eu.clone() },
-            )
-            .await
-            .unwrap();
-        assert!(s.attest_once().await.unwrap().trusted);
-    }
     let key: KeyInfo = p
         .admin
         .post(
@@ -81,7 +50,7 @@ async fn replayed_forged_and_uncertified_release_requests_are_refused_and_logged
     if !peers_available() {
         return;
     }
-    let (p, _nodes, s, key) = setup(TempDir::new("attacks").unwrap(), &["eu-1", "eu-2"]).await;
+    let (p, _nodes, s, key) = setup("attacks", &["eu-1", "eu-2"]).await;
     let k = key.key_id.as_str();
 
     // eu-1's request, sent by eu-2 (its own mutual-TLS identity): the challenge was eu-1's.
@@ -184,9 +153,7 @@ async fn an_unreachable_broker_and_an_unknown_key_are_clear_errors_for_skopeo() 
     if !peers_available() {
         return;
     }
-    let dir = TempDir::new("unreach").unwrap();
-    let root = dir.0.clone();
-    let (p, nodes, sessions, key) = setup(dir, &["eu-1"]).await;
+    let (p, nodes, sessions, key) = setup("unreach", &["eu-1"]).await;
 
     // Wrap: a build host pointed at a port nobody listens on.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
@@ -245,7 +212,6 @@ async fn an_unreachable_broker_and_an_unknown_key_are_clear_errors_for_skopeo() 
     let mut away = nodes[0]
         .session(&format!("https://{closed}"), &p.service.ca_pem)
         .unwrap();
-    let _ = &root;
     away.ensure_enrolled().await.ok();
     let u = NodeUnwrapper::new(
         Arc::new(tokio::sync::RwLock::new(away)),
