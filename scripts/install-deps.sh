@@ -5,8 +5,11 @@ packages=(swtpm swtpm-tools tpm2-tools libtss2-dev pkg-config gcc runc conmon po
   # real peers for encrypted images (docs/peers.md): the distribution registry, podman,
   # debootstrap for the Debian 13 root filesystem with skopeo 1.18 (scripts/trixie-rootfs.sh;
   # Debian 12's skopeo 1.9 predates ocicrypt key providers, so it is not installed here),
-  # busybox-static for scripts/make-test-image.sh, softhsm2/opensc for PKCS#11, gnupg for signing
-  docker-registry podman debootstrap busybox-static softhsm2 opensc gnupg jq curl openssl python3 zstd)
+  # busybox-static for scripts/make-test-image.sh, softhsm2/opensc for PKCS#11, gnupg for signing;
+  # rpm (rpm 4.18: rpm.vercmp is the oracle of crates/vercmp's rpm ordering, and its tools made
+  # crates/pkgdb's rpmdb.sqlite fixture)
+  docker-registry podman debootstrap busybox-static softhsm2 opensc gnupg jq curl openssl python3 zstd
+  rpm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
