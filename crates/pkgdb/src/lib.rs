@@ -57,6 +57,19 @@ pub struct Package {
 }
 
 impl Package {
+    /// A package known by other means (a stored inventory, a test): name and version, with
+    /// no source or architecture; set those fields after if known.
+    pub fn new(ecosystem: Ecosystem, name: &str, version: &str) -> Package {
+        Package {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            source_name: None,
+            source_version: None,
+            arch: None,
+            ecosystem,
+        }
+    }
+
     /// The source package name that vulnerability feeds (Debian's, OSV's) key on.
     pub fn source_name_or_name(&self) -> &str {
         self.source_name.as_deref().unwrap_or(&self.name)
