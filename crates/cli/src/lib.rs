@@ -2,3 +2,4 @@
 //! arguments into the typed configuration of a library crate and calls it.
 
 pub mod cmd;
+pub mod peers;

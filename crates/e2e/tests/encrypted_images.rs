@@ -10,21 +10,15 @@
 
 use ironroot_agent::{serve_keyprovider, NodeUnwrapper, Session};
 use ironroot_api::{KeyInfo, ReleaseRecord};
+use ironroot_cli::peers::{self, scripts_dir, skopeo_rootfs_ready, Output, Podman, Registry};
 use ironroot_e2e::{peers_available, tagged_fleet, TempDir};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::RwLock;
 
-fn scripts() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts")
-}
-
 fn skopeo_available() -> bool {
-    let cache = std::env::var("IRONROOT_CACHE").unwrap_or_else(|_| "/var/cache/ironroot".into());
-    let ok = Path::new(&cache)
-        .join("trixie-rootfs/usr/bin/skopeo")
-        .exists()
+    let ok = skopeo_rootfs_ready()
         && Path::new("/usr/bin/podman").exists()
         && Path::new("/usr/bin/docker-registry").exists();
     if !ok {
@@ -73,83 +67,12 @@ fn layer_digests(layout: &Path) -> Vec<String> {
         .collect()
 }
 
-struct Output {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
 async fn run(cmd: &mut tokio::process::Command) -> Output {
-    let out = tokio::time::timeout(Duration::from_secs(300), cmd.output())
-        .await
-        .expect("command timed out")
-        .unwrap();
-    Output {
-        ok: out.status.success(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    peers::run(cmd).await.unwrap()
 }
 
-/// skopeo 1.18 in the Debian 13 chroot, seeing `work` and the ocicrypt config `kp`.
 async fn skopeo(work: &Path, kp: &Path, args: &[&str]) -> Output {
-    run(
-        tokio::process::Command::new(scripts().join("chroot-skopeo.sh"))
-            .arg("--bind")
-            .arg(work)
-            .args(args)
-            .env("OCICRYPT_KEYPROVIDER_CONFIG", kp),
-    )
-    .await
-}
-
-struct Registry(PathBuf);
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new(scripts().join("registry.sh"))
-            .arg("stop")
-            .arg(&self.0)
-            .status();
-    }
-}
-
-struct Podman(PathBuf);
-
-impl Podman {
-    fn cmd(&self) -> tokio::process::Command {
-        let w = &self.0;
-        let mut c = tokio::process::Command::new("podman");
-        c.arg("--root")
-            .arg(w.join("root"))
-            .arg("--runroot")
-            .arg(w.join("runroot"))
-            .arg("--tmpdir")
-            .arg(w.join("tmp"))
-            .args([
-                "--storage-driver",
-                "vfs",
-                "--runtime",
-                "/usr/sbin/runc",
-                "--cgroup-manager",
-                "cgroupfs",
-                "--events-backend",
-                "file",
-            ]);
-        c
-    }
-}
-
-impl Drop for Podman {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("podman")
-            .arg("--root")
-            .arg(self.0.join("root"))
-            .arg("--runroot")
-            .arg(self.0.join("runroot"))
-            .args(["--storage-driver", "vfs", "rm", "-af"])
-            .output();
-    }
+    peers::skopeo(work, kp, args).await.unwrap()
 }
 
 fn write_json(path: &Path, v: serde_json::Value) {
@@ -169,7 +92,7 @@ fn make_image(work: &Path) -> PathBuf {
     std::fs::create_dir_all(&l3).unwrap();
     std::fs::write(l3.join("payload"), vec![7u8; 100_000]).unwrap();
     let img = work.join("img");
-    let st = std::process::Command::new(scripts().join("make-test-image.sh"))
+    let st = std::process::Command::new(scripts_dir().join("make-test-image.sh"))
         .arg("--gzip")
         .arg(&img)
         .args(["1", "2", "3"].map(|l| work.join("layers").join(l)))
@@ -210,14 +133,8 @@ async fn skopeo_encrypts_through_ironroot_and_only_the_trusted_eu_node_runs_the_
         serde_json::json!({"key-providers": {"ironroot": {"cmd": {"path": bin, "args": build_args}}}}),
     );
     let img = make_image(&work);
-    let reg_dir = work.join("registry");
-    let reg = run(tokio::process::Command::new(scripts().join("registry.sh"))
-        .arg("start")
-        .arg(&reg_dir))
-    .await;
-    assert!(reg.ok, "{}", reg.stderr);
-    let _registry = Registry(reg_dir);
-    let reg = reg.stdout.trim().to_owned();
+    let registry = Registry::start(&work.join("registry")).await.unwrap();
+    let reg = registry.addr.clone();
     let src = format!("oci:{}:latest", img.display());
     let enc_ref = format!("docker://{reg}/app:enc");
 
@@ -376,28 +293,12 @@ async fn skopeo_encrypts_through_ironroot_and_only_the_trusted_eu_node_runs_the_
     // podman (runc) runs what eu-1 decrypted.
     // podman refuses a runroot path longer than 50 characters: a short directory of its own.
     let podman_dir = TempDir::new("pm").unwrap();
-    let podman = Podman(podman_dir.0.clone());
-    let pulled = run(podman
-        .cmd()
-        .args(["pull", "-q"])
-        .arg(format!("oci-archive:{}", work.join("eu-1.tar").display())))
-    .await;
-    assert!(pulled.ok, "podman pull: {}", pulled.stderr);
-    let ran = run(podman
-        .cmd()
-        .args([
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "--ulimit",
-            "nofile=1024:1024",
-            "--ulimit",
-            "nproc=1024:1024",
-        ])
-        .arg(pulled.stdout.trim())
-        .args(["/bin/busybox", "cat", "/etc/hello.txt"]))
-    .await;
+    let podman = Podman::new(podman_dir.0.clone());
+    let image = podman.load(&work.join("eu-1.tar")).await.unwrap();
+    let ran = podman
+        .run(&image, &["/bin/busybox", "cat", "/etc/hello.txt"])
+        .await
+        .unwrap();
     assert!(ran.ok, "podman run: {}", ran.stderr);
     assert_eq!(ran.stdout, "hello from an encrypted image\n");
 

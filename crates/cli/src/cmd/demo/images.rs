@@ -6,6 +6,7 @@
 
 use super::{step, wait_until};
 use crate::cmd::admin::AdminClient;
+use crate::peers::{run, scripts_dir, skopeo, skopeo_rootfs_ready, Podman, Registry};
 use anyhow::{bail, Context};
 use ironroot_api::{HostSummary, IssuedTag, ReleaseRecord, TagRequest};
 use std::collections::BTreeMap;
@@ -24,58 +25,6 @@ pub(super) struct Setup<'a> {
 
 pub(super) fn socket_for(node_dir: &Path) -> PathBuf {
     node_dir.join("kp.sock")
-}
-
-fn scripts() -> PathBuf {
-    if let Ok(s) = std::env::var("IRONROOT_SCRIPTS") {
-        return PathBuf::from(s);
-    }
-    let here = std::env::current_dir().unwrap_or_default().join("scripts");
-    if here.join("chroot-skopeo.sh").exists() {
-        return here;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts")
-}
-
-struct Out {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-async fn run(cmd: &mut tokio::process::Command) -> anyhow::Result<Out> {
-    let out = tokio::time::timeout(Duration::from_secs(300), cmd.output())
-        .await
-        .context("a peer command did not finish within 5 minutes")??;
-    Ok(Out {
-        ok: out.status.success(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    })
-}
-
-async fn skopeo(bind: &Path, kp: &Path, args: &[&str]) -> anyhow::Result<Out> {
-    run(
-        tokio::process::Command::new(scripts().join("chroot-skopeo.sh"))
-            .arg("--bind")
-            .arg(bind)
-            .args(args)
-            .env("OCICRYPT_KEYPROVIDER_CONFIG", kp),
-    )
-    .await
-}
-
-fn podman(root: &Path) -> tokio::process::Command {
-    let mut c = tokio::process::Command::new("podman");
-    c.arg("--root")
-        .arg(root.join("root"))
-        .arg("--runroot")
-        .arg(root.join("runroot"))
-        .arg("--tmpdir")
-        .arg(root.join("tmp"))
-        .args(["--storage-driver", "vfs", "--runtime", "/usr/sbin/runc"])
-        .args(["--cgroup-manager", "cgroupfs", "--events-backend", "file"]);
-    c
 }
 
 /// The sentence a platform engineer needs from skopeo's long error chain.
@@ -101,11 +50,7 @@ fn write_json(p: &Path, v: serde_json::Value) -> anyhow::Result<()> {
 }
 
 pub(super) async fn act(s: Setup<'_>) -> anyhow::Result<()> {
-    let cache = std::env::var("IRONROOT_CACHE").unwrap_or_else(|_| "/var/cache/ironroot".into());
-    if !Path::new(&cache)
-        .join("trixie-rootfs/usr/bin/skopeo")
-        .exists()
-    {
+    if !skopeo_rootfs_ready() {
         bail!("the Debian 13 root filesystem with skopeo 1.18 is missing: run `make demo` (scripts/install-deps.sh builds it)");
     }
     let hosts: Vec<HostSummary> = s.admin.hosts().await?;
@@ -137,20 +82,8 @@ pub(super) async fn act(s: Setup<'_>) -> anyhow::Result<()> {
     let work = s.dir.join("images");
     std::fs::create_dir_all(&work)?;
     step("Starting an OCI registry (docker-registry) on loopback and building a two-layer image");
-    let reg = run(tokio::process::Command::new(scripts().join("registry.sh"))
-        .arg("start")
-        .arg(work.join("registry")))
-    .await?;
-    if !reg.ok {
-        bail!("the registry did not start: {}", reg.stderr.trim());
-    }
-    let reg_addr = reg.stdout.trim().to_owned();
-    let result = encrypted_image_story(&s, &work, &reg_addr).await;
-    let _ = run(tokio::process::Command::new(scripts().join("registry.sh"))
-        .arg("stop")
-        .arg(work.join("registry")))
-    .await;
-    result
+    let registry = Registry::start(&work.join("registry")).await?;
+    encrypted_image_story(&s, &work, &registry.addr).await
 }
 
 async fn encrypted_image_story(s: &Setup<'_>, work: &Path, reg: &str) -> anyhow::Result<()> {
@@ -167,7 +100,7 @@ async fn encrypted_image_story(s: &Setup<'_>, work: &Path, reg: &str) -> anyhow:
     )?;
     let img = work.join("app");
     let built = run(
-        tokio::process::Command::new(scripts().join("make-test-image.sh"))
+        tokio::process::Command::new(scripts_dir().join("make-test-image.sh"))
             .arg("--gzip")
             .arg(&img)
             .arg(layers.join("1"))
@@ -224,7 +157,8 @@ async fn encrypted_image_story(s: &Setup<'_>, work: &Path, reg: &str) -> anyhow:
     println!("    pushed; the broker created key payments-eu (released only to trusted nodes tagged region=EU);");
     println!("    the layers are AES-256-CTR+HMAC, their keys sealed by the broker: the build host never held the key");
 
-    let pm = std::env::temp_dir().join(format!("ironroot-demo-pm-{}", std::process::id()));
+    let podman =
+        Podman::new(std::env::temp_dir().join(format!("ironroot-demo-pm-{}", std::process::id())));
     let mut ran_on = Vec::new();
     for (name, socket) in &s.nodes {
         // Each agent must have synchronised its tag into the TPM before asking.
@@ -262,30 +196,10 @@ async fn encrypted_image_story(s: &Setup<'_>, work: &Path, reg: &str) -> anyhow:
             println!("    REFUSED: {}", reason(&out.stderr));
             continue;
         }
-        let pulled = run(podman(&pm)
-            .args(["pull", "-q"])
-            .arg(format!("oci-archive:{}", archive.display())))
-        .await?;
-        if !pulled.ok {
-            bail!(
-                "podman could not load the decrypted image: {}",
-                pulled.stderr.trim()
-            );
-        }
-        let started = run(podman(&pm)
-            .args([
-                "run",
-                "--rm",
-                "--network",
-                "none",
-                "--ulimit",
-                "nofile=1024:1024",
-                "--ulimit",
-                "nproc=1024:1024",
-            ])
-            .arg(pulled.stdout.trim())
-            .args(["/bin/busybox", "cat", "/etc/motd"]))
-        .await?;
+        let image = podman.load(&archive).await?;
+        let started = podman
+            .run(&image, &["/bin/busybox", "cat", "/etc/motd"])
+            .await?;
         if !started.ok {
             bail!("podman run failed: {}", started.stderr.trim());
         }
@@ -295,8 +209,7 @@ async fn encrypted_image_story(s: &Setup<'_>, work: &Path, reg: &str) -> anyhow:
         );
         ran_on.push(name.clone());
     }
-    let _ = run(podman(&pm).args(["rm", "-af"])).await;
-    let _ = std::fs::remove_dir_all(&pm);
+    drop(podman);
 
     step("The broker's log of releases and refusals (GET /v1/keys/releases)");
     let log: Vec<ReleaseRecord> = s.admin.get("/v1/keys/releases?key=payments-eu").await?;
