@@ -25,10 +25,10 @@ pub use dpkg::{parse_dpkg_status, parse_dpkg_status_d};
 pub use error::Error;
 pub use rpm::parse_rpm_header;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Which package manager installed a [`Package`], which decides how its versions compare.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Ecosystem {
@@ -38,7 +38,7 @@ pub enum Ecosystem {
 }
 
 /// One installed package, as its database records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Package {
     /// Binary package name (dpkg `Package`, apk `P`, rpm `NAME`).

@@ -26,7 +26,7 @@ mod version;
 pub use database::{Added, Database, FeedSource, LoadStats};
 pub use error::Error;
 pub use matching::{Finding, MatchReport, PackageRef, Problem, ProblemKind};
-pub use namespace::{osv_namespace, Distro, Family, Namespace};
+pub use namespace::{debian_codename_release, osv_namespace, Distro, Family, Namespace};
 pub use osv::{parse_osv, Affected, OsvEvent, OsvRange, OsvRecord, RangeKind, SeverityVector};
 pub use severity::{Rating, SeverityBasis};
 pub use tracker::{parse_debian_tracker, TrackerIssue, TrackerRelease, TrackerStatus};
