@@ -55,6 +55,13 @@ enum Command {
     /// pipeline step (check, push) that lets only encrypted images out.
     #[command(subcommand)]
     Image(cmd::image::ImageCmd),
+    /// Scan an image for vulnerable packages, weak configuration, secrets and malware.
+    Scan(cmd::scan::ScanArgs),
+    /// The offline vulnerability database the scanner matches against.
+    #[command(subcommand)]
+    Db(cmd::scan::DbCmd),
+    /// Match every stored image inventory against the current database again.
+    Rescan(cmd::scan::RescanArgs),
     /// Run the local platform end to end: service, three attested nodes, a tampered node.
     Demo(cmd::demo::Args),
 }
@@ -69,7 +76,10 @@ fn main() -> ExitCode {
         | Command::Group(_)
         | Command::Report(_)
         | Command::Key(_)
-        | Command::Image(_) => "warn,tss_esapi=error",
+        | Command::Image(_)
+        | Command::Scan(_)
+        | Command::Db(_)
+        | Command::Rescan(_) => "warn,tss_esapi=error",
         _ => "info,tss_esapi=warn",
     };
     tracing_subscriber::fmt()
@@ -102,6 +112,9 @@ fn main() -> ExitCode {
             Command::Key(c) => cmd::key::run(c, out).await,
             Command::Node(c) => cmd::node::run(c, out).await,
             Command::Image(c) => cmd::image::run(c, out).await,
+            Command::Scan(a) => cmd::scan::scan_cmd(a, out == cmd::Output::Json).await,
+            Command::Db(c) => cmd::scan::db_cmd(c, out == cmd::Output::Json).await,
+            Command::Rescan(a) => cmd::scan::rescan_cmd(a, out == cmd::Output::Json).await,
             Command::Demo(a) => cmd::demo::run(a).await,
         }
     });

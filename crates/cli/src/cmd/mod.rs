@@ -8,6 +8,7 @@ pub mod group;
 pub mod image;
 pub mod key;
 pub mod node;
+pub mod scan;
 pub mod server;
 mod table;
 

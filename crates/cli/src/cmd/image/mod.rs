@@ -10,9 +10,9 @@ mod decrypt;
 mod encrypt;
 mod inspect;
 mod keys;
-mod layout;
-mod model;
-mod progress;
+pub(crate) mod layout;
+pub(crate) mod model;
+pub(crate) mod progress;
 mod push;
 mod staging;
 #[cfg(test)]

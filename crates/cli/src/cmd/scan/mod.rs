@@ -1,0 +1,309 @@
+//! `ironroot scan`, `ironroot db`, `ironroot rescan`: the image scanner's shell (issue 5).
+//! The work is in `ironroot-scanner` (the pass over the layers), `ironroot-vulndb`
+//! (matching), `ironroot-imagecheck` and `ironroot-contentscan` (checks); this module
+//! opens sources, loads the database, applies the user's policy and prints.
+
+mod archive;
+mod db;
+mod policy;
+mod rootfs;
+mod rpmdb;
+mod source;
+mod store;
+mod table;
+
+use crate::cmd::image::progress::Progress;
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use ironroot_scanner::{NoInspector, Scan, ScanReport, Severity};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub use source::Source;
+
+/// Exit code when findings reach `--fail-on` (the scan itself worked).
+pub const EXIT_FINDINGS: u8 = crate::cmd::EXIT_UNTRUSTED;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+/// Scan an image for vulnerable packages, weak configuration, secrets and malware.
+///
+/// IMAGE is an OCI layout (`oci:DIR[:TAG]` or a directory with an `oci-layout` file), a
+/// `docker save` archive (`docker-archive:FILE` or a file), or a root filesystem
+/// (`dir:PATH` or any other directory). Every layer is read once, as a stream, and checked
+/// against its digest; nothing is unpacked.
+///
+/// Exit codes: 0 the scan ran and nothing reached --fail-on; 1 the scan could not be done
+/// (unreadable or altered image, missing or stale database, bad arguments); 2 the scan ran
+/// and findings reached --fail-on.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The image (see above).
+    pub image: String,
+    /// Output format.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short = 'o')]
+    pub output_file: Option<PathBuf>,
+    /// Severities to report, comma-separated (unknown = nothing rated it).
+    #[arg(long, value_delimiter = ',', value_parser = policy::parse_severity, default_value = "unknown,info,low,medium,high,critical")]
+    pub severity: Vec<Severity>,
+    /// Exit with 2 when a reported finding is at or above this severity (`unknown`: any finding).
+    #[arg(long, value_parser = policy::parse_severity)]
+    pub fail_on: Option<Severity>,
+    /// Findings to ignore, with reasons and expiry (TOML; see docs/scanner.md).
+    #[arg(long)]
+    pub ignore_file: Option<PathBuf>,
+    /// The vulnerability database directory [default: $IRONROOT_DB or ~/.cache/ironroot/db].
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Refuse a database whose newest advisory is older than this (7d, 36h, ...).
+    #[arg(long, default_value = "7d", value_parser = db::parse_duration)]
+    pub max_db_age: u64,
+    /// Scan without a vulnerability database (inventory and checks only).
+    #[arg(long)]
+    pub skip_vulnerabilities: bool,
+    /// Do not keep the image's inventory for `ironroot rescan`.
+    #[arg(long)]
+    pub no_store: bool,
+    /// Where inventories are kept [default: ~/.cache/ironroot/inventories].
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCmd {
+    /// Load a vulnerability database from OSV records (a file, a directory of them, an
+    /// array) and/or the Debian security tracker's JSON export, from files or URLs. The
+    /// whole input is validated first: on any error the old database stays as it was.
+    Update {
+        /// A file, directory or http(s) URL; repeat for several feeds.
+        #[arg(long, required = true)]
+        from: Vec<String>,
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+    /// What the database holds and how old it is.
+    Status {
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+}
+
+/// Match every stored inventory against the current database again, without reading
+/// any image, and report what became vulnerable (or was fixed) since the last match.
+///
+/// Exit codes: 0 nothing new at or above --fail-on; 1 error; 2 new findings reached it.
+#[derive(Debug, Args)]
+pub struct RescanArgs {
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    #[arg(long, default_value = "7d", value_parser = db::parse_duration)]
+    pub max_db_age: u64,
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+    #[arg(long, value_parser = policy::parse_severity)]
+    pub fail_on: Option<Severity>,
+}
+
+pub async fn db_cmd(cmd: DbCmd, json: bool) -> anyhow::Result<ExitCode> {
+    match cmd {
+        DbCmd::Update { from, db } => {
+            let dir = db.unwrap_or_else(db::default_dir);
+            let m = db::update(&dir, &from).await?;
+            print_meta(&dir, &m, json)?;
+        }
+        DbCmd::Status { db } => {
+            let dir = db.unwrap_or_else(db::default_dir);
+            let m = db::metadata(&dir)?;
+            print_meta(&dir, &m, json)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_meta(dir: &std::path::Path, m: &db::Metadata, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(m)?);
+    } else {
+        println!("database     {}", dir.display());
+        println!("OSV records  {}", m.osv_records);
+        println!("tracker      {} issues", m.tracker_issues);
+        println!("newest data  {}", crate::cmd::key::utc(m.built_at));
+        println!("loaded       {}", crate::cmd::key::utc(m.updated_at));
+        println!("sources      {}", m.sources.join(", "));
+    }
+    Ok(())
+}
+
+pub async fn scan_cmd(args: ScanArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let format = args
+        .format
+        .unwrap_or(if json { Format::Json } else { Format::Table });
+    let rules = match &args.ignore_file {
+        Some(p) => policy::Rules::load(p)?,
+        None => policy::Rules::none(),
+    };
+    let database = if args.skip_vulnerabilities {
+        None
+    } else {
+        let dir = args.db.clone().unwrap_or_else(db::default_dir);
+        let meta = db::metadata(&dir)?;
+        db::check_age(&meta, args.max_db_age, db::now())?;
+        Some((meta, dir))
+    };
+    let source = Source::parse(&args.image)?;
+    let image = args.image.clone();
+    let runtime = tokio::runtime::Handle::current();
+    let mut report =
+        tokio::task::spawn_blocking(move || run_scan(&image, &source, database, runtime))
+            .await
+            .context("the scan stopped")??;
+    if !args.no_store {
+        let dir = args.store.clone().unwrap_or_else(store::default_dir);
+        store::save(&dir, &report)?;
+    }
+    for w in rules.apply(&mut report, db::now()) {
+        eprintln!("warning: {w}");
+    }
+    policy::filter_severity(&mut report, &args.severity);
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(&report)?,
+        Format::Table => table::render(&report),
+    };
+    match &args.output_file {
+        Some(p) => std::fs::write(p, text + "\n").with_context(|| format!("{}", p.display()))?,
+        None => println!("{text}"),
+    }
+    Ok(match args.fail_on {
+        Some(t) if policy::fails(&report, t) => ExitCode::from(EXIT_FINDINGS),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+fn run_scan(
+    reference: &str,
+    source: &Source,
+    database: Option<(db::Metadata, PathBuf)>,
+    runtime: tokio::runtime::Handle,
+) -> anyhow::Result<ScanReport> {
+    let started_at = crate::cmd::key::utc(db::now());
+    let progress = Progress::on_terminal();
+    let workdir = tempdir()?;
+    let rpm = rpmdb::SqlxRpm {
+        workdir: workdir.clone(),
+        runtime,
+        max_packages: ironroot_pkgdb::Limits::default().max_packages,
+    };
+    let mut inspector = NoInspector;
+    let mut scan = Scan::new(Default::default(), &mut inspector, &rpm);
+    let fed = source::feed(reference, source, &mut scan, progress);
+    let collected = scan.finish();
+    let _ = std::fs::remove_dir_all(&workdir);
+    let fed = fed?;
+    let mut report = ScanReport {
+        schema: ironroot_scanner::SCHEMA.into(),
+        scanner_version: env!("CARGO_PKG_VERSION").into(),
+        image: fed.info,
+        started_at,
+        finished_at: String::new(),
+        database: None,
+        os: collected.os_release.clone(),
+        layers: collected.layers.clone(),
+        packages: collected.packages.clone(),
+        vulnerabilities: Vec::new(),
+        findings: collected
+            .layer_findings
+            .iter()
+            .map(ironroot_scanner::layer_finding)
+            .collect(),
+        problems: collected
+            .inventory_problems
+            .iter()
+            .map(|p| ironroot_scanner::ReportProblem {
+                kind: "inventory".into(),
+                message: format!("{} (layer {}): {}", p.path, p.layer, p.message),
+            })
+            .collect(),
+        suppressed: Vec::new(),
+    };
+    if let Some((meta, dir)) = database {
+        progress.note("matching against the vulnerability database");
+        let db = db::load(&dir)?;
+        match_into(&mut report, &db, &meta);
+    }
+    report.finished_at = crate::cmd::key::utc(db::now());
+    Ok(report)
+}
+
+/// Matches the report's inventory, replacing its vulnerabilities.
+fn match_into(report: &mut ScanReport, db: &ironroot_vulndb::Database, meta: &db::Metadata) {
+    report.database = Some(ironroot_scanner::DatabaseInfo {
+        built_at: crate::cmd::key::utc(meta.built_at),
+        updated_at: crate::cmd::key::utc(meta.updated_at),
+        records: meta.osv_records + meta.tracker_issues,
+    });
+    report.problems.retain(|p| p.kind != "match");
+    let Some(os) = &report.os else {
+        report.problems.push(ironroot_scanner::ReportProblem {
+            kind: "match".into(),
+            message:
+                "no os-release in the image: the distribution is unknown, no package was matched"
+                    .into(),
+        });
+        report.vulnerabilities.clear();
+        return;
+    };
+    let m = db.match_inventory(&os.distro(), &report.inventory());
+    report.vulnerabilities = ironroot_scanner::vulnerabilities(&m, &report.packages);
+    report.problems.extend(ironroot_scanner::match_problems(&m));
+}
+
+/// A private directory for the scan's own files (an rpm database being read).
+fn tempdir() -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let base = std::env::temp_dir();
+    for _ in 0..16 {
+        let r = ironroot_crypto::random_bytes(8)?;
+        let p = base.join(format!("ironroot-scan-{}", hex::encode(r)));
+        if std::fs::DirBuilder::new().mode(0o700).create(&p).is_ok() {
+            return Ok(p);
+        }
+    }
+    anyhow::bail!("cannot create a private directory in {}", base.display())
+}
+
+pub async fn rescan_cmd(args: RescanArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let dir = args.db.clone().unwrap_or_else(db::default_dir);
+    let meta = db::metadata(&dir)?;
+    db::check_age(&meta, args.max_db_age, db::now())?;
+    let store_dir = args.store.clone().unwrap_or_else(store::default_dir);
+    let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<store::Rescan> {
+        let db = db::load(&dir)?;
+        store::rescan(&store_dir, |r| match_into(r, &db, &meta))
+    })
+    .await
+    .context("the rescan stopped")??;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
+    } else {
+        print!("{}", table::rescan(&outcome));
+    }
+    let failing = args.fail_on.is_some_and(|t| {
+        outcome
+            .images
+            .iter()
+            .flat_map(|i| &i.new)
+            .any(|v| v.severity >= t)
+    });
+    Ok(if failing {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

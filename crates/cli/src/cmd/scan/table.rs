@@ -1,0 +1,141 @@
+//! The report for a terminal: a summary, then vulnerabilities and findings, worst first.
+
+use super::store::Rescan;
+use crate::cmd::Table;
+use ironroot_scanner::{ScanReport, Severity};
+use std::fmt::Write;
+
+pub fn render(r: &ScanReport) -> String {
+    let mut out = String::new();
+    let os =
+        r.os.as_ref()
+            .map_or("unknown distribution".to_owned(), |o| {
+                o.pretty_name
+                    .clone()
+                    .unwrap_or_else(|| format!("{} {}", o.id, o.version_id))
+            });
+    let _ = writeln!(
+        out,
+        "{} ({}): {os}, {} layers, {} packages",
+        r.image.reference,
+        r.image.source,
+        r.layers.len(),
+        r.packages.len()
+    );
+    if let Some(d) = &r.image.manifest_digest {
+        let _ = writeln!(out, "manifest {d}");
+    }
+    let _ = writeln!(out, "{}", summary(r));
+    if !r.vulnerabilities.is_empty() {
+        let mut v: Vec<_> = r.vulnerabilities.iter().collect();
+        v.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(a.package.cmp(&b.package))
+                .then(a.id.cmp(&b.id))
+        });
+        let mut t = Table::new(&[
+            "SEVERITY",
+            "ID",
+            "PACKAGE",
+            "INSTALLED",
+            "FIXED IN",
+            "LAYER",
+        ]);
+        for x in v {
+            t.row(vec![
+                x.severity.name().to_uppercase(),
+                x.id.clone(),
+                x.package.clone(),
+                x.version.clone(),
+                x.fixed_version.clone().unwrap_or_else(|| "(no fix)".into()),
+                x.layer.map_or(String::new(), |l| l.to_string()),
+            ]);
+        }
+        let _ = writeln!(out, "\nVulnerabilities\n{}", t.render());
+    }
+    if !r.findings.is_empty() {
+        let mut f: Vec<_> = r.findings.iter().collect();
+        f.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
+        let mut t = Table::new(&["SEVERITY", "CATEGORY", "ID", "WHERE", "FINDING"]);
+        for x in f {
+            let place = match (&x.path, x.layer) {
+                (Some(p), Some(l)) => format!("{p} (layer {l})"),
+                (Some(p), None) => p.clone(),
+                (None, _) => "image config".into(),
+            };
+            t.row(vec![
+                x.severity.name().to_uppercase(),
+                x.category.clone(),
+                x.id.clone(),
+                place,
+                x.title.clone(),
+            ]);
+        }
+        let _ = writeln!(out, "\nFindings\n{}", t.render());
+    }
+    for p in &r.problems {
+        let _ = writeln!(out, "incomplete: {}", p.message);
+    }
+    if !r.suppressed.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} finding(s) ignored by the ignore file",
+            r.suppressed.len()
+        );
+    }
+    out.trim_end().to_owned()
+}
+
+fn summary(r: &ScanReport) -> String {
+    let count = |s: Severity| {
+        r.vulnerabilities.iter().filter(|v| v.severity == s).count()
+            + r.findings.iter().filter(|f| f.severity == s).count()
+    };
+    let parts: Vec<String> = Severity::ALL
+        .iter()
+        .rev()
+        .map(|s| format!("{} {}", count(*s), s.name()))
+        .collect();
+    format!(
+        "{} vulnerabilities, {} other findings: {}",
+        r.vulnerabilities.len(),
+        r.findings.len(),
+        parts.join(", ")
+    )
+}
+
+pub fn rescan(r: &Rescan) -> String {
+    let mut out = format!(
+        "{} inventories ({} packages) matched again\n",
+        r.inventories, r.packages
+    );
+    for i in &r.images {
+        if i.new.is_empty() && i.fixed.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "{}: {} new, {} gone, {} in all",
+            i.image,
+            i.new.len(),
+            i.fixed.len(),
+            i.total
+        );
+        for v in &i.new {
+            let _ = writeln!(
+                out,
+                "  new  {:<8} {} {} {} (fixed in {})",
+                v.severity.name().to_uppercase(),
+                v.id,
+                v.package,
+                v.version,
+                v.fixed_version.as_deref().unwrap_or("no fix")
+            );
+        }
+    }
+    for u in &r.unreadable {
+        let _ = writeln!(out, "unreadable: {u}");
+    }
+    out
+}
