@@ -13,9 +13,12 @@ mod ctr;
 mod digest;
 mod ec;
 mod ec_private;
+mod ecdsa_signing;
+mod ed25519;
 mod jws;
 mod kdf;
 mod keywrap;
+mod password_box;
 mod rsa;
 mod rsa_private;
 
@@ -25,9 +28,15 @@ pub use ctr::Aes256Ctr;
 pub use digest::{digest, hmac, hmac_verify, HashAlg, Hasher, HmacStream};
 pub use ec::{ecdh_ephemeral, EcCurve, EcPublicKey, EphemeralAgreement};
 pub use ec_private::EcPrivateKey;
+pub use ecdsa_signing::EcdsaP256SigningKey;
+pub use ed25519::{ed25519_verify, Ed25519SigningKey, ED25519_KEY_LEN, ED25519_SIGNATURE_LEN};
 pub use jws::{Jwk, JwkSet, JwsError, ServiceSigningKey};
 pub use kdf::concat_kdf_sha256;
 pub use keywrap::{aes_key_unwrap, aes_key_wrap};
+pub use password_box::{
+    password_box_open, password_box_seal, PasswordBox, ScryptParams, PASSWORD_BOX_NONCE_LEN,
+    PASSWORD_BOX_SALT_LEN,
+};
 pub use rsa::RsaPublicKey;
 pub use rsa_private::{is_rsa_spki, rsa_oaep_encrypt_spki, RsaPrivateKey};
 
