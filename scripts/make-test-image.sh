@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
 # Builds a small OCI image layout directory without any container daemon.
 #
-#   scripts/make-test-image.sh [--gzip] [--tag TAG] OUTDIR [LAYERDIR...]
+#   scripts/make-test-image.sh [--gzip] [--tag TAG] [--config JSON] OUTDIR [LAYERDIR...]
 #
 # Each LAYERDIR becomes one layer: a deterministic tar of its contents (sorted, mtime 0, uid/gid 0,
 # 512-byte blocking so a one-file layer is 2 KiB). Without LAYERDIR the single layer holds Debian's
 # static busybox at /bin/busybox with /bin/sh -> busybox, enough for `podman run IMAGE /bin/sh`.
 # --gzip compresses layers (tar+gzip, gzip -n); the default is uncompressed tar.
+# --config gives the image config's "config" object (User, Env, Healthcheck, ...); the default
+# is {"Env":["PATH=/bin"],"Cmd":["/bin/sh"]}.
 # OUTDIR gets oci-layout, index.json (ref name TAG, default "latest") and blobs/sha256/, ready for
 # skopeo's or podman's oci:OUTDIR:TAG. The same inputs give the same digests.
 set -euo pipefail
 
-gzip_layers="" tag=latest
+gzip_layers="" tag=latest config='{"Env":["PATH=/bin"],"Cmd":["/bin/sh"]}'
 while [ $# -gt 0 ]; do
   case "$1" in
     --gzip) gzip_layers=1; shift ;;
     --tag) tag=$2; shift 2 ;;
+    --config) config=$2; shift 2 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) break ;;
   esac
@@ -61,8 +64,8 @@ for d in "${layerdirs[@]}"; do
 done
 
 case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) arch=$(uname -m) ;; esac
-printf '{"created":"1970-01-01T00:00:00Z","architecture":"%s","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":[%s]}}' \
-  "$arch" "$diffids_json" >"$work/config.json"
+printf '{"created":"1970-01-01T00:00:00Z","architecture":"%s","os":"linux","config":%s,"rootfs":{"type":"layers","diff_ids":[%s]}}' \
+  "$arch" "$config" "$diffids_json" >"$work/config.json"
 csize=$(stat -c %s "$work/config.json")
 ch=$(blob "$work/config.json")
 printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[%s]}' \

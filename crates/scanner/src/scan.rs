@@ -159,6 +159,12 @@ impl<'a> Scan<'a> {
         self.begin_layer();
         let limits = self.limits;
         let walked = walk_layer(index, &mut reader, &limits, self);
+        if walked.is_err() {
+            // The walk stopped early (a bomb, a corrupt tar): read the rest of the blob,
+            // which is only compressed bytes, so that an altered blob is called altered
+            // and a genuine hostile one is called what it is.
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        }
         let (actual, _) = reader.finish();
         if let Some(expected) = expected {
             if *expected != actual {

@@ -6,6 +6,7 @@
 mod archive;
 mod db;
 mod policy;
+mod registry;
 mod rootfs;
 mod rpmdb;
 mod source;
@@ -74,6 +75,10 @@ pub struct ScanArgs {
     /// Where inventories are kept [default: ~/.cache/ironroot/inventories].
     #[arg(long)]
     pub store: Option<PathBuf>,
+    /// Talk plain HTTP to the image's registry (a loopback test registry; never for a
+    /// registry reached over a network).
+    #[arg(long)]
+    pub plain_http: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,8 +165,9 @@ pub async fn scan_cmd(args: ScanArgs, json: bool) -> anyhow::Result<ExitCode> {
     let source = Source::parse(&args.image)?;
     let image = args.image.clone();
     let runtime = tokio::runtime::Handle::current();
+    let plain_http = args.plain_http;
     let mut report =
-        tokio::task::spawn_blocking(move || run_scan(&image, &source, database, runtime))
+        tokio::task::spawn_blocking(move || run_scan(&image, &source, database, runtime, plain_http))
             .await
             .context("the scan stopped")??;
     if !args.no_store {
@@ -191,18 +197,19 @@ fn run_scan(
     source: &Source,
     database: Option<(db::Metadata, PathBuf)>,
     runtime: tokio::runtime::Handle,
+    plain_http: bool,
 ) -> anyhow::Result<ScanReport> {
     let started_at = crate::cmd::key::utc(db::now());
     let progress = Progress::on_terminal();
     let workdir = tempdir()?;
     let rpm = rpmdb::SqlxRpm {
         workdir: workdir.clone(),
-        runtime,
+        runtime: runtime.clone(),
         max_packages: ironroot_pkgdb::Limits::default().max_packages,
     };
     let mut inspector = NoInspector;
     let mut scan = Scan::new(Default::default(), &mut inspector, &rpm);
-    let fed = source::feed(reference, source, &mut scan, progress);
+    let fed = source::feed(reference, source, &mut scan, progress, plain_http, &runtime);
     let collected = scan.finish();
     let _ = std::fs::remove_dir_all(&workdir);
     let fed = fed?;

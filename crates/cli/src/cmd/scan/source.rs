@@ -76,6 +76,8 @@ pub fn feed(
     source: &Source,
     scan: &mut Scan<'_>,
     progress: Progress,
+    plain_http: bool,
+    runtime: &tokio::runtime::Handle,
 ) -> anyhow::Result<Fed> {
     let mut info = ImageInfo {
         reference: reference.to_owned(),
@@ -113,10 +115,11 @@ pub fn feed(
             rootfs::feed(dir, scan)?;
             None
         }
-        Source::Registry(r) => bail!(
-            "{r}: scanning straight from a registry is not supported yet; copy the image into an OCI layout first \
-             (skopeo copy docker://{r} oci:DIR) and scan oci:DIR"
-        ),
+        Source::Registry(r) => {
+            let fed = super::registry::feed(r, plain_http, scan, progress, runtime)?;
+            info = fed.info;
+            Some(fed.config)
+        }
     };
     Ok(Fed { info, config })
 }
