@@ -55,7 +55,10 @@ impl Work {
         self.0.join(rel).to_string_lossy().into_owned()
     }
     fn env(&self) -> [(&'static str, String); 2] {
-        [("IRONROOT_DB", self.p("db")), ("IRONROOT_INVENTORIES", self.p("inv"))]
+        [
+            ("IRONROOT_DB", self.p("db")),
+            ("IRONROOT_INVENTORIES", self.p("inv")),
+        ]
     }
     fn run(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_ironroot"))
@@ -160,10 +163,48 @@ fn an_oci_layout_is_inventoried_by_layer_and_matched() {
     assert_eq!(vulns(&v), DEBIAN_VULNS);
     assert_eq!(v["os"]["id"], "debian");
     assert_eq!(v["layers"].as_array().unwrap().len(), 3);
-    assert!(v["image"]["manifest_digest"].as_str().unwrap().starts_with("sha256:"));
+    assert!(v["image"]["manifest_digest"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
+    // Configuration: every weakness make-images.sh put in, with the layer that put it there.
+    let mut config: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["category"] == "config")
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f["id"].as_str().unwrap(),
+                f["path"].as_str().unwrap_or("config"),
+                f["layer"]
+            )
+        })
+        .collect();
+    config.sort();
+    assert_eq!(
+        config,
+        [
+            "IR-CFG-AGE-001 etc/login.defs 0",
+            "IR-CFG-AGE-002 etc/login.defs 0",
+            "IR-CFG-ENV-001 config null",
+            "IR-CFG-HEALTH-001 config null",
+            "IR-CFG-PWD-002 etc/shadow 0",
+            "IR-CFG-SSH-001 usr/sbin/sshd 1",
+            "IR-CFG-SSH-003 etc/ssh/sshd_config 1",
+            "IR-CFG-SSH-004 etc/ssh/sshd_config 1",
+            "IR-CFG-SUID-002 usr/bin/su 1",
+            "IR-CFG-USER-001 config null",
+        ]
+    );
+    // The password in ENV is named, never printed.
+    assert!(!v.to_string().contains("hunter2-not-a-real-one"));
 
     let (o, v) = w.scan(&w.p("img/alpine"), &[]);
     ok(o);
+    // A non-root user and a healthcheck: nothing to say about its configuration.
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0, "{v}");
     assert_eq!(
         vulns(&v),
         [
@@ -175,7 +216,10 @@ fn an_oci_layout_is_inventoried_by_layer_and_matched() {
     // rpm: the package list read from rpmdb.sqlite with sqlx is rpm -qa's (gpg-pubkey aside).
     let (o, v) = w.scan(&w.p("img/rpm"), &[]);
     ok(o);
-    let mut names: Vec<String> = packages(&v).into_iter().map(|p| format!("{} {}", p.0, p.1)).collect();
+    let mut names: Vec<String> = packages(&v)
+        .into_iter()
+        .map(|p| format!("{} {}", p.0, p.1))
+        .collect();
     names.sort();
     assert_eq!(
         names,
@@ -186,16 +230,27 @@ fn an_oci_layout_is_inventoried_by_layer_and_matched() {
             "libdemo-ironroot-devel 0.9-12",
         ]
     );
-    assert_eq!(vulns(&v), ["unknown IRONROOT-TEST-RPM-1 hello-ironroot fix=1.2.3-5.ir1 layer=0"]);
+    assert_eq!(
+        vulns(&v),
+        ["unknown IRONROOT-TEST-RPM-1 hello-ironroot fix=1.2.3-5.ir1 layer=0"]
+    );
 }
 
 /// A `docker save` archive (Docker before 25: `<id>/layer.tar`, uncompressed) of the
 /// Debian test image.
 fn docker_archive(w: &Work) -> String {
     let dir = PathBuf::from(w.p("img/debian"));
-    let index: Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
-    let blob = |d: &str| std::fs::read(dir.join("blobs/sha256").join(d.trim_start_matches("sha256:"))).unwrap();
-    let manifest: Value = serde_json::from_slice(&blob(index["manifests"][0]["digest"].as_str().unwrap())).unwrap();
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let blob = |d: &str| {
+        std::fs::read(
+            dir.join("blobs/sha256")
+                .join(d.trim_start_matches("sha256:")),
+        )
+        .unwrap()
+    };
+    let manifest: Value =
+        serde_json::from_slice(&blob(index["manifests"][0]["digest"].as_str().unwrap())).unwrap();
     let config_digest = manifest["config"]["digest"].as_str().unwrap();
     let config = blob(config_digest);
     let mut b = tar::Builder::new(Vec::new());
@@ -238,12 +293,23 @@ fn a_docker_archive_and_a_root_filesystem_give_the_same_findings() {
     let root = PathBuf::from(w.p("rootfs"));
     std::fs::create_dir_all(root.join("etc")).unwrap();
     std::fs::create_dir_all(root.join("var/lib/dpkg")).unwrap();
-    std::fs::write(root.join("etc/os-release"), "ID=debian\nVERSION_ID=\"12\"\n").unwrap();
-    std::fs::copy(repo().join("crates/vulndb/tests/fixtures/bookworm-status"), root.join("var/lib/dpkg/status")).unwrap();
+    std::fs::write(
+        root.join("etc/os-release"),
+        "ID=debian\nVERSION_ID=\"12\"\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        repo().join("crates/vulndb/tests/fixtures/bookworm-status"),
+        root.join("var/lib/dpkg/status"),
+    )
+    .unwrap();
     std::os::unix::fs::symlink("/etc/shadow-of-the-host", root.join("etc/shadow")).unwrap();
     let (o, v) = w.scan(&format!("dir:{}", root.display()), &[]);
     ok(o);
-    let fixed: Vec<String> = DEBIAN_VULNS.iter().map(|s| s.replace("layer=1", "layer=0")).collect();
+    let fixed: Vec<String> = DEBIAN_VULNS
+        .iter()
+        .map(|s| s.replace("layer=1", "layer=0"))
+        .collect();
     assert_eq!(vulns(&v), fixed);
 }
 
@@ -300,14 +366,28 @@ fn altered_and_hostile_layers_fail_or_are_findings() {
     let w = Work::new("bad");
     w.update_db();
     // One byte of a layer blob changed: the scan fails and names the layer.
-    let img = layout(&w, "altered", &[gz(&raw_tar(&[("etc/os-release", b"ID=debian\n")]))]);
+    let img = layout(
+        &w,
+        "altered",
+        &[gz(&raw_tar(&[("etc/os-release", b"ID=debian\n")]))],
+    );
     let blobs = PathBuf::from(w.p("altered/blobs/sha256"));
     let manifest: Value = {
-        let index: Value = serde_json::from_slice(&std::fs::read(w.p("altered/index.json")).unwrap()).unwrap();
-        let d = index["manifests"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_owned();
+        let index: Value =
+            serde_json::from_slice(&std::fs::read(w.p("altered/index.json")).unwrap()).unwrap();
+        let d = index["manifests"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:")
+            .to_owned();
         serde_json::from_slice(&std::fs::read(blobs.join(d)).unwrap()).unwrap()
     };
-    let layer = blobs.join(manifest["layers"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:"));
+    let layer = blobs.join(
+        manifest["layers"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:"),
+    );
     let mut bytes = std::fs::read(&layer).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 1;
@@ -318,11 +398,28 @@ fn altered_and_hostile_layers_fail_or_are_findings() {
 
     // Path traversal and an absolute path: findings, and nothing written anywhere.
     let escape = format!("../../../../tmp/ironroot-escape-{}", std::process::id());
-    let img = layout(&w, "hostile", &[gz(&raw_tar(&[(&escape, b"x"), ("/etc/cron.d/evil", b"x"), ("etc/ok", b"x")]))]);
+    let img = layout(
+        &w,
+        "hostile",
+        &[gz(&raw_tar(&[
+            (&escape, b"x"),
+            ("/etc/cron.d/evil", b"x"),
+            ("etc/ok", b"x"),
+        ]))],
+    );
     let (o, v) = w.scan(&img, &[]);
     ok(o);
-    let ids: Vec<&str> = v["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
-    assert_eq!(ids.iter().filter(|i| **i == "IR-LAYER-PATH").count(), 1, "{v}");
+    let ids: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids.iter().filter(|i| **i == "IR-LAYER-PATH").count(),
+        1,
+        "{v}"
+    );
     assert!(!Path::new(&format!("/tmp/ironroot-escape-{}", std::process::id())).exists());
 
     // A gzip bomb: 1 GiB of zeros in about 1 MiB stops at the ratio limit, clearly.
@@ -357,19 +454,29 @@ fn severity_ignore_file_and_fail_on_decide_the_exit_code() {
     let img = w.p("img/debian");
     let (o, _) = w.scan(&img, &["--fail-on", "critical"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    let (o, v) = w.scan(&img, &["--fail-on", "critical", "--severity", "critical,high"]);
+    let (o, v) = w.scan(
+        &img,
+        &["--fail-on", "critical", "--severity", "critical,high"],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(vulns(&v), ["critical CVE-2023-45853 zlib1g fix=- layer=0"]);
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["severity"] == "critical" || f["severity"] == "high"));
 
     let ignore = w.p("ignore.toml");
     std::fs::write(
         &ignore,
-        "[[ignore]]\nid = \"CVE-2023-45853\"\npackage = \"zlib1g\"\nreason = \"minizip is not shipped\"\nexpires = \"2999-01-01\"\n",
+        "[[ignore]]\nid = \"CVE-2023-45853\"\npackage = \"zlib1g\"\nreason = \"minizip is not shipped\"\nexpires = \"2999-01-01\"\n\n\
+         [[ignore]]\nid = \"IR-CFG-PWD-002\"\npath = \"etc/shadow\"\nreason = \"root is locked at deploy time\"\n",
     )
     .unwrap();
     let (o, v) = w.scan(&img, &["--fail-on", "critical", "--ignore-file", &ignore]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(v["suppressed"][0]["reason"], "minizip is not shipped");
+    assert_eq!(v["suppressed"][1]["target"], "etc/shadow");
     // Expired: it counts again, with a warning.
     std::fs::write(
         &ignore,
@@ -380,7 +487,11 @@ fn severity_ignore_file_and_fail_on_decide_the_exit_code() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("expired"), "{}", stderr(&o));
     // An entry without a reason is refused.
-    std::fs::write(&ignore, "[[ignore]]\nid = \"CVE-2023-45853\"\nreason = \"\"\n").unwrap();
+    std::fs::write(
+        &ignore,
+        "[[ignore]]\nid = \"CVE-2023-45853\"\nreason = \"\"\n",
+    )
+    .unwrap();
     let (o, _) = w.scan(&img, &["--ignore-file", &ignore]);
     assert_eq!(o.status.code(), Some(1));
 }
@@ -396,7 +507,11 @@ fn a_stale_or_malformed_database_is_refused_and_the_old_one_kept() {
     // A malformed record refuses the whole update; the database stays as it was.
     let bad = w.p("bad");
     std::fs::create_dir_all(&bad).unwrap();
-    std::fs::copy(repo().join("crates/vulndb/tests/fixtures/osv/malformed-two-key-event.json"), w.p("bad/x.json")).unwrap();
+    std::fs::copy(
+        repo().join("crates/vulndb/tests/fixtures/osv/malformed-two-key-event.json"),
+        w.p("bad/x.json"),
+    )
+    .unwrap();
     let o = w.run(&["db", "update", "--from", &bad]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("IRONROOT-TEST-0004"), "{}", stderr(&o));
@@ -428,15 +543,40 @@ fn rescan_reports_what_a_new_database_makes_vulnerable_without_reading_images() 
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|i| i["new"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap().to_owned()))
+        .flat_map(|i| {
+            i["new"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["id"].as_str().unwrap().to_owned())
+        })
         .collect();
     new.sort();
     assert_eq!(
         new,
-        ["CVE-2023-45853", "CVE-2023-4911", "CVE-2024-2511", "CVE-2024-5535", "TEMP-0000000-IRTEST", "TEMP-0841856-B18BAF"]
+        [
+            "CVE-2023-45853",
+            "CVE-2023-4911",
+            "CVE-2024-2511",
+            "CVE-2024-5535",
+            "TEMP-0000000-IRTEST",
+            "TEMP-0841856-B18BAF"
+        ]
     );
     // A second rescan finds nothing new; --fail-on sees only new findings.
-    let out = ok(w.run(&["--output", "json", "rescan", "--max-db-age", "100000d", "--fail-on", "low"]));
+    let out = ok(w.run(&[
+        "--output",
+        "json",
+        "rescan",
+        "--max-db-age",
+        "100000d",
+        "--fail-on",
+        "low",
+    ]));
     let r: Value = serde_json::from_str(&out).unwrap();
-    assert!(r["images"].as_array().unwrap().iter().all(|i| i["new"].as_array().unwrap().is_empty()));
+    assert!(r["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["new"].as_array().unwrap().is_empty()));
 }

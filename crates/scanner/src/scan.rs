@@ -256,6 +256,13 @@ impl Visitor for Scan<'_> {
         if is_db {
             self.layer_touched_db = true;
         }
+        if let EntryKind::Symlink { .. } = entry.kind {
+            // A link's existence can matter (a service enabled at boot): metadata only.
+            if self.inspector.gather(path, entry.mode, entry.size) != Want::Skip {
+                self.files.put(path, gathered(layer, entry, None));
+            }
+            return false;
+        }
         if entry.kind != EntryKind::File {
             return false;
         }

@@ -4,6 +4,7 @@
 //! opens sources, loads the database, applies the user's policy and prints.
 
 mod archive;
+mod checks;
 mod db;
 mod policy;
 mod registry;
@@ -16,7 +17,7 @@ mod table;
 use crate::cmd::image::progress::Progress;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use ironroot_scanner::{NoInspector, Scan, ScanReport, Severity};
+use ironroot_scanner::{Scan, ScanReport, Severity};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -166,10 +167,11 @@ pub async fn scan_cmd(args: ScanArgs, json: bool) -> anyhow::Result<ExitCode> {
     let image = args.image.clone();
     let runtime = tokio::runtime::Handle::current();
     let plain_http = args.plain_http;
-    let mut report =
-        tokio::task::spawn_blocking(move || run_scan(&image, &source, database, runtime, plain_http))
-            .await
-            .context("the scan stopped")??;
+    let mut report = tokio::task::spawn_blocking(move || {
+        run_scan(&image, &source, database, runtime, plain_http)
+    })
+    .await
+    .context("the scan stopped")??;
     if !args.no_store {
         let dir = args.store.clone().unwrap_or_else(store::default_dir);
         store::save(&dir, &report)?;
@@ -207,7 +209,7 @@ fn run_scan(
         runtime: runtime.clone(),
         max_packages: ironroot_pkgdb::Limits::default().max_packages,
     };
-    let mut inspector = NoInspector;
+    let mut inspector = checks::Checks;
     let mut scan = Scan::new(Default::default(), &mut inspector, &rpm);
     let fed = source::feed(reference, source, &mut scan, progress, plain_http, &runtime);
     let collected = scan.finish();
@@ -239,6 +241,15 @@ fn run_scan(
             .collect(),
         suppressed: Vec::new(),
     };
+    let (config_findings, config_problem) =
+        checks::configuration(&collected, fed.config.as_deref());
+    report.findings.extend(config_findings);
+    if let Some(message) = config_problem {
+        report.problems.push(ironroot_scanner::ReportProblem {
+            kind: "config".into(),
+            message,
+        });
+    }
     if let Some((meta, dir)) = database {
         progress.note("matching against the vulnerability database");
         let db = db::load(&dir)?;

@@ -56,7 +56,8 @@ fn client(reference: &Reference, plain_http: bool) -> anyhow::Result<Client> {
 }
 
 fn check(what: &str, expected: &str, data: &[u8]) -> anyhow::Result<()> {
-    let want = BlobDigest::parse(expected).with_context(|| format!("{what}: {expected:?} is not a digest"))?;
+    let want = BlobDigest::parse(expected)
+        .with_context(|| format!("{what}: {expected:?} is not a digest"))?;
     let got = BlobDigest::of(want.alg(), data);
     if got != want {
         bail!("{what}: the registry sent content whose digest is {got}, not {want}; refused");
@@ -65,13 +66,20 @@ fn check(what: &str, expected: &str, data: &[u8]) -> anyhow::Result<()> {
 }
 
 /// The manifest of `reference` (one platform: linux/amd64 from an index), digest-checked.
-async fn manifest(client: &Client, reference: &Reference, auth: &RegistryAuth) -> anyhow::Result<(Manifest, String)> {
+async fn manifest(
+    client: &Client,
+    reference: &Reference,
+    auth: &RegistryAuth,
+) -> anyhow::Result<(Manifest, String)> {
     let accept = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST];
     let (raw, digest) = client
         .pull_manifest_raw(reference, auth, &accept)
         .await
         .with_context(|| format!("{}: the manifest", reference.whole()))?;
-    anyhow::ensure!(raw.len() <= MAX_DOC, "the manifest is larger than {MAX_DOC} bytes");
+    anyhow::ensure!(
+        raw.len() <= MAX_DOC,
+        "the manifest is larger than {MAX_DOC} bytes"
+    );
     let digest = match reference.digest() {
         Some(pinned) => {
             check("the manifest", pinned, &raw)?;
@@ -86,8 +94,12 @@ async fn manifest(client: &Client, reference: &Reference, auth: &RegistryAuth) -
             computed
         }
     };
-    let kind: serde_json::Value = serde_json::from_slice(&raw).context("the manifest is not JSON")?;
-    let media = kind.get("mediaType").and_then(|m| m.as_str()).unwrap_or(OCI_MANIFEST);
+    let kind: serde_json::Value =
+        serde_json::from_slice(&raw).context("the manifest is not JSON")?;
+    let media = kind
+        .get("mediaType")
+        .and_then(|m| m.as_str())
+        .unwrap_or(OCI_MANIFEST);
     if media == OCI_INDEX || media == DOCKER_LIST || kind.get("manifests").is_some() {
         let index: Index = serde_json::from_slice(&raw).context("the image index")?;
         let pick = index
@@ -128,7 +140,10 @@ pub fn feed(
     let auth = RegistryAuth::Anonymous;
     let (manifest, manifest_digest) = runtime.block_on(manifest(&client, &reference, &auth))?;
     let mut config = Vec::new();
-    anyhow::ensure!(manifest.config.size as usize <= MAX_DOC, "the image config is larger than {MAX_DOC} bytes");
+    anyhow::ensure!(
+        manifest.config.size as usize <= MAX_DOC,
+        "the image config is larger than {MAX_DOC} bytes"
+    );
     runtime
         .block_on(client.pull_blob(&reference, manifest.config.digest.as_str(), &mut config))
         .context("the image config")?;
@@ -136,7 +151,11 @@ pub fn feed(
     let n = manifest.layers.len();
     for (i, layer) in manifest.layers.iter().enumerate() {
         if layer.media_type.ends_with("+encrypted") {
-            bail!("layer {} is encrypted ({}); scan the image before encrypting it", layer.digest, layer.media_type);
+            bail!(
+                "layer {} is encrypted ({}); scan the image before encrypting it",
+                layer.digest,
+                layer.media_type
+            );
         }
         let expected = BlobDigest::parse(&layer.digest)
             .with_context(|| format!("layer {i}: {:?} is not a digest", layer.digest))?;
@@ -148,7 +167,14 @@ pub fn feed(
             stream: stream.stream,
             buf: bytes::Bytes::new(),
         };
-        super::source::layer(scan, i, n, &expected, std::io::BufReader::with_capacity(1 << 20, reader), progress)?;
+        super::source::layer(
+            scan,
+            i,
+            n,
+            &expected,
+            std::io::BufReader::with_capacity(1 << 20, reader),
+            progress,
+        )?;
     }
     Ok(Fed {
         info: ImageInfo {

@@ -100,9 +100,20 @@ pub fn feed(
                 let file = std::fs::File::open(&path)
                     .with_context(|| format!("layer {i}: {}", path.display()))?;
                 if file.metadata()?.len() != desc.size {
-                    bail!("layer {i} ({}): the blob's size differs from its descriptor's {}", desc.digest, desc.size);
+                    bail!(
+                        "layer {i} ({}): the blob's size differs from its descriptor's {}",
+                        desc.digest,
+                        desc.size
+                    );
                 }
-                layer(scan, i, n, &expected, std::io::BufReader::with_capacity(1 << 20, file), progress)?;
+                layer(
+                    scan,
+                    i,
+                    n,
+                    &expected,
+                    std::io::BufReader::with_capacity(1 << 20, file),
+                    progress,
+                )?;
             }
             Some(config)
         }
