@@ -580,3 +580,77 @@ fn rescan_reports_what_a_new_database_makes_vulnerable_without_reading_images() 
         .iter()
         .all(|i| i["new"].as_array().unwrap().is_empty()));
 }
+
+/// The loopback registry, stopped on drop.
+struct Registry(String);
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = Command::new(repo().join("scripts/registry.sh"))
+            .args(["stop", &self.0])
+            .status();
+    }
+}
+
+fn peers_missing() -> Option<String> {
+    let cache = std::env::var("IRONROOT_CACHE").unwrap_or_else(|_| "/var/cache/ironroot".into());
+    if !Path::new(&cache)
+        .join("trixie-rootfs/.ironroot-stamp")
+        .exists()
+    {
+        return Some(
+            "the Debian 13 rootfs with skopeo is missing (scripts/trixie-rootfs.sh)".into(),
+        );
+    }
+    let reg = Command::new("sh")
+        .args(["-c", "command -v docker-registry"])
+        .output()
+        .ok()?;
+    (!reg.status.success()).then(|| "docker-registry missing (scripts/install-deps.sh)".into())
+}
+
+#[test]
+fn an_image_in_a_registry_is_scanned_as_a_stream_and_checked_by_digest() {
+    if let Some(why) = peers_missing() {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let w = Work::new("registry");
+    w.update_db();
+    let reg = Registry(w.p("registry"));
+    let addr = ok(Command::new(repo().join("scripts/registry.sh"))
+        .args(["start", &reg.0])
+        .output()
+        .unwrap());
+    let addr = addr.trim();
+    // skopeo 1.18 pushes the test image as it is (gzip layers, OCI manifest).
+    ok(Command::new(repo().join("scripts/chroot-skopeo.sh"))
+        .args([
+            "--bind",
+            &w.p(""),
+            "copy",
+            &format!("oci:{}:12", w.p("img/debian")),
+            &format!("docker://{addr}/test/debian:12"),
+            "--dest-tls-verify=false",
+        ])
+        .output()
+        .unwrap());
+    let (o, v) = w.scan(
+        &format!("docker://{addr}/test/debian:12"),
+        &["--plain-http"],
+    );
+    ok(o);
+    assert_eq!(v["image"]["source"], "registry");
+    assert_eq!(vulns(&v), DEBIAN_VULNS);
+    let digest = v["image"]["manifest_digest"].as_str().unwrap().to_owned();
+    // Pinned by digest: the same; pinned to a digest the registry does not have: refused.
+    let (o, v) = w.scan(&format!("{addr}/test/debian@{digest}"), &["--plain-http"]);
+    ok(o);
+    assert_eq!(vulns(&v), DEBIAN_VULNS);
+    let wrong = format!("{addr}/test/debian@sha256:{}", "0".repeat(64));
+    let (o, _) = w.scan(&wrong, &["--plain-http"]);
+    assert_eq!(o.status.code(), Some(1));
+    // Without --plain-http, the scanner will not talk HTTP to it.
+    let (o, _) = w.scan(&format!("{addr}/test/debian:12"), &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}
