@@ -196,3 +196,17 @@ fn inspectors_keep_what_they_gather_and_see_deleted_files_in_passing() {
     let su = c.files.get("usr/bin/su").unwrap();
     assert_eq!((su.content.is_none(), su.mode & 0o4000), (true, 0o4000));
 }
+
+#[test]
+fn the_threaded_digest_equals_the_one_shot_digest_across_batches() {
+    use ironroot_scanner::DigestReader;
+    use std::io::Read;
+    let data: Vec<u8> = (0..3_500_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    for alg in [HashAlg::Sha256, HashAlg::Sha512] {
+        let mut r = DigestReader::new(data.as_slice(), alg);
+        let mut chunk = vec![0u8; 65_537];
+        while r.read(&mut chunk).unwrap() > 0 {}
+        let (d, n) = r.finish();
+        assert_eq!((d, n), (BlobDigest::of(alg, &data), data.len() as u64));
+    }
+}
