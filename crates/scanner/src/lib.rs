@@ -9,6 +9,9 @@
 //! end, the package databases become an inventory in which each package carries the
 //! layer it came from.
 //!
+//! [`render`] turns the finished [`ScanReport`] into the formats other tools read (SARIF,
+//! CycloneDX, SPDX, the cosign vulnerability attestation), as pure functions.
+//!
 //! This crate must never do I/O: blobs come in as readers, SQLite is read through the
 //! caller's [`RpmSqlite`], and nothing is written anywhere, so a layer cannot place a
 //! file outside the scan. It must never report "no packages" for a database it could
@@ -18,12 +21,14 @@
 mod digest;
 mod inventory;
 mod osrelease;
+pub mod render;
 mod report;
 mod scan;
 
 pub use digest::{BlobDigest, DigestReader};
 pub use inventory::{is_package_db, InventoryProblem, NoRpmSqlite, RpmSqlite};
 pub use osrelease::OsRelease;
+pub use render::{RenderError, RuleText};
 pub use report::{
     layer_finding, match_problems, vulnerabilities, CheckFinding, DatabaseInfo, ImageInfo,
     ReportProblem, ScanReport, Severity, Suppressed, Vulnerability, SCHEMA,
