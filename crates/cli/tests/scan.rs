@@ -72,7 +72,10 @@ impl Work {
     }
     /// `scan --format json` with an old enough database allowed.
     fn scan(&self, image: &str, extra: &[&str]) -> (Output, Value) {
-        let mut args = vec!["scan", image, "--format", "json", "--max-db-age", "100000d"];
+        let mut args = vec!["scan", image, "--max-db-age", "100000d"];
+        if !extra.contains(&"--format") {
+            args.extend(["--format", "json"]);
+        }
         args.extend_from_slice(extra);
         let o = self.run(&args);
         let v = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
@@ -200,6 +203,38 @@ fn an_oci_layout_is_inventoried_by_layer_and_matched() {
     );
     // The password in ENV is named, never printed.
     assert!(!v.to_string().contains("hunter2-not-a-real-one"));
+
+    // The other formats carry the same findings (their schemas are checked in
+    // crates/scanner/tests/render.rs).
+    let image = format!("oci:{}:12", w.p("img/debian"));
+    let (o, sarif) = w.scan(&image, &["--format", "sarif"]);
+    ok(o);
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 5 + 10, "{sarif}");
+    let (o, cdx) = w.scan(&image, &["--format", "cyclonedx"]);
+    ok(o);
+    assert_eq!(cdx["components"].as_array().unwrap().len(), 6);
+    assert!(cdx["components"]
+        .to_string()
+        .contains("pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12"));
+    let (o, spdx) = w.scan(&image, &["--format", "spdx"]);
+    ok(o);
+    assert_eq!(spdx["spdxVersion"], "SPDX-2.3");
+    assert_eq!(spdx["packages"].as_array().unwrap().len(), 7);
+    let (o, att) = w.scan(&image, &["--format", "cosign-vuln"]);
+    ok(o);
+    let digest = v["image"]["manifest_digest"].as_str().unwrap();
+    assert_eq!(
+        format!(
+            "sha256:{}",
+            att["subject"][0]["digest"]["sha256"].as_str().unwrap()
+        ),
+        digest
+    );
+    assert_eq!(
+        att["predicateType"],
+        "https://cosign.sigstore.dev/attestation/vuln/v1"
+    );
 
     let (o, v) = w.scan(&w.p("img/alpine"), &[]);
     ok(o);

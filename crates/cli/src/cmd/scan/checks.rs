@@ -78,3 +78,16 @@ pub fn configuration(
     }
     (out, problem)
 }
+
+/// The texts of every check rule, for SARIF's rule descriptions.
+pub fn rule_texts() -> Vec<ironroot_scanner::RuleText<'static>> {
+    ironroot_imagecheck::rules()
+        .iter()
+        .map(|r| ironroot_scanner::RuleText {
+            id: r.id,
+            title: r.title,
+            description: r.description,
+            remediation: r.remediation,
+        })
+        .collect()
+}

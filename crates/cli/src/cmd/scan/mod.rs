@@ -28,8 +28,18 @@ pub const EXIT_FINDINGS: u8 = crate::cmd::EXIT_UNTRUSTED;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// For a terminal.
     Table,
+    /// The whole report (schema `ironroot.scan/v1`).
     Json,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+    /// A CycloneDX 1.5 SBOM with the vulnerabilities.
+    Cyclonedx,
+    /// An SPDX 2.3 SBOM (JSON).
+    Spdx,
+    /// An in-toto statement with cosign's vulnerability predicate (for `cosign attest`).
+    CosignVuln,
 }
 
 /// Scan an image for vulnerable packages, weak configuration, secrets and malware.
@@ -180,18 +190,64 @@ pub async fn scan_cmd(args: ScanArgs, json: bool) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {w}");
     }
     policy::filter_severity(&mut report, &args.severity);
-    let text = match format {
-        Format::Json => serde_json::to_string_pretty(&report)?,
-        Format::Table => table::render(&report),
-    };
+    let text = render(&report, format)?;
     match &args.output_file {
         Some(p) => std::fs::write(p, text + "\n").with_context(|| format!("{}", p.display()))?,
-        None => println!("{text}"),
+        None => {
+            use std::io::Write;
+            // A reader that stopped early (`| head`) is not an error of the scan.
+            match writeln!(std::io::stdout().lock(), "{text}") {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                r => r?,
+            }
+        }
     }
     Ok(match args.fail_on {
         Some(t) if policy::fails(&report, t) => ExitCode::from(EXIT_FINDINGS),
         _ => ExitCode::SUCCESS,
     })
+}
+
+fn render(report: &ScanReport, format: Format) -> anyhow::Result<String> {
+    use ironroot_scanner::render;
+    let id = uuid::Uuid::new_v4().to_string();
+    let value = match format {
+        Format::Table => return Ok(table::render(report)),
+        Format::Json => serde_json::to_value(report)?,
+        Format::Sarif => render::sarif(report, &checks::rule_texts()),
+        Format::Cyclonedx => render::cyclonedx(report, &id)?,
+        Format::Spdx => {
+            let name: String = report
+                .image
+                .reference
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "-._".contains(c) {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            render::spdx(
+                report,
+                &format!("https://ironroot.invalid/spdxdocs/{name}-{id}"),
+            )?
+        }
+        Format::CosignVuln => {
+            let predicate = render::cosign_vuln(report, &render::Invocation::default())?;
+            let digest = report.image.manifest_digest.as_deref().with_context(|| {
+                "an attestation names the image by its manifest digest, which this source has none of"
+            })?;
+            render::in_toto_statement(
+                &report.image.reference,
+                digest,
+                render::COSIGN_VULN_PREDICATE_TYPE,
+                predicate,
+            )?
+        }
+    };
+    Ok(serde_json::to_string_pretty(&value)?)
 }
 
 fn run_scan(
