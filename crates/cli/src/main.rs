@@ -62,6 +62,9 @@ enum Command {
     Db(cmd::scan::DbCmd),
     /// Match every stored image inventory against the current database again.
     Rescan(cmd::scan::RescanArgs),
+    // `sign` and `verify` take their help, examples included, from their Args structs.
+    Sign(cmd::sign::SignCmd),
+    Verify(cmd::sign::VerifyArgs),
     /// Run the local platform end to end: service, three attested nodes, a tampered node.
     Demo(cmd::demo::Args),
 }
@@ -79,7 +82,9 @@ fn main() -> ExitCode {
         | Command::Image(_)
         | Command::Scan(_)
         | Command::Db(_)
-        | Command::Rescan(_) => "warn,tss_esapi=error",
+        | Command::Rescan(_)
+        | Command::Sign(_)
+        | Command::Verify(_) => "warn,tss_esapi=error",
         _ => "info,tss_esapi=warn",
     };
     tracing_subscriber::fmt()
@@ -115,6 +120,8 @@ fn main() -> ExitCode {
             Command::Scan(a) => cmd::scan::scan_cmd(a, out == cmd::Output::Json).await,
             Command::Db(c) => cmd::scan::db_cmd(c, out == cmd::Output::Json).await,
             Command::Rescan(a) => cmd::scan::rescan_cmd(a, out == cmd::Output::Json).await,
+            Command::Sign(c) => cmd::sign::sign(c, out).await,
+            Command::Verify(a) => cmd::sign::verify(a, out).await,
             Command::Demo(a) => cmd::demo::run(a).await,
         }
     });

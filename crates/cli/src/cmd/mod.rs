@@ -10,6 +10,7 @@ pub mod key;
 pub mod node;
 pub mod scan;
 pub mod server;
+pub mod sign;
 mod table;
 
 pub use table::Table;

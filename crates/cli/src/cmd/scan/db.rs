@@ -107,9 +107,9 @@ async fn download(url: &str) -> anyhow::Result<Vec<u8>> {
         .await
         .with_context(|| format!("cannot reach {url}"))?
         .error_for_status()
-        .with_context(|| format!("{url}"))?;
+        .with_context(|| url.to_owned())?;
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.with_context(|| format!("{url}"))? {
+    while let Some(chunk) = resp.chunk().await.with_context(|| url.to_owned())? {
         body.extend_from_slice(&chunk);
         if body.len() as u64 > MAX_DOCUMENT {
             bail!("{url}: larger than {MAX_DOCUMENT} bytes");
