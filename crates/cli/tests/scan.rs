@@ -614,6 +614,18 @@ fn rescan_reports_what_a_new_database_makes_vulnerable_without_reading_images() 
         .unwrap()
         .iter()
         .all(|i| i["new"].as_array().unwrap().is_empty()));
+    // Back to the first database: what it no longer lists is reported gone, per image.
+    ok(w.run(&["db", "update", "--from", &first]));
+    let out = ok(w.run(&["--output", "json", "rescan", "--max-db-age", "100000d"]));
+    let r: Value = serde_json::from_str(&out).unwrap();
+    let gone: usize = r["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["fixed"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(gone, 6, "{r}");
+    assert_eq!(r["packages"], 11, "distinct packages: 6 Debian, 5 Alpine");
 }
 
 /// The loopback registry, stopped on drop.

@@ -83,7 +83,10 @@ pub async fn update(dir: &Path, from: &[String]) -> anyhow::Result<Metadata> {
         "no OSV record or Debian tracker export found in {}",
         from.join(", ")
     );
-    let updated_at = now();
+    // `updated_at` is also the generation stored inventories are compared by
+    // (store.rs): it must grow with every update, even two in one second.
+    let previous = metadata(dir).map(|m| m.updated_at).unwrap_or(0);
+    let updated_at = now().max(previous + 1);
     let meta = Metadata {
         schema: SCHEMA.into(),
         updated_at,

@@ -173,6 +173,7 @@ pub async fn scan_cmd(args: ScanArgs, json: bool) -> anyhow::Result<ExitCode> {
         db::check_age(&meta, args.max_db_age, db::now())?;
         Some((meta, dir))
     };
+    let generation = database.as_ref().map_or(0, |(m, _)| m.updated_at);
     let source = Source::parse(&args.image)?;
     let image = args.image.clone();
     let runtime = tokio::runtime::Handle::current();
@@ -184,7 +185,7 @@ pub async fn scan_cmd(args: ScanArgs, json: bool) -> anyhow::Result<ExitCode> {
     .context("the scan stopped")??;
     if !args.no_store {
         let dir = args.store.clone().unwrap_or_else(store::default_dir);
-        store::save(&dir, &report)?;
+        store::save(&dir, &report, generation).await?;
     }
     for w in rules.apply(&mut report, db::now()) {
         eprintln!("warning: {w}");
@@ -357,12 +358,10 @@ pub async fn rescan_cmd(args: RescanArgs, json: bool) -> anyhow::Result<ExitCode
     let meta = db::metadata(&dir)?;
     db::check_age(&meta, args.max_db_age, db::now())?;
     let store_dir = args.store.clone().unwrap_or_else(store::default_dir);
-    let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<store::Rescan> {
-        let db = db::load(&dir)?;
-        store::rescan(&store_dir, |r| match_into(r, &db, &meta))
-    })
-    .await
-    .context("the rescan stopped")??;
+    let database = tokio::task::spawn_blocking(move || db::load(&dir))
+        .await
+        .context("loading the database stopped")??;
+    let outcome = store::rescan(&store_dir, &database, meta.updated_at).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {

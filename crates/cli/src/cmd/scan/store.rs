@@ -1,16 +1,22 @@
-//! Stored inventories (brief R16): each scanned image's report is kept, so that a new
-//! database can be matched against every image without reading any image again.
-//! One JSON file per image, named by its manifest digest (or its reference's digest for
-//! sources without a manifest).
+//! Stored inventories (brief R16), in SQLite through sqlx: each scanned image's packages,
+//! with the packages shared between images stored once, and the last match of each
+//! distinct package. `ironroot rescan` matches every distinct package once against the
+//! current database and tells each image what appeared for its packages since the image's
+//! findings were last reported: no image is read again, and the work grows with the
+//! number of distinct packages, not with images times packages.
+//!
+//! Generations are the database's `updated_at`: a match row records the generation that
+//! first saw it (`since`), an image the generation its findings were last reported at.
 
 use anyhow::Context;
-use ironroot_crypto::HashAlg;
+use ironroot_pkgdb::{Ecosystem, Package};
 use ironroot_scanner::{ScanReport, Vulnerability};
+use ironroot_vulndb::{Database, Distro};
 use serde::Serialize;
-use std::collections::HashSet;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-
-const MAX_STORED: u64 = 256 << 20;
 
 pub fn default_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("IRONROOT_INVENTORIES") {
@@ -19,23 +25,158 @@ pub fn default_dir() -> PathBuf {
     super::db::cache_home().join("ironroot/inventories")
 }
 
-fn file_name(report: &ScanReport) -> String {
-    let key = match &report.image.manifest_digest {
-        Some(d) => d.clone(),
-        None => format!("{}:{}", report.image.source, report.image.reference),
-    };
-    let h = ironroot_crypto::digest(HashAlg::Sha256, key.as_bytes());
-    format!("{}.json", hex::encode(&h[..16]))
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS images (
+  key TEXT PRIMARY KEY, reference TEXT NOT NULL, source TEXT NOT NULL, manifest_digest TEXT,
+  distro_id TEXT NOT NULL, distro_version TEXT NOT NULL, reported_gen INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS packages (
+  id INTEGER PRIMARY KEY, distro_id TEXT NOT NULL, distro_version TEXT NOT NULL,
+  ecosystem TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL, source_name TEXT NOT NULL,
+  source_version TEXT NOT NULL, arch TEXT NOT NULL,
+  UNIQUE (distro_id, distro_version, ecosystem, name, version, source_name, source_version, arch));
+CREATE TABLE IF NOT EXISTS image_packages (
+  image_key TEXT NOT NULL, package_id INTEGER NOT NULL, layer INTEGER NOT NULL,
+  PRIMARY KEY (image_key, package_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS image_packages_by_package ON image_packages (package_id);
+CREATE TABLE IF NOT EXISTS package_vulns (
+  package_id INTEGER NOT NULL, vuln_id TEXT NOT NULL, since INTEGER NOT NULL, detail TEXT NOT NULL,
+  PRIMARY KEY (package_id, vuln_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS package_vulns_by_since ON package_vulns (since);
+";
+
+pub async fn open(dir: &Path) -> anyhow::Result<SqliteConnection> {
+    std::fs::create_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
+    let path = dir.join("inventories.sqlite");
+    let mut conn = SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(std::time::Duration::from_secs(30))
+        .connect()
+        .await
+        .with_context(|| format!("the inventory store {}", path.display()))?;
+    sqlx::raw_sql(SCHEMA).execute(&mut conn).await?;
+    Ok(conn)
 }
 
-/// Keeps `report` (before the user's ignore and severity filters: those are views).
-pub fn save(dir: &Path, report: &ScanReport) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
-    let path = dir.join(file_name(report));
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, serde_json::to_vec(report)?)
-        .with_context(|| format!("{}", tmp.display()))?;
-    std::fs::rename(&tmp, &path)?;
+fn key(report: &ScanReport) -> String {
+    match &report.image.manifest_digest {
+        Some(d) => d.clone(),
+        None => format!("{}:{}", report.image.source, report.image.reference),
+    }
+}
+
+fn eco(e: Ecosystem) -> &'static str {
+    match e {
+        Ecosystem::Apk => "apk",
+        Ecosystem::Rpm => "rpm",
+        _ => "dpkg",
+    }
+}
+
+fn eco_from(s: &str) -> Ecosystem {
+    match s {
+        "apk" => Ecosystem::Apk,
+        "rpm" => Ecosystem::Rpm,
+        _ => Ecosystem::Dpkg,
+    }
+}
+
+/// Keeps the inventory of `report`, matched at database generation `generation`.
+pub async fn save(dir: &Path, report: &ScanReport, generation: u64) -> anyhow::Result<()> {
+    let mut conn = open(dir).await?;
+    let mut tx = conn.begin().await?;
+    let key = key(report);
+    let (did, dver) = report
+        .os
+        .as_ref()
+        .map_or((String::new(), String::new()), |o| {
+            let d = o.distro();
+            (d.id, d.version_id)
+        });
+    sqlx::query("INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(&key)
+        .bind(&report.image.reference)
+        .bind(&report.image.source)
+        .bind(&report.image.manifest_digest)
+        .bind(&did)
+        .bind(&dver)
+        .bind(generation as i64)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM image_packages WHERE image_key = ?")
+        .bind(&key)
+        .execute(&mut *tx)
+        .await?;
+    let mut ids: HashMap<(String, String), i64> = HashMap::new();
+    for item in &report.packages {
+        let p = &item.package;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO packages (distro_id, distro_version, ecosystem, name, version, source_name, source_version, arch)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT DO UPDATE SET name = excluded.name RETURNING id",
+        )
+        .bind(&did)
+        .bind(&dver)
+        .bind(eco(p.ecosystem))
+        .bind(&p.name)
+        .bind(&p.version)
+        .bind(p.source_name.as_deref().unwrap_or(""))
+        .bind(p.source_version.as_deref().unwrap_or(""))
+        .bind(p.arch.as_deref().unwrap_or(""))
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("INSERT OR REPLACE INTO image_packages VALUES (?, ?, ?)")
+            .bind(&key)
+            .bind(id)
+            .bind(item.layer as i64)
+            .execute(&mut *tx)
+            .await?;
+        ids.insert((p.name.clone(), p.version.clone()), id);
+    }
+    // This scan's matches are the newest for its packages: rows it confirms keep their
+    // `since`, new ones start now, and ones it no longer finds go.
+    let found: HashSet<(i64, &str)> = report
+        .vulnerabilities
+        .iter()
+        .filter_map(|v| {
+            Some((
+                *ids.get(&(v.package.clone(), v.version.clone()))?,
+                v.id.as_str(),
+            ))
+        })
+        .collect();
+    for &id in ids.values() {
+        let rows = sqlx::query("SELECT vuln_id FROM package_vulns WHERE package_id = ?")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+        for r in rows {
+            let vid: String = r.try_get(0)?;
+            if !found.contains(&(id, vid.as_str())) {
+                sqlx::query("DELETE FROM package_vulns WHERE package_id = ? AND vuln_id = ?")
+                    .bind(id)
+                    .bind(&vid)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+    }
+    for v in &report.vulnerabilities {
+        let Some(&id) = ids.get(&(v.package.clone(), v.version.clone())) else {
+            continue;
+        };
+        let mut detail = v.clone();
+        detail.layer = None;
+        sqlx::query("INSERT OR IGNORE INTO package_vulns VALUES (?, ?, ?, ?)")
+            .bind(id)
+            .bind(&v.id)
+            .bind(generation as i64)
+            .bind(serde_json::to_string(&detail)?)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 
@@ -45,99 +186,186 @@ pub struct ImageChange {
     pub image: String,
     pub new: Vec<Vulnerability>,
     pub fixed: Vec<Vulnerability>,
-    pub total: usize,
 }
 
 #[derive(Debug, Serialize)]
 pub struct Rescan {
-    pub inventories: usize,
+    /// Images stored.
+    pub inventories: u64,
+    /// Distinct packages matched.
     pub packages: usize,
+    /// Images with something new or gone, by reference.
     pub images: Vec<ImageChange>,
-    /// Stored files that could not be read (named, never skipped silently).
-    pub unreadable: Vec<String>,
 }
 
-fn key(v: &Vulnerability) -> (String, String, String) {
-    (v.id.clone(), v.package.clone(), v.version.clone())
+struct Distinct {
+    id: i64,
+    distro: (String, String),
+    package: Package,
 }
 
-/// Matches every stored report again with `rematch`, saves it, and reports the changes.
-pub fn rescan(dir: &Path, rematch: impl Fn(&mut ScanReport) + Sync) -> anyhow::Result<Rescan> {
-    let mut paths = Vec::new();
-    if dir.exists() {
-        for e in std::fs::read_dir(dir).with_context(|| format!("{}", dir.display()))? {
-            let p = e?.path();
-            if p.extension().is_some_and(|x| x == "json") {
-                paths.push(p);
-            }
+/// Matches every distinct stored package against `db` (generation `generation`) and
+/// reports, per image, what is new since it was last reported and what is gone.
+pub async fn rescan(dir: &Path, db: &Database, generation: u64) -> anyhow::Result<Rescan> {
+    let mut conn = open(dir).await?;
+    let rows = sqlx::query("SELECT id, distro_id, distro_version, ecosystem, name, version, source_name, source_version, arch FROM packages")
+        .fetch_all(&mut conn)
+        .await?;
+    let mut distinct = Vec::with_capacity(rows.len());
+    for r in rows {
+        let mut p = Package::new(eco_from(r.try_get(3)?), r.try_get(4)?, r.try_get(5)?);
+        let opt = |s: String| (!s.is_empty()).then_some(s);
+        p.source_name = opt(r.try_get(6)?);
+        p.source_version = opt(r.try_get(7)?);
+        p.arch = opt(r.try_get(8)?);
+        distinct.push(Distinct {
+            id: r.try_get(0)?,
+            distro: (r.try_get(1)?, r.try_get(2)?),
+            package: p,
+        });
+    }
+    let current = match_distinct(db, &distinct);
+    let mut old: HashMap<(i64, String), String> = HashMap::new();
+    for r in sqlx::query("SELECT package_id, vuln_id, detail FROM package_vulns")
+        .fetch_all(&mut conn)
+        .await?
+    {
+        old.insert((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?);
+    }
+    let mut tx = conn.begin().await?;
+    let mut gone: HashMap<i64, Vec<Vulnerability>> = HashMap::new();
+    for ((pid, vid), detail) in &old {
+        if !current.contains_key(&(*pid, vid.clone())) {
+            sqlx::query("DELETE FROM package_vulns WHERE package_id = ? AND vuln_id = ?")
+                .bind(pid)
+                .bind(vid)
+                .execute(&mut *tx)
+                .await?;
+            gone.entry(*pid)
+                .or_default()
+                .push(serde_json::from_str(detail)?);
         }
     }
-    paths.sort();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .max(1);
-    let chunk = paths.len().div_ceil(threads).max(1);
-    let results: Vec<Result<(ImageChange, usize), String>> = std::thread::scope(|s| {
-        let handles: Vec<_> = paths
-            .chunks(chunk)
-            .map(|part| s.spawn(|| part.iter().map(|p| one(p, &rematch)).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    let mut out = Rescan {
-        inventories: 0,
-        packages: 0,
-        images: Vec::new(),
-        unreadable: Vec::new(),
-    };
-    for r in results {
-        match r {
-            Ok((change, packages)) => {
-                out.inventories += 1;
-                out.packages += packages;
-                out.images.push(change);
-            }
-            Err(e) => out.unreadable.push(e),
+    for ((pid, vid), v) in &current {
+        if !old.contains_key(&(*pid, vid.clone())) {
+            sqlx::query("INSERT INTO package_vulns VALUES (?, ?, ?, ?)")
+                .bind(pid)
+                .bind(vid)
+                .bind(generation as i64)
+                .bind(serde_json::to_string(v)?)
+                .execute(&mut *tx)
+                .await?;
         }
     }
-    Ok(out)
+    // New for an image: match rows younger than the image's last report.
+    let rows = sqlx::query(
+        "SELECT i.reference, ip.layer, pv.detail FROM images i
+         JOIN image_packages ip ON ip.image_key = i.key
+         JOIN package_vulns pv ON pv.package_id = ip.package_id
+         WHERE pv.since > i.reported_gen ORDER BY i.reference",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut changes: HashMap<String, ImageChange> = HashMap::new();
+    for r in rows {
+        let image: String = r.try_get(0)?;
+        let mut v: Vulnerability = serde_json::from_str(&r.try_get::<String, _>(2)?)?;
+        v.layer = Some(r.try_get::<i64, _>(1)? as usize);
+        change(&mut changes, &image).new.push(v);
+    }
+    for (pid, list) in &gone {
+        let images = sqlx::query("SELECT i.reference FROM image_packages ip JOIN images i ON i.key = ip.image_key WHERE ip.package_id = ?")
+            .bind(pid)
+            .fetch_all(&mut *tx)
+            .await?;
+        for r in images {
+            let image: String = r.try_get(0)?;
+            change(&mut changes, &image)
+                .fixed
+                .extend(list.iter().cloned());
+        }
+    }
+    sqlx::query("UPDATE images SET reported_gen = ? WHERE reported_gen < ?")
+        .bind(generation as i64)
+        .bind(generation as i64)
+        .execute(&mut *tx)
+        .await?;
+    let inventories: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM images")
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    let mut images: Vec<ImageChange> = changes.into_values().collect();
+    images.sort_by(|a, b| a.image.cmp(&b.image));
+    Ok(Rescan {
+        inventories: inventories as u64,
+        packages: distinct.len(),
+        images,
+    })
 }
 
-fn one(path: &Path, rematch: &impl Fn(&mut ScanReport)) -> Result<(ImageChange, usize), String> {
-    let fail = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
-    let len = std::fs::metadata(path).map_err(|e| fail(&e))?.len();
-    if len > MAX_STORED {
-        return Err(fail(&"too large"));
+fn change<'c>(changes: &'c mut HashMap<String, ImageChange>, image: &str) -> &'c mut ImageChange {
+    changes
+        .entry(image.to_owned())
+        .or_insert_with(|| ImageChange {
+            image: image.to_owned(),
+            new: Vec::new(),
+            fixed: Vec::new(),
+        })
+}
+
+/// Every distinct package matched once, per distribution, on all cores.
+fn match_distinct(db: &Database, distinct: &[Distinct]) -> HashMap<(i64, String), Vulnerability> {
+    let mut by_distro: HashMap<&(String, String), Vec<&Distinct>> = HashMap::new();
+    for d in distinct {
+        by_distro.entry(&d.distro).or_default().push(d);
     }
-    let bytes = std::fs::read(path).map_err(|e| fail(&e))?;
-    let mut report: ScanReport = serde_json::from_slice(&bytes).map_err(|e| fail(&e))?;
-    let before: HashSet<_> = report.vulnerabilities.iter().map(key).collect();
-    let old = report.vulnerabilities.clone();
-    rematch(&mut report);
-    let after: HashSet<_> = report.vulnerabilities.iter().map(key).collect();
-    let change = ImageChange {
-        image: report.image.reference.clone(),
-        new: report
-            .vulnerabilities
-            .iter()
-            .filter(|v| !before.contains(&key(v)))
-            .cloned()
-            .collect(),
-        fixed: old
-            .into_iter()
-            .filter(|v| !after.contains(&key(v)))
-            .collect(),
-        total: report.vulnerabilities.len(),
-    };
-    let packages = report.packages.len();
-    if !change.new.is_empty() || !change.fixed.is_empty() {
-        let tmp = path.with_extension("tmp");
-        let body = serde_json::to_vec(&report).map_err(|e| fail(&e))?;
-        std::fs::write(&tmp, body).map_err(|e| fail(&e))?;
-        std::fs::rename(&tmp, path).map_err(|e| fail(&e))?;
+    let mut out = HashMap::new();
+    for ((id, version_id), group) in by_distro {
+        if id.is_empty() {
+            continue;
+        }
+        let distro = Distro {
+            id: id.clone(),
+            version_id: version_id.clone(),
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = group.len().div_ceil(threads).max(1);
+        let parts: Vec<Vec<((i64, String), Vulnerability)>> = std::thread::scope(|s| {
+            let handles: Vec<_> = group
+                .chunks(chunk)
+                .map(|part| {
+                    let distro = &distro;
+                    s.spawn(move || {
+                        let packages: Vec<Package> =
+                            part.iter().map(|d| d.package.clone()).collect();
+                        let report = db.match_inventory(distro, &packages);
+                        let vulns = ironroot_scanner::vulnerabilities(&report, &[]);
+                        let mut ids: HashMap<(&str, &str), Vec<i64>> = HashMap::new();
+                        for d in part {
+                            ids.entry((d.package.name.as_str(), d.package.version.as_str()))
+                                .or_default()
+                                .push(d.id);
+                        }
+                        let mut out = Vec::new();
+                        for v in vulns {
+                            for &pid in ids
+                                .get(&(v.package.as_str(), v.version.as_str()))
+                                .into_iter()
+                                .flatten()
+                            {
+                                out.push(((pid, v.id.clone()), v.clone()));
+                            }
+                        }
+                        out
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        out.extend(parts.into_iter().flatten());
     }
-    Ok((change, packages))
+    out
 }

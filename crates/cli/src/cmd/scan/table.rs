@@ -107,7 +107,7 @@ fn summary(r: &ScanReport) -> String {
 
 pub fn rescan(r: &Rescan) -> String {
     let mut out = format!(
-        "{} inventories ({} packages) matched again\n",
+        "{} inventories ({} distinct packages) matched again\n",
         r.inventories, r.packages
     );
     for i in &r.images {
@@ -116,11 +116,10 @@ pub fn rescan(r: &Rescan) -> String {
         }
         let _ = writeln!(
             out,
-            "{}: {} new, {} gone, {} in all",
+            "{}: {} new, {} gone",
             i.image,
             i.new.len(),
-            i.fixed.len(),
-            i.total
+            i.fixed.len()
         );
         for v in &i.new {
             let _ = writeln!(
@@ -133,9 +132,6 @@ pub fn rescan(r: &Rescan) -> String {
                 v.fixed_version.as_deref().unwrap_or("no fix")
             );
         }
-    }
-    for u in &r.unreadable {
-        let _ = writeln!(out, "unreadable: {u}");
     }
     out
 }
