@@ -210,7 +210,7 @@ fn an_oci_layout_is_inventoried_by_layer_and_matched() {
     let (o, sarif) = w.scan(&image, &["--format", "sarif"]);
     ok(o);
     let results = sarif["runs"][0]["results"].as_array().unwrap();
-    assert_eq!(results.len(), 5 + 10, "{sarif}");
+    assert_eq!(results.len(), 5 + 10 + 3, "{sarif}");
     let (o, cdx) = w.scan(&image, &["--format", "cyclonedx"]);
     ok(o);
     assert_eq!(cdx["components"].as_array().unwrap().len(), 6);
@@ -505,7 +505,9 @@ fn severity_ignore_file_and_fail_on_decide_the_exit_code() {
     std::fs::write(
         &ignore,
         "[[ignore]]\nid = \"CVE-2023-45853\"\npackage = \"zlib1g\"\nreason = \"minizip is not shipped\"\nexpires = \"2999-01-01\"\n\n\
-         [[ignore]]\nid = \"IR-CFG-PWD-002\"\npath = \"etc/shadow\"\nreason = \"root is locked at deploy time\"\n",
+         [[ignore]]\nid = \"IR-CFG-PWD-002\"\npath = \"etc/shadow\"\nreason = \"root is locked at deploy time\"\n\n\
+         [[ignore]]\nid = \"aws-access-key-id\"\npath = \"root/.aws/credentials\"\nreason = \"a revoked test key\"\n\n\
+         [[ignore]]\nid = \"aws-secret-access-key\"\npath = \"root/.aws/credentials\"\nreason = \"a revoked test key\"\n",
     )
     .unwrap();
     let (o, v) = w.scan(&img, &["--fail-on", "critical", "--ignore-file", &ignore]);
@@ -700,4 +702,82 @@ fn an_image_in_a_registry_is_scanned_as_a_stream_and_checked_by_digest() {
     // Without --plain-http, the scanner will not talk HTTP to it.
     let (o, _) = w.scan(&format!("{addr}/test/debian:12"), &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}
+
+fn content_findings(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["category"] == "secret" || f["category"] == "malware")
+        .map(|f| {
+            format!(
+                "{} {} {} {}",
+                f["category"].as_str().unwrap(),
+                f["id"].as_str().unwrap(),
+                f["path"].as_str().unwrap(),
+                f["layer"]
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn secrets_and_malware_are_found_in_every_layer_with_user_rules_and_allow_lists() {
+    let w = Work::new("content");
+    w.update_db();
+    let img = w.p("img/debian");
+    // The cloud key was deleted in layer 2 but ships in layer 1: still found, redacted.
+    let (o, v) = w.scan(&img, &[]);
+    ok(o);
+    assert_eq!(
+        content_findings(&v),
+        [
+            "malware eicar_test_file tmp/eicar.com 1",
+            "secret aws-access-key-id root/.aws/credentials 1",
+            "secret aws-secret-access-key root/.aws/credentials 1",
+        ]
+    );
+    let text = v.to_string();
+    assert!(!text.contains("AKIAIRONROOTTESTKEY2") && !text.contains("wJalrXUtnFEMI/K7MDENG"));
+
+    // A user's allow-list entry and secret rule, and a user's YARA rule.
+    std::fs::write(
+        w.p("rules.toml"),
+        "[[allow]]\ndescription = \"a throwaway key of the test image\"\nrules = [\"aws-access-key-id\"]\npaths = [\"root/.aws/**\"]\n\n\
+         [[rule]]\nid = \"bash-history\"\ntitle = \"PermitRootLogin in config\"\nseverity = \"low\"\nkeywords = [\"permitrootlogin\"]\nregex = '''(?i)permitrootlogin\\s+(?P<secret>yes)'''\n",
+    )
+    .unwrap();
+    std::fs::write(
+        w.p("mine.yar"),
+        "rule fake_sshd { meta: severity = \"medium\" description = \"not an ELF\" strings: $a = \"ELF-not-really\" condition: $a }\n",
+    )
+    .unwrap();
+    let (o, v) = w.scan(
+        &img,
+        &[
+            "--secret-rules",
+            &w.p("rules.toml"),
+            "--yara-rules",
+            &w.p("mine.yar"),
+        ],
+    );
+    ok(o);
+    assert_eq!(
+        content_findings(&v),
+        [
+            "malware eicar_test_file tmp/eicar.com 1",
+            "malware fake_sshd usr/bin/su 1",
+            "malware fake_sshd usr/sbin/sshd 1",
+            "secret aws-secret-access-key root/.aws/credentials 1",
+            "secret bash-history etc/ssh/sshd_config 1",
+        ]
+    );
+    // A YARA rule that does not compile is a clear error naming the file.
+    std::fs::write(w.p("bad.yar"), "rule broken { condition: $nothing }\n").unwrap();
+    let (o, _) = w.scan(&img, &["--yara-rules", &w.p("bad.yar")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("bad.yar"), "{}", stderr(&o));
 }

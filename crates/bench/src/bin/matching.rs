@@ -9,6 +9,10 @@
 //! `last_affected`), plus Debian 13 entries that a Debian 12 inventory must skip.
 //!
 //! `cargo run --release -p ironroot-bench --bin ironroot-match-bench`
+//!
+//! `ironroot-match-bench --write-feed FILE [EXTRA]` writes the same database as one OSV
+//! JSON array (plus EXTRA more records, as a later update would bring) for
+//! scripts/bench-rescan.sh, which measures `ironroot rescan` on stored inventories.
 
 use ironroot_pkgdb::{Ecosystem, Package};
 use ironroot_vulndb::{Database, Distro};
@@ -84,7 +88,20 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+fn write_feed(path: &str, extra: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let records: Vec<String> = (0..RECORDS + extra).map(|i| record(i, &mut rng)).collect();
+    std::fs::write(path, format!("[{}]", records.join(",")))?;
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--write-feed") {
+        let path = args.get(2).ok_or("--write-feed FILE [EXTRA]")?;
+        let extra = args.get(3).map_or(Ok(0), |e| e.parse())?;
+        return write_feed(path, extra);
+    }
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let t = Instant::now();
     let records: Vec<String> = (0..RECORDS).map(|i| record(i, &mut rng)).collect();

@@ -3,8 +3,11 @@
 
 use ironroot_scanner::{CheckFinding, Inspector, Severity, Want};
 
-/// What the scan's inspector gathers for the configuration checks.
-pub struct Checks;
+/// What the scan's inspector gathers for the configuration checks, and the files it
+/// hands to the secret and malware scanner.
+pub struct Checks {
+    pub content: Option<super::content::ContentChecks>,
+}
 
 impl Inspector for Checks {
     fn gather(&self, path: &str, mode: u32, size: u64) -> Want {
@@ -15,11 +18,15 @@ impl Inspector for Checks {
         }
     }
 
-    fn wants_content(&self, _path: &str, _size: u64) -> bool {
-        false
+    fn wants_content(&self, path: &str, size: u64) -> bool {
+        self.content.as_ref().is_some_and(|c| c.wants(path, size))
     }
 
-    fn content(&mut self, _layer: usize, _path: &str, _data: &[u8]) {}
+    fn content(&mut self, layer: usize, path: &str, data: &[u8]) {
+        if let Some(c) = &mut self.content {
+            c.send(layer, path, data);
+        }
+    }
 }
 
 fn severity(s: ironroot_imagecheck::Severity) -> Severity {

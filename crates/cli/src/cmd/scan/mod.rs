@@ -5,6 +5,7 @@
 
 mod archive;
 mod checks;
+mod content;
 mod db;
 mod policy;
 mod registry;
@@ -86,6 +87,15 @@ pub struct ScanArgs {
     /// Where inventories are kept [default: ~/.cache/ironroot/inventories].
     #[arg(long)]
     pub store: Option<PathBuf>,
+    /// More secret rules (TOML: `[[rule]]` and `[[allow]]` tables; docs/scanner.md).
+    #[arg(long)]
+    pub secret_rules: Vec<PathBuf>,
+    /// More YARA rules (a .yar file; no modules, no includes).
+    #[arg(long)]
+    pub yara_rules: Vec<PathBuf>,
+    /// Skip the secret and malware scan of layer files.
+    #[arg(long)]
+    pub skip_content: bool,
     /// Talk plain HTTP to the image's registry (a loopback test registry; never for a
     /// registry reached over a network).
     #[arg(long)]
@@ -125,6 +135,9 @@ pub struct RescanArgs {
     pub store: Option<PathBuf>,
     #[arg(long, value_parser = policy::parse_severity)]
     pub fail_on: Option<Severity>,
+    /// Print counts only, not each image's findings (for a whole fleet).
+    #[arg(long)]
+    pub summary: bool,
 }
 
 pub async fn db_cmd(cmd: DbCmd, json: bool) -> anyhow::Result<ExitCode> {
@@ -175,11 +188,16 @@ pub async fn scan_cmd(args: ScanArgs, json: bool) -> anyhow::Result<ExitCode> {
     };
     let generation = database.as_ref().map_or(0, |(m, _)| m.updated_at);
     let source = Source::parse(&args.image)?;
+    let content = if args.skip_content {
+        None
+    } else {
+        Some(content::compile(&args.secret_rules, &args.yara_rules)?)
+    };
     let image = args.image.clone();
     let runtime = tokio::runtime::Handle::current();
     let plain_http = args.plain_http;
     let mut report = tokio::task::spawn_blocking(move || {
-        run_scan(&image, &source, database, runtime, plain_http)
+        run_scan(&image, &source, database, runtime, plain_http, content)
     })
     .await
     .context("the scan stopped")??;
@@ -257,6 +275,7 @@ fn run_scan(
     database: Option<(db::Metadata, PathBuf)>,
     runtime: tokio::runtime::Handle,
     plain_http: bool,
+    content: Option<ironroot_contentscan::Scanner>,
 ) -> anyhow::Result<ScanReport> {
     let started_at = crate::cmd::key::utc(db::now());
     let progress = Progress::on_terminal();
@@ -266,10 +285,16 @@ fn run_scan(
         runtime: runtime.clone(),
         max_packages: ironroot_pkgdb::Limits::default().max_packages,
     };
-    let mut inspector = checks::Checks;
+    let mut inspector = checks::Checks {
+        content: content.map(content::ContentChecks::start).transpose()?,
+    };
     let mut scan = Scan::new(Default::default(), &mut inspector, &rpm);
     let fed = source::feed(reference, source, &mut scan, progress, plain_http, &runtime);
     let collected = scan.finish();
+    let content_findings = match inspector.content.take() {
+        Some(c) => c.finish()?,
+        None => Vec::new(),
+    };
     let _ = std::fs::remove_dir_all(&workdir);
     let fed = fed?;
     let mut report = ScanReport {
@@ -301,6 +326,7 @@ fn run_scan(
     let (config_findings, config_problem) =
         checks::configuration(&collected, fed.config.as_deref());
     report.findings.extend(config_findings);
+    report.findings.extend(content_findings);
     if let Some(message) = config_problem {
         report.problems.push(ironroot_scanner::ReportProblem {
             kind: "config".into(),
@@ -358,11 +384,33 @@ pub async fn rescan_cmd(args: RescanArgs, json: bool) -> anyhow::Result<ExitCode
     let meta = db::metadata(&dir)?;
     db::check_age(&meta, args.max_db_age, db::now())?;
     let store_dir = args.store.clone().unwrap_or_else(store::default_dir);
+    let t = std::time::Instant::now();
     let database = tokio::task::spawn_blocking(move || db::load(&dir))
         .await
         .context("loading the database stopped")??;
-    let outcome = store::rescan(&store_dir, &database, meta.updated_at).await?;
-    if json {
+    let database_ms = t.elapsed().as_millis() as u64;
+    let mut outcome = store::rescan(&store_dir, &database, meta.updated_at).await?;
+    outcome.timings.database_ms = database_ms;
+    if args.summary {
+        let new: usize = outcome.images.iter().map(|i| i.new.len()).sum();
+        let gone: usize = outcome.images.iter().map(|i| i.fixed.len()).sum();
+        let summary = serde_json::json!({
+            "inventories": outcome.inventories,
+            "packages": outcome.packages,
+            "images_changed": outcome.images.len(),
+            "new": new,
+            "gone": gone,
+            "timings": outcome.timings,
+        });
+        println!(
+            "{}",
+            if json {
+                summary.to_string()
+            } else {
+                format!("{} inventories, {} distinct packages: {} images changed, {new} new findings, {gone} gone", outcome.inventories, outcome.packages, outcome.images.len())
+            }
+        );
+    } else if json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {
         print!("{}", table::rescan(&outcome));

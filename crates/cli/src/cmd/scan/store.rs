@@ -196,6 +196,24 @@ pub struct Rescan {
     pub packages: usize,
     /// Images with something new or gone, by reference.
     pub images: Vec<ImageChange>,
+    /// Where the time went, in milliseconds (scripts/bench-rescan.sh reads them).
+    pub timings: Timings,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Timings {
+    /// Loading the vulnerability database (the caller's, before the rescan).
+    pub database_ms: u64,
+    /// Reading the distinct packages and the previous matches.
+    pub read_ms: u64,
+    /// Matching every distinct package.
+    pub match_ms: u64,
+    /// Writing the changes and finding the images they concern.
+    pub write_ms: u64,
+}
+
+fn ms(t: std::time::Instant) -> u64 {
+    t.elapsed().as_millis() as u64
 }
 
 struct Distinct {
@@ -208,6 +226,8 @@ struct Distinct {
 /// reports, per image, what is new since it was last reported and what is gone.
 pub async fn rescan(dir: &Path, db: &Database, generation: u64) -> anyhow::Result<Rescan> {
     let mut conn = open(dir).await?;
+    let mut timings = Timings::default();
+    let t = std::time::Instant::now();
     let rows = sqlx::query("SELECT id, distro_id, distro_version, ecosystem, name, version, source_name, source_version, arch FROM packages")
         .fetch_all(&mut conn)
         .await?;
@@ -224,7 +244,11 @@ pub async fn rescan(dir: &Path, db: &Database, generation: u64) -> anyhow::Resul
             package: p,
         });
     }
+    timings.read_ms = ms(t);
+    let t = std::time::Instant::now();
     let current = match_distinct(db, &distinct);
+    timings.match_ms = ms(t);
+    let t = std::time::Instant::now();
     let mut old: HashMap<(i64, String), String> = HashMap::new();
     for r in sqlx::query("SELECT package_id, vuln_id, detail FROM package_vulns")
         .fetch_all(&mut conn)
@@ -296,10 +320,12 @@ pub async fn rescan(dir: &Path, db: &Database, generation: u64) -> anyhow::Resul
     tx.commit().await?;
     let mut images: Vec<ImageChange> = changes.into_values().collect();
     images.sort_by(|a, b| a.image.cmp(&b.image));
+    timings.write_ms = ms(t);
     Ok(Rescan {
         inventories: inventories as u64,
         packages: distinct.len(),
         images,
+        timings,
     })
 }
 

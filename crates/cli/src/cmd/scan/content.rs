@@ -1,0 +1,119 @@
+//! Secrets and malware in layer files (`ironroot-contentscan`), scanned on a worker thread
+//! while the layers keep streaming: the scan's main thread decompresses, the worker runs
+//! the keyword prefilter, the regexes and yara-x. A bounded queue (a few files of at most
+//! 10 MiB) keeps memory flat whatever the size of the layers.
+
+use anyhow::Context;
+use ironroot_contentscan::{Category, Config, RulesSource, Scanner};
+use ironroot_scanner::{CheckFinding, Severity};
+use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// Files queued for the worker; with the 10 MiB cap per file, at most ~40 MiB in flight.
+const QUEUE: usize = 4;
+
+pub struct ContentChecks {
+    scanner: Arc<Scanner>,
+    queue: Option<SyncSender<(usize, String, Vec<u8>)>>,
+    worker: Option<JoinHandle<Vec<CheckFinding>>>,
+}
+
+/// Compiles the built-in rules and the user's (`--secret-rules`, `--yara-rules` files).
+pub fn compile(secret_rules: &[PathBuf], yara_rules: &[PathBuf]) -> anyhow::Result<Scanner> {
+    let read = |p: &PathBuf| -> anyhow::Result<RulesSource> {
+        let text = std::fs::read_to_string(p).with_context(|| format!("{}", p.display()))?;
+        Ok(RulesSource::new(p.display().to_string(), text))
+    };
+    let mut config = Config::default();
+    config.secret_rules = secret_rules
+        .iter()
+        .map(read)
+        .collect::<anyhow::Result<_>>()?;
+    config.yara_sources = yara_rules.iter().map(read).collect::<anyhow::Result<_>>()?;
+    Ok(Scanner::new(config)?)
+}
+
+impl ContentChecks {
+    pub fn start(scanner: Scanner) -> anyhow::Result<ContentChecks> {
+        let scanner = Arc::new(scanner);
+        let (tx, rx) = sync_channel::<(usize, String, Vec<u8>)>(QUEUE);
+        let shared = scanner.clone();
+        let worker = std::thread::Builder::new()
+            .name("content-scan".into())
+            .spawn(move || {
+                let mut session = shared.session();
+                let mut out = Vec::new();
+                for (layer, path, data) in rx {
+                    out.extend(
+                        session
+                            .scan(&path, &data)
+                            .into_iter()
+                            .map(|f| finding(f, layer)),
+                    );
+                }
+                out
+            })
+            .context("starting the content scanner")?;
+        Ok(ContentChecks {
+            scanner,
+            queue: Some(tx),
+            worker: Some(worker),
+        })
+    }
+
+    pub fn wants(&self, path: &str, size: u64) -> bool {
+        self.scanner.wants(path, size)
+    }
+
+    pub fn send(&mut self, layer: usize, path: &str, data: &[u8]) {
+        if let Some(q) = &self.queue {
+            if q.send((layer, path.to_owned(), data.to_vec())).is_err() {
+                // The worker is gone: finish() reports it; nothing more can be scanned.
+                self.queue = None;
+            }
+        }
+    }
+
+    /// Waits for the worker and returns its findings. A worker that died fails the scan:
+    /// an image is never called clean because its scanner stopped.
+    pub fn finish(mut self) -> anyhow::Result<Vec<CheckFinding>> {
+        self.queue.take();
+        match self.worker.take().map(JoinHandle::join) {
+            Some(Ok(found)) => Ok(found),
+            _ => anyhow::bail!(
+                "the secret and malware scanner stopped; the image was not fully scanned"
+            ),
+        }
+    }
+}
+
+fn finding(f: ironroot_contentscan::Finding, layer: usize) -> CheckFinding {
+    let (category, remediation) = match f.category {
+        Category::Malware => ("malware", "Remove the file and rebuild the image from a clean source; find how it got into the build."),
+        _ => ("secret", "Remove the secret from the image (every layer: deleting it in a later layer leaves it in the earlier one), revoke it, and pass secrets at run time instead."),
+    };
+    CheckFinding {
+        id: f.rule_id,
+        category: category.into(),
+        severity: match f.severity {
+            ironroot_contentscan::Severity::Info => Severity::Info,
+            ironroot_contentscan::Severity::Low => Severity::Low,
+            ironroot_contentscan::Severity::Medium => Severity::Medium,
+            ironroot_contentscan::Severity::High => Severity::High,
+            _ => Severity::Critical,
+        },
+        title: f.title,
+        description: String::new(),
+        remediation: remediation.into(),
+        path: Some(f.path),
+        layer: Some(layer),
+        evidence: Some(match f.line {
+            Some(l) if !f.redacted.is_empty() => format!("line {l}: {}", f.redacted),
+            Some(l) => format!("line {l}"),
+            None => f.redacted,
+        })
+        .filter(|e| !e.is_empty()),
+    }
+}
