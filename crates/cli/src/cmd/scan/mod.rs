@@ -389,11 +389,11 @@ pub async fn rescan_cmd(args: RescanArgs, json: bool) -> anyhow::Result<ExitCode
         .await
         .context("loading the database stopped")??;
     let database_ms = t.elapsed().as_millis() as u64;
-    let mut outcome = store::rescan(&store_dir, &database, meta.updated_at).await?;
+    let mut outcome = store::rescan(&store_dir, &database, meta.updated_at, !args.summary).await?;
     outcome.timings.database_ms = database_ms;
     if args.summary {
-        let new: usize = outcome.images.iter().map(|i| i.new.len()).sum();
-        let gone: usize = outcome.images.iter().map(|i| i.fixed.len()).sum();
+        let new: usize = outcome.images.iter().map(|i| i.new_count).sum();
+        let gone: usize = outcome.images.iter().map(|i| i.gone_count).sum();
         let summary = serde_json::json!({
             "inventories": outcome.inventories,
             "packages": outcome.packages,

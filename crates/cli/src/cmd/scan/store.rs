@@ -9,6 +9,7 @@
 //! first saw it (`since`), an image the generation its findings were last reported at.
 
 use anyhow::Context;
+use futures_util::TryStreamExt;
 use ironroot_pkgdb::{Ecosystem, Package};
 use ironroot_scanner::{ScanReport, Vulnerability};
 use ironroot_vulndb::{Database, Distro};
@@ -184,7 +185,11 @@ pub async fn save(dir: &Path, report: &ScanReport, generation: u64) -> anyhow::R
 #[derive(Debug, Serialize)]
 pub struct ImageChange {
     pub image: String,
+    pub new_count: usize,
+    pub gone_count: usize,
+    /// The new findings (empty with `--summary`).
     pub new: Vec<Vulnerability>,
+    /// The findings gone (empty with `--summary`).
     pub fixed: Vec<Vulnerability>,
 }
 
@@ -224,7 +229,12 @@ struct Distinct {
 
 /// Matches every distinct stored package against `db` (generation `generation`) and
 /// reports, per image, what is new since it was last reported and what is gone.
-pub async fn rescan(dir: &Path, db: &Database, generation: u64) -> anyhow::Result<Rescan> {
+pub async fn rescan(
+    dir: &Path,
+    db: &Database,
+    generation: u64,
+    detail: bool,
+) -> anyhow::Result<Rescan> {
     let mut conn = open(dir).await?;
     let mut timings = Timings::default();
     let t = std::time::Instant::now();
@@ -249,29 +259,32 @@ pub async fn rescan(dir: &Path, db: &Database, generation: u64) -> anyhow::Resul
     let current = match_distinct(db, &distinct);
     timings.match_ms = ms(t);
     let t = std::time::Instant::now();
-    let mut old: HashMap<(i64, String), String> = HashMap::new();
-    for r in sqlx::query("SELECT package_id, vuln_id, detail FROM package_vulns")
-        .fetch_all(&mut conn)
-        .await?
+    let mut old: HashSet<(i64, String)> = HashSet::new();
     {
-        old.insert((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?);
+        let mut rows =
+            sqlx::query("SELECT package_id, vuln_id FROM package_vulns").fetch(&mut conn);
+        while let Some(r) = rows.try_next().await? {
+            old.insert((r.try_get(0)?, r.try_get(1)?));
+        }
     }
     let mut tx = conn.begin().await?;
     let mut gone: HashMap<i64, Vec<Vulnerability>> = HashMap::new();
-    for ((pid, vid), detail) in &old {
+    for (pid, vid) in &old {
         if !current.contains_key(&(*pid, vid.clone())) {
-            sqlx::query("DELETE FROM package_vulns WHERE package_id = ? AND vuln_id = ?")
-                .bind(pid)
-                .bind(vid)
-                .execute(&mut *tx)
-                .await?;
+            let detail: String = sqlx::query_scalar(
+                "DELETE FROM package_vulns WHERE package_id = ? AND vuln_id = ? RETURNING detail",
+            )
+            .bind(pid)
+            .bind(vid)
+            .fetch_one(&mut *tx)
+            .await?;
             gone.entry(*pid)
                 .or_default()
-                .push(serde_json::from_str(detail)?);
+                .push(serde_json::from_str(&detail)?);
         }
     }
     for ((pid, vid), v) in &current {
-        if !old.contains_key(&(*pid, vid.clone())) {
+        if !old.contains(&(*pid, vid.clone())) {
             sqlx::query("INSERT INTO package_vulns VALUES (?, ?, ?, ?)")
                 .bind(pid)
                 .bind(vid)
@@ -281,32 +294,46 @@ pub async fn rescan(dir: &Path, db: &Database, generation: u64) -> anyhow::Resul
                 .await?;
         }
     }
-    // New for an image: match rows younger than the image's last report.
-    let rows = sqlx::query(
-        "SELECT i.reference, ip.layer, pv.detail FROM images i
-         JOIN image_packages ip ON ip.image_key = i.key
-         JOIN package_vulns pv ON pv.package_id = ip.package_id
-         WHERE pv.since > i.reported_gen ORDER BY i.reference",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
+    // New for an image: match rows younger than the image's last report. The bound on
+    // the oldest report lets SQLite start from the few new rows (index on `since`).
+    let oldest: i64 = sqlx::query_scalar("SELECT COALESCE(MIN(reported_gen), 0) FROM images")
+        .fetch_one(&mut *tx)
+        .await?;
     let mut changes: HashMap<String, ImageChange> = HashMap::new();
-    for r in rows {
-        let image: String = r.try_get(0)?;
-        let mut v: Vulnerability = serde_json::from_str(&r.try_get::<String, _>(2)?)?;
-        v.layer = Some(r.try_get::<i64, _>(1)? as usize);
-        change(&mut changes, &image).new.push(v);
+    {
+        let mut rows = sqlx::query(
+            "SELECT i.reference, ip.layer, pv.detail FROM package_vulns pv
+             JOIN image_packages ip ON ip.package_id = pv.package_id
+             JOIN images i ON i.key = ip.image_key
+             WHERE pv.since > ? AND pv.since > i.reported_gen",
+        )
+        .bind(oldest)
+        .fetch(&mut *tx);
+        while let Some(r) = rows.try_next().await? {
+            let image: String = r.try_get(0)?;
+            let c = change(&mut changes, &image);
+            c.new_count += 1;
+            if detail {
+                let mut v: Vulnerability = serde_json::from_str(&r.try_get::<String, _>(2)?)?;
+                v.layer = Some(r.try_get::<i64, _>(1)? as usize);
+                c.new.push(v);
+            }
+        }
     }
     for (pid, list) in &gone {
-        let images = sqlx::query("SELECT i.reference FROM image_packages ip JOIN images i ON i.key = ip.image_key WHERE ip.package_id = ?")
-            .bind(pid)
-            .fetch_all(&mut *tx)
-            .await?;
+        let images = sqlx::query(
+            "SELECT i.reference FROM image_packages ip JOIN images i ON i.key = ip.image_key WHERE ip.package_id = ?",
+        )
+        .bind(pid)
+        .fetch_all(&mut *tx)
+        .await?;
         for r in images {
             let image: String = r.try_get(0)?;
-            change(&mut changes, &image)
-                .fixed
-                .extend(list.iter().cloned());
+            let c = change(&mut changes, &image);
+            c.gone_count += list.len();
+            if detail {
+                c.fixed.extend(list.iter().cloned());
+            }
         }
     }
     sqlx::query("UPDATE images SET reported_gen = ? WHERE reported_gen < ?")
@@ -334,6 +361,8 @@ fn change<'c>(changes: &'c mut HashMap<String, ImageChange>, image: &str) -> &'c
         .entry(image.to_owned())
         .or_insert_with(|| ImageChange {
             image: image.to_owned(),
+            new_count: 0,
+            gone_count: 0,
             new: Vec::new(),
             fixed: Vec::new(),
         })
