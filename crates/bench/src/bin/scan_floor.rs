@@ -29,9 +29,14 @@ fn json(path: &std::path::Path) -> Result<serde_json::Value, Box<dyn std::error:
 }
 
 fn run(dir: &std::path::Path) -> Result<(usize, u64), Box<dyn std::error::Error>> {
-    let blob = |d: &str| dir.join("blobs/sha256").join(d.trim_start_matches("sha256:"));
+    let blob = |d: &str| {
+        dir.join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"))
+    };
     let index = json(&dir.join("index.json"))?;
-    let m = index["manifests"][0]["digest"].as_str().ok_or("index.json: no manifest")?;
+    let m = index["manifests"][0]["digest"]
+        .as_str()
+        .ok_or("index.json: no manifest")?;
     let manifest = json(&blob(m))?;
     let layers = manifest["layers"].as_array().ok_or("manifest: no layers")?;
     let mut total = 0u64;
