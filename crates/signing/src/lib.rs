@@ -3,6 +3,8 @@
 //! * [`payload`]: the simple-signing JSON document both formats sign.
 //! * [`cosign`]: cosign's ECDSA P-256 keys (its encrypted key file included) and
 //!   signatures, as skopeo's `sigstoreSigned` policy checks them.
+//! * [`dsse`]: DSSE v1 envelopes signed with a cosign key, as `cosign attest` stores
+//!   in-toto attestations (`sha256-<hex>.att`).
 //! * [`openpgp`]: containers/image simple signing with OpenPGP (podman, cri-o, OpenShift,
 //!   skopeo `--sign-by` and the `signedBy` policy): a small hand-written OpenPGP subset.
 //!
@@ -14,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cosign;
+pub mod dsse;
 pub mod openpgp;
 pub mod payload;
 pub mod pem;

@@ -294,29 +294,51 @@ pub async fn rescan(
                 .await?;
         }
     }
-    // New for an image: match rows younger than the image's last report. The bound on
-    // the oldest report lets SQLite start from the few new rows (index on `since`).
-    let oldest: i64 = sqlx::query_scalar("SELECT COALESCE(MIN(reported_gen), 0) FROM images")
-        .fetch_one(&mut *tx)
-        .await?;
-    let mut changes: HashMap<String, ImageChange> = HashMap::new();
+    // New for an image: match rows younger than the image's last report. Done in two
+    // indexed steps (new rows by `since`, then their images by package), because
+    // SQLite's planner walks every image's packages for the three-way join.
+    let mut images: HashMap<String, (String, i64)> = HashMap::new();
+    for r in sqlx::query("SELECT key, reference, reported_gen FROM images")
+        .fetch_all(&mut *tx)
+        .await?
     {
-        let mut rows = sqlx::query(
-            "SELECT i.reference, ip.layer, pv.detail FROM package_vulns pv
-             JOIN image_packages ip ON ip.package_id = pv.package_id
-             JOIN images i ON i.key = ip.image_key
-             WHERE pv.since > ? AND pv.since > i.reported_gen",
-        )
+        images.insert(r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?));
+    }
+    let oldest = images.values().map(|(_, g)| *g).min().unwrap_or(0);
+    let fresh = sqlx::query("SELECT package_id, since, detail FROM package_vulns WHERE since > ?")
         .bind(oldest)
-        .fetch(&mut *tx);
-        while let Some(r) = rows.try_next().await? {
-            let image: String = r.try_get(0)?;
-            let c = change(&mut changes, &image);
-            c.new_count += 1;
-            if detail {
-                let mut v: Vulnerability = serde_json::from_str(&r.try_get::<String, _>(2)?)?;
-                v.layer = Some(r.try_get::<i64, _>(1)? as usize);
-                c.new.push(v);
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut by_package: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
+    for r in fresh {
+        by_package
+            .entry(r.try_get(0)?)
+            .or_default()
+            .push((r.try_get(1)?, r.try_get(2)?));
+    }
+    let mut changes: HashMap<String, ImageChange> = HashMap::new();
+    for (pid, rows) in &by_package {
+        let holders =
+            sqlx::query("SELECT image_key, layer FROM image_packages WHERE package_id = ?")
+                .bind(pid)
+                .fetch_all(&mut *tx)
+                .await?;
+        for h in holders {
+            let key: String = h.try_get(0)?;
+            let Some((reference, reported)) = images.get(&key) else {
+                continue;
+            };
+            for (since, detail_json) in rows {
+                if since <= reported {
+                    continue;
+                }
+                let c = change(&mut changes, reference);
+                c.new_count += 1;
+                if detail {
+                    let mut v: Vulnerability = serde_json::from_str(detail_json)?;
+                    v.layer = Some(h.try_get::<i64, _>(1)? as usize);
+                    c.new.push(v);
+                }
             }
         }
     }

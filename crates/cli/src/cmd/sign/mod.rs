@@ -6,10 +6,14 @@
 //!   (policy.json `sigstoreSigned`).
 //! * containers' simple signing: OpenPGP, signature files in lookaside storage
 //!   (policy.json `signedBy`, `skopeo copy --sign-by`).
+//! * cosign attestations: in-toto Statements in DSSE envelopes under `sha256-<hex>.att`
+//!   (`sign attest`, `verify --attestations`).
 //!
 //! Only images pinned by digest are signed or verified: a signature vouches for one
 //! manifest digest, and a tag can move.
 
+mod attest;
+mod attestations;
 mod identity;
 mod keys;
 mod lookaside;
@@ -46,6 +50,9 @@ use std::process::ExitCode;
 ///       registry.example/app@sha256:3f...e1
 ///
 ///   ironroot sign keygen --format gpg --user-id 'Release <rel@example.com>'
+///
+///   ironroot sign attest registry.example/app@sha256:3f...e1 \
+///       --key cosign.key --statement scan.intoto.json
 ///
 ///   ironroot sign --gpg-key signing-gpg.key --lookaside /srv/sigstore \
 ///       registry.example/app:1.4@sha256:3f...e1
@@ -89,6 +96,7 @@ enum SignSub {
     ///       --output-key-prefix release
     #[command(verbatim_doc_comment)]
     Keygen(KeygenArgs),
+    Attest(attest::AttestArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -146,9 +154,16 @@ struct SignImageArgs {
 /// The report names each signature's format, signer (cosign key file and key id, or the
 /// OpenPGP fingerprint), signed reference, or why it was rejected.
 ///
-/// Exit codes: 0 verified by at least one trusted signature; 2 no valid signature (each
-/// rejected signature is listed with the reason); 1 error (bad arguments, unreadable key,
-/// registry unreachable).
+/// With --attestations, checks the cosign attestations (`sha256-<hex>.att`, DSSE
+/// envelopes, as `ironroot sign attest` and `cosign attest` write them) instead: each is
+/// listed as verified or why not, with its predicate type and, for a vulnerability scan
+/// record (https://cosign.sigstore.dev/attestation/vuln/v1), the scanner, when the scan
+/// finished and, for an ironroot report, the vulnerabilities by severity. An attestation
+/// counts when a trusted key signed it and its statement's subject is this image.
+///
+/// Exit codes: 0 verified by at least one trusted signature (with --attestations: one
+/// attestation); 2 no valid signature or attestation (each rejected one is listed with the
+/// reason); 1 error (bad arguments, unreadable key, registry unreachable).
 ///
 /// Examples:
 ///
@@ -159,6 +174,8 @@ struct SignImageArgs {
 ///
 ///   ironroot verify --output json registry.example/app@sha256:3f...e1 \
 ///       --key cosign.pub --gpg-keyring keys.gpg --lookaside /srv/sigstore
+///
+///   ironroot verify registry.example/app@sha256:3f...e1 --key cosign.pub --attestations
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct VerifyArgs {
@@ -177,6 +194,9 @@ pub struct VerifyArgs {
     /// repository-only one (policy.json `matchRepository`; allows tag substitution).
     #[arg(long)]
     match_repository: bool,
+    /// Verify the image's cosign attestations (`sha256-<hex>.att`) instead of its signatures.
+    #[arg(long, conflicts_with_all = ["gpg_keyrings", "lookaside", "match_repository"])]
+    attestations: bool,
     /// Talk plain HTTP to the image's registry (loopback test registries only).
     #[arg(long)]
     plain_http: bool,
@@ -185,6 +205,7 @@ pub struct VerifyArgs {
 pub async fn sign(cmd: SignCmd, out: Output) -> anyhow::Result<ExitCode> {
     match cmd.command {
         Some(SignSub::Keygen(a)) => keygen(a, out),
+        Some(SignSub::Attest(a)) => attest::attest(a, out).await,
         None => sign_image(cmd.image, out).await,
     }
 }
@@ -309,6 +330,9 @@ pub async fn verify(a: VerifyArgs, out: Output) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|p| keys::load_cosign_public(p))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    if a.attestations {
+        return attestations::run(&image, &cosign, a.plain_http, out).await;
+    }
     let keyring = keys::load_keyrings(&a.gpg_keyrings)?;
     if keyring.is_some() && a.lookaside.is_none() {
         bail!("--gpg-keyring needs --lookaside: simple signatures are read from lookaside storage");

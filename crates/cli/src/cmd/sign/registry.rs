@@ -5,6 +5,10 @@
 //! otherwise empty image config listing those layers as `rootfs.diff_ids`, as cosign and
 //! containers/image write it. Signing appends a layer, as both of them do.
 //!
+//! Attestations live the same way under `sha256-<hex>.att`: each layer is a DSSE envelope
+//! (`application/vnd.dsse.envelope.v1+json`) annotated with its statement's
+//! `predicateType`, as `cosign attest` writes; [`Attachment`] says which tag is meant.
+//!
 //! Everything read here is untrusted: sizes are bounded and every blob is checked against
 //! its digest; whether a signature is good is decided by the caller.
 
@@ -12,6 +16,7 @@ use super::identity::PinnedImage;
 use anyhow::{bail, Context};
 use ironroot_crypto::{digest, HashAlg};
 use ironroot_signing::cosign::{PAYLOAD_MEDIA_TYPE, SIGNATURE_ANNOTATION};
+use ironroot_signing::dsse::{ENVELOPE_MEDIA_TYPE, MAX_ENVELOPE_LEN, PREDICATE_TYPE_ANNOTATION};
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
@@ -25,8 +30,43 @@ const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+j
 const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 const MAX_MANIFEST: usize = 4 << 20;
 const MAX_PAYLOAD: u64 = ironroot_signing::payload::MAX_PAYLOAD_LEN as u64;
-/// More layers than this in one `.sig` manifest is not a signature store but an attack.
+/// More layers than this in one `.sig` or `.att` manifest is not a store but an attack.
 const MAX_SIGNATURES: usize = 256;
+
+/// The cosign attachment tags next to an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attachment {
+    /// `sha256-<hex>.sig`: simple-signing payloads, signature in an annotation.
+    Signatures,
+    /// `sha256-<hex>.att`: DSSE envelopes, the signature inside the layer.
+    Attestations,
+}
+
+impl Attachment {
+    fn layer_media_type(self) -> &'static str {
+        match self {
+            Attachment::Signatures => PAYLOAD_MEDIA_TYPE,
+            Attachment::Attestations => ENVELOPE_MEDIA_TYPE,
+        }
+    }
+
+    fn max_layer(self) -> u64 {
+        match self {
+            Attachment::Signatures => MAX_PAYLOAD,
+            Attachment::Attestations => MAX_ENVELOPE_LEN as u64,
+        }
+    }
+
+    /// The tag: `sha256-<hex>.sig` or `sha256-<hex>.att`.
+    pub fn tag(self, image: &PinnedImage) -> String {
+        match self {
+            Attachment::Signatures => image.cosign_signature_tag(),
+            Attachment::Attestations => {
+                format!("{}.att", image.digest.as_str().replacen(':', "-", 1))
+            }
+        }
+    }
+}
 
 /// One layer of the `.sig` manifest, as found (nothing about it is verified yet).
 pub struct FoundSignature {
@@ -34,6 +74,15 @@ pub struct FoundSignature {
     pub media_type: String,
     pub payload: Result<Vec<u8>, String>,
     pub signature_b64: Option<String>,
+}
+
+/// One layer of an attachment manifest, as found (nothing about it is verified yet).
+pub struct FoundLayer {
+    pub index: usize,
+    pub media_type: String,
+    /// The blob, or why it was not fetched (wrong media type, too large, bad digest).
+    pub blob: Result<Vec<u8>, String>,
+    pub annotations: serde_json::Map<String, Value>,
 }
 
 pub struct Registry {
@@ -97,15 +146,15 @@ impl Registry {
         Ok(())
     }
 
-    fn sig_reference(image: &PinnedImage) -> Reference {
+    fn attachment_reference(image: &PinnedImage, kind: Attachment) -> Reference {
         Reference::with_tag(
             image.reference.registry().to_owned(),
             image.reference.repository().to_owned(),
-            image.cosign_signature_tag(),
+            kind.tag(image),
         )
     }
 
-    /// The `.sig` manifest, or `None` when the tag does not exist.
+    /// The `.sig` or `.att` manifest, or `None` when the tag does not exist.
     async fn sig_manifest(&self, sig_ref: &Reference) -> anyhow::Result<Option<Value>> {
         match self
             .client
@@ -122,7 +171,7 @@ impl Registry {
             }
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => {
-                Err(e).with_context(|| format!("{}: the signature manifest", sig_ref.whole()))
+                Err(e).with_context(|| format!("{}: the attachment manifest", sig_ref.whole()))
             }
         }
     }
@@ -152,7 +201,30 @@ impl Registry {
 
     /// Every layer of the image's `.sig` manifest; empty when there is none.
     pub async fn signatures(&self, image: &PinnedImage) -> anyhow::Result<Vec<FoundSignature>> {
-        let sig_ref = Self::sig_reference(image);
+        let layers = self.layers(image, Attachment::Signatures).await?;
+        Ok(layers
+            .into_iter()
+            .map(|l| FoundSignature {
+                index: l.index,
+                signature_b64: l
+                    .annotations
+                    .get(SIGNATURE_ANNOTATION)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                media_type: l.media_type,
+                payload: l.blob,
+            })
+            .collect())
+    }
+
+    /// Every layer of one of the image's attachment manifests; empty when there is none.
+    /// Blobs of another media type than the attachment's are not fetched.
+    pub async fn layers(
+        &self,
+        image: &PinnedImage,
+        kind: Attachment,
+    ) -> anyhow::Result<Vec<FoundLayer>> {
+        let sig_ref = Self::attachment_reference(image, kind);
         let Some(manifest) = self.sig_manifest(&sig_ref).await? else {
             return Ok(Vec::new());
         };
@@ -160,23 +232,25 @@ impl Registry {
         let mut found = Vec::new();
         for (index, layer) in layers.iter().take(MAX_SIGNATURES).enumerate() {
             let media_type = layer["mediaType"].as_str().unwrap_or_default().to_owned();
-            let signature_b64 = layer["annotations"][SIGNATURE_ANNOTATION]
-                .as_str()
-                .map(str::to_owned);
-            let payload = match (layer["digest"].as_str(), layer["size"].as_u64()) {
-                _ if media_type != PAYLOAD_MEDIA_TYPE => {
-                    Err(format!("not a signature layer ({media_type})"))
-                }
+            let annotations = layer["annotations"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            let blob = match (layer["digest"].as_str(), layer["size"].as_u64()) {
+                _ if media_type != kind.layer_media_type() => Err(match kind {
+                    Attachment::Signatures => format!("not a signature layer ({media_type})"),
+                    Attachment::Attestations => format!("not a DSSE envelope ({media_type})"),
+                }),
                 (Some(d), Some(size)) if d.starts_with("sha256:") => {
-                    self.blob(&sig_ref, d, MAX_PAYLOAD, size).await
+                    self.blob(&sig_ref, d, kind.max_layer(), size).await
                 }
                 _ => Err("the layer descriptor has no sha256 digest or size".into()),
             };
-            found.push(FoundSignature {
+            found.push(FoundLayer {
                 index,
                 media_type,
-                payload,
-                signature_b64,
+                blob,
+                annotations,
             });
         }
         Ok(found)
@@ -190,7 +264,34 @@ impl Registry {
         payload: &[u8],
         signature_b64: &str,
     ) -> anyhow::Result<String> {
-        let sig_ref = Self::sig_reference(image);
+        let annotations = json!({SIGNATURE_ANNOTATION: signature_b64});
+        self.push_layer(image, Attachment::Signatures, payload, annotations)
+            .await
+    }
+
+    /// Adds a DSSE envelope to the image's `.att` manifest, as `cosign attest` does: the
+    /// statement's predicate type in an annotation, and an empty signature annotation
+    /// (cosign's attestation layers carry one; the signature is inside the envelope).
+    pub async fn push_attestation(
+        &self,
+        image: &PinnedImage,
+        envelope: &[u8],
+        predicate_type: &str,
+    ) -> anyhow::Result<String> {
+        let annotations =
+            json!({PREDICATE_TYPE_ANNOTATION: predicate_type, SIGNATURE_ANNOTATION: ""});
+        self.push_layer(image, Attachment::Attestations, envelope, annotations)
+            .await
+    }
+
+    async fn push_layer(
+        &self,
+        image: &PinnedImage,
+        kind: Attachment,
+        payload: &[u8],
+        annotations: Value,
+    ) -> anyhow::Result<String> {
+        let sig_ref = Self::attachment_reference(image, kind);
         let existing = self.sig_manifest(&sig_ref).await?;
         let (mut manifest, mut config) = match existing {
             Some(m) => {
@@ -205,10 +306,10 @@ impl Registry {
         };
         let payload_digest = sha256(payload);
         let layer = json!({
-            "mediaType": PAYLOAD_MEDIA_TYPE,
+            "mediaType": kind.layer_media_type(),
             "digest": payload_digest,
             "size": payload.len(),
-            "annotations": {SIGNATURE_ANNOTATION: signature_b64},
+            "annotations": annotations,
         });
         let layers = manifest["layers"]
             .as_array_mut()
