@@ -1,4 +1,5 @@
-//! Simple-signing payload JSON (cosign and containers/image) and cosign key files.
+//! Simple-signing payload JSON (cosign and containers/image), cosign key files, and DSSE
+//! envelopes (cosign attestations).
 #![no_main]
 
 use ironroot_signing::cosign::CosignPublicKey;
@@ -15,4 +16,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = CosignPublicKey::from_pem(data);
+    if let Ok(e) = ironroot_signing::dsse::Envelope::parse(data) {
+        assert!(!e.signatures.is_empty());
+    }
 });
