@@ -781,3 +781,73 @@ fn secrets_and_malware_are_found_in_every_layer_with_user_rules_and_allow_lists(
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("bad.yar"), "{}", stderr(&o));
 }
+
+/// An HTTP server on loopback serving a directory (Python's http.server), killed on drop.
+struct Http(std::process::Child);
+
+impl Drop for Http {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn db_update_from_a_url_downloads_and_validates() {
+    let w = Work::new("url");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let _server = Http(
+        Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+                &w.p("feeds"),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let url = format!("http://127.0.0.1:{port}/debian-tracker-excerpt.json");
+    let mut last = None;
+    for _ in 0..50 {
+        let o = w.run(&[
+            "db",
+            "update",
+            "--from",
+            &url,
+            "--from",
+            &w.p("feeds/DSA-5514-1.json"),
+        ]);
+        if o.status.success() {
+            last = None;
+            break;
+        }
+        last = Some(stderr(&o));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(last.is_none(), "{last:?}");
+    let m: Value = serde_json::from_str(&ok(w.run(&["--output", "json", "db", "status"]))).unwrap();
+    assert_eq!(
+        (m["osv_records"].as_u64(), m["tracker_issues"].as_u64()),
+        (Some(1), Some(7))
+    );
+    // A URL that answers 404 refuses the update and keeps the database.
+    let o = w.run(&[
+        "db",
+        "update",
+        "--from",
+        &format!("http://127.0.0.1:{port}/missing.json"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("404"), "{}", stderr(&o));
+    let m: Value = serde_json::from_str(&ok(w.run(&["--output", "json", "db", "status"]))).unwrap();
+    assert_eq!(m["tracker_issues"], 7);
+}
