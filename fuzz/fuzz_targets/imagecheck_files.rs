@@ -1,6 +1,8 @@
 //! Arbitrary bytes as every file ironroot-imagecheck reads (etc/shadow, etc/passwd,
 //! login.defs, the PAM stack, pwquality.conf, sshd_config and a drop-in) and as an image
-//! configuration: no panic, and no finding that echoes a password hash.
+//! configuration: no panic, and no finding about the account files that echoes a
+//! password hash (findings about the image config or sshd_config quote those files'
+//! values, which here are the same bytes, so they are not held to it).
 #![no_main]
 
 use ironroot_imagecheck::{check, ImageConfig, Options};
@@ -35,6 +37,7 @@ fuzz_target!(|data: &[u8]| {
     let packages = [Package::new(Ecosystem::Dpkg, "openssh-server", "1:9.2p1-2")];
     for f in check(&files, &packages, &config, &opts) {
         assert!(!f.id.is_empty());
-        assert!(!f.evidence.unwrap_or_default().contains("$6$"));
+        let accounts = matches!(f.path.as_deref(), Some("etc/shadow" | "etc/passwd"));
+        assert!(!accounts || !f.evidence.unwrap_or_default().contains("$6$"));
     }
 });

@@ -5,103 +5,13 @@
 //! loopback registry; against a database made of real advisories (crates/vulndb fixtures).
 //! Bad input: an altered layer, a hostile layer, a stale or malformed database.
 
+mod scan_lab;
+
+use scan_lab::{ok, repo, stderr, Work};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A scratch directory with the test images and a database, removed on drop.
-struct Work(PathBuf);
-
-impl Drop for Work {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-impl Work {
-    fn new(name: &str) -> Work {
-        let d = std::env::temp_dir().join(format!("ironroot-scan-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        let o = Command::new(repo().join("crates/cli/tests/fixtures/scan/make-images.sh"))
-            .arg(d.join("img"))
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let w = Work(d);
-        // The real advisories only (the synthetic IRONROOT-TEST records are for vulndb's
-        // own tests), plus one rpm record written for this test.
-        let feeds = w.0.join("feeds");
-        std::fs::create_dir_all(&feeds).unwrap();
-        let fx = repo().join("crates/vulndb/tests/fixtures");
-        for f in [
-            "osv/DSA-5514-1.json",
-            "osv/DEBIAN-CVE-2023-45853.json",
-            "osv/ALPINE-CVE-2024-5535.json",
-            "osv/ALPINE-CVE-2024-3094.json",
-            "debian-tracker-excerpt.json",
-        ] {
-            std::fs::copy(fx.join(f), feeds.join(Path::new(f).file_name().unwrap())).unwrap();
-        }
-        std::fs::write(feeds.join("IRONROOT-TEST-RPM.json"), RPM_RECORD).unwrap();
-        w
-    }
-    fn p(&self, rel: &str) -> String {
-        self.0.join(rel).to_string_lossy().into_owned()
-    }
-    fn env(&self) -> [(&'static str, String); 2] {
-        [
-            ("IRONROOT_DB", self.p("db")),
-            ("IRONROOT_INVENTORIES", self.p("inv")),
-        ]
-    }
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_ironroot"))
-            .args(args)
-            .envs(self.env())
-            .output()
-            .unwrap()
-    }
-    fn update_db(&self) {
-        ok(self.run(&["db", "update", "--from", &self.p("feeds")]));
-    }
-    /// `scan --format json` with an old enough database allowed.
-    fn scan(&self, image: &str, extra: &[&str]) -> (Output, Value) {
-        let mut args = vec!["scan", image, "--max-db-age", "100000d"];
-        if !extra.contains(&"--format") {
-            args.extend(["--format", "json"]);
-        }
-        args.extend_from_slice(extra);
-        let o = self.run(&args);
-        let v = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
-        (o, v)
-    }
-}
-
-/// A synthetic advisory for the locally built rpm `hello-ironroot` (not a real package).
-const RPM_RECORD: &str = r#"{"schema_version":"1.7.0","id":"IRONROOT-TEST-RPM-1","modified":"2024-05-01T00:00:00Z",
-"affected":[{"package":{"ecosystem":"AlmaLinux:9","name":"hello-ironroot"},
-"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.2.3-5.ir1"}]}]}]}"#;
-
-fn ok(o: Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use std::process::Command;
 
 fn packages(v: &Value) -> Vec<(String, String, u64)> {
     v["packages"]

@@ -13,6 +13,27 @@ pub(crate) struct Account {
     pub line: usize,
 }
 
+impl Account {
+    /// The name as a report shows it: as it is when it is a portable user name (letters,
+    /// digits, `.`, `_`, `-`, and a final `$` for machine accounts, at most 32 bytes), else
+    /// a placeholder, so that no other bytes of the account files (a hash field among
+    /// them, on a malformed line) are echoed into a report.
+    pub fn shown(&self) -> String {
+        let body = self.name.strip_suffix('$').unwrap_or(&self.name);
+        let portable = !body.is_empty()
+            && self.name.len() <= 32
+            && !body.starts_with('-')
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if portable {
+            format!("account {} (line {})", self.name, self.line)
+        } else {
+            format!("an account with an unusual name (line {})", self.line)
+        }
+    }
+}
+
 /// The accounts of one file and what went wrong with the lines that are not.
 #[derive(Debug, Default)]
 pub(crate) struct AccountFile {
@@ -99,5 +120,42 @@ pub(crate) fn password_field(field: &str, in_passwd: bool) -> PasswordField<'_> 
         PasswordField::Locked
     } else {
         PasswordField::Hash(field)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    fn named(name: &str) -> String {
+        Account {
+            name: name.into(),
+            password: String::new(),
+            uid: None,
+            line: 3,
+        }
+        .shown()
+    }
+
+    #[test]
+    fn reports_show_portable_names_only() {
+        assert_eq!(named("postgres"), "account postgres (line 3)");
+        assert_eq!(named("WS01$"), "account WS01$ (line 3)");
+        assert_eq!(named("svc.backup-2_x"), "account svc.backup-2_x (line 3)");
+        // The fuzzer's case: a malformed line whose first field holds a hash.
+        for odd in [
+            "x$6$salt$hash",
+            "  \"PATH=/usr",
+            "-rf",
+            "$",
+            &"a".repeat(33),
+        ] {
+            assert_eq!(
+                named(odd),
+                "an account with an unusual name (line 3)",
+                "{odd}"
+            );
+        }
     }
 }

@@ -107,8 +107,9 @@ pub(crate) fn check(files: &Overlay, opts: &Options, out: &mut Vec<Finding>) {
         for account in &parsed.accounts {
             let at = |f: Finding| f.at(path, file.layer);
             match accounts::password_field(&account.password, in_passwd) {
-                PasswordField::Empty => out.push(at(Finding::new(&rule::PWD_EMPTY)
-                    .evidence(format!("account {} (line {})", account.name, account.line)))),
+                PasswordField::Empty => {
+                    out.push(at(Finding::new(&rule::PWD_EMPTY).evidence(account.shown())))
+                }
                 PasswordField::Hash(hash) => {
                     if let Some(f) = guess(account, hash, opts, &mut budget) {
                         out.push(at(f));
@@ -122,7 +123,7 @@ pub(crate) fn check(files: &Overlay, opts: &Options, out: &mut Vec<Finding>) {
 
 /// Tries the account's name and [`COMMON_PASSWORDS`] against `hash`, within the caps.
 fn guess(account: &Account, hash: &str, opts: &Options, budget: &mut Budget) -> Option<Finding> {
-    let who = format!("account {} (line {})", account.name, account.line);
+    let who = account.shown();
     let limits = HashLimits {
         max_sha_crypt_rounds: opts.max_sha_crypt_rounds,
         max_yescrypt_memory: opts.max_yescrypt_memory,

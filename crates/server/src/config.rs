@@ -47,6 +47,23 @@ pub struct ServerConfig {
     pub broker_master_key: Option<PathBuf>,
     /// Keep the broker's master key in a PKCS#11 token (an HSM) instead of a file.
     pub broker_pkcs11: Option<crate::Pkcs11Config>,
+    /// Keep submitted image inventories and rescan them on its own whenever the watched
+    /// vulnerability database changes; `None` turns the images API off (404).
+    pub images: Option<ImagesConfig>,
+}
+
+/// Image inventories and automatic rescans (brief R16).
+#[derive(Debug, Clone)]
+pub struct ImagesConfig {
+    /// The vulnerability database directory to watch, as `ironroot db update` writes it.
+    pub vulndb: PathBuf,
+    /// Where inventories are kept (SQLite); `None` is `data_dir/inventories`.
+    pub inventories: Option<PathBuf>,
+    /// How often the database's metadata is checked for a new generation.
+    pub poll_secs: u64,
+    /// A database whose newest advisory is older than this is still used, but every
+    /// rescan record and log line says that it is stale.
+    pub max_db_age_secs: u64,
 }
 
 impl ServerConfig {
@@ -77,6 +94,7 @@ impl ServerConfig {
                 per_second: 1,
             },
             allow_bench_enrollment: false,
+            images: None,
         }
     }
 

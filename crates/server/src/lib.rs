@@ -19,6 +19,7 @@ mod error;
 mod events;
 mod flavor_cache;
 mod groups;
+mod images;
 mod nonce;
 mod pki;
 mod ratelimit;
@@ -28,7 +29,7 @@ mod tls;
 mod writer;
 
 pub use broker::master::{MasterKey, MasterKeyError, Pkcs11Config};
-pub use config::{EkCertPolicy, ServerConfig};
+pub use config::{EkCertPolicy, ImagesConfig, ServerConfig};
 pub use ekcert::{EkCertError, EkRoots};
 pub use error::ServiceError;
 pub use ratelimit::RateBudget;
@@ -63,6 +64,8 @@ pub(crate) struct AppState {
     /// only what changed (see `ironroot_verifier::EvidenceCache`).
     pub evidence_caches:
         std::sync::Mutex<std::collections::HashMap<String, ironroot_verifier::EvidenceCache>>,
+    /// Stored image inventories and their rescans; `None` when not configured.
+    pub images: Option<Arc<images::Images>>,
 }
 
 /// A started service. Dropping it stops the listener.
@@ -73,6 +76,7 @@ pub struct Service {
     sweeper: tokio::task::JoinHandle<()>,
     tailer: tokio::task::JoinHandle<()>,
     writer: tokio::task::JoinHandle<()>,
+    images: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for Service {
@@ -81,6 +85,9 @@ impl Drop for Service {
         self.sweeper.abort();
         self.tailer.abort();
         self.writer.abort();
+        if let Some(t) = &self.images {
+            t.abort();
+        }
     }
 }
 
@@ -154,7 +161,12 @@ impl Service {
                 .shared_secret("challenge-nonce-key", &candidate)
                 .await?,
         );
+        let images = config
+            .images
+            .as_ref()
+            .map(|c| Arc::new(images::Images::new(c, &config.data_dir)));
         let state = Arc::new(AppState {
+            images: images.clone(),
             store,
             config,
             pki,
@@ -172,6 +184,7 @@ impl Service {
         });
         let sweeper = tokio::spawn(events::sweep_deadlines(state.clone()));
         let tailer = tokio::spawn(events::tail_log(state.store.clone(), state.events.clone()));
+        let images = images.map(|i| tokio::spawn(images::watch(i)));
         #[cfg(feature = "bench-enrollment")]
         bench_enroll::warn_if_allowed(&state.config);
         let app = router(state).layer(DefaultBodyLimit::max(body_limit));
@@ -184,6 +197,7 @@ impl Service {
             sweeper,
             tailer,
             writer: writer_task,
+            images,
         })
     }
 
@@ -245,6 +259,8 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/v1/keys/{id}/release", post(broker::release))
         .route("/.well-known/tag-jwks.json", get(tags::jwks))
         .route("/v1/events", get(events::stream))
+        .route("/v1/images/inventories", post(images::submit))
+        .route("/v1/images/rescans", get(images::rescans))
         .route("/.well-known/jwks.json", get(admin::jwks))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)

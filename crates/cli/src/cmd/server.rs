@@ -1,5 +1,5 @@
 use anyhow::Context;
-use ironroot_server::{EkCertPolicy, Pkcs11Config, ServerConfig, Service};
+use ironroot_server::{EkCertPolicy, ImagesConfig, Pkcs11Config, ServerConfig, Service};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,6 +72,22 @@ pub struct Args {
     /// and label; start one replica first.
     #[arg(long, default_value = Pkcs11Config::DEFAULT_KEY_LABEL, env = "IRONROOT_BROKER_PKCS11_KEY_LABEL")]
     broker_pkcs11_key_label: String,
+    /// Keep image inventories sent by `ironroot scan IMAGE --submit` and rescan them on
+    /// the service's own whenever this vulnerability database directory gets a new
+    /// generation (`ironroot db update --db DIR --from ...` installs one); the results
+    /// are logged and listed by `ironroot rescan --server`. Without it the images API is off.
+    #[arg(long, env = "IRONROOT_VULNDB")]
+    vulndb: Option<PathBuf>,
+    /// Where the inventories are kept (SQLite); default: inventories/ in --data.
+    #[arg(long, requires = "vulndb")]
+    inventories: Option<PathBuf>,
+    /// How often --vulndb is checked for a new generation: 30s, 5m, 1h.
+    #[arg(long, default_value = "60s", value_parser = crate::cmd::scan::parse_duration, requires = "vulndb")]
+    vulndb_poll: u64,
+    /// Rescans against a database whose newest advisory is older than this still run,
+    /// but are marked stale in the log and in `ironroot rescan --server`.
+    #[arg(long, default_value = "7d", value_parser = crate::cmd::scan::parse_duration, requires = "vulndb")]
+    max_db_age: u64,
     /// Benchmarks only: accept POST /v1/bench/enroll, hosts without a TPM.
     #[cfg(feature = "bench-enrollment")]
     #[arg(long, hide = true)]
@@ -108,6 +124,12 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
             "--broker-pkcs11-module, --broker-pkcs11-token and --broker-pkcs11-pin-file go together"
         ),
     };
+    cfg.images = a.vulndb.map(|vulndb| ImagesConfig {
+        vulndb,
+        inventories: a.inventories,
+        poll_secs: a.vulndb_poll,
+        max_db_age_secs: a.max_db_age,
+    });
     #[cfg(feature = "bench-enrollment")]
     {
         cfg.allow_bench_enrollment = a.allow_bench_enrollment;

@@ -8,29 +8,16 @@
 use crate::cmd::key::utc;
 use anyhow::{bail, Context};
 use ironroot_vulndb::Database;
-use serde::{Deserialize, Serialize};
-use std::io::{BufRead, Write};
+
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Largest feed document read (the tracker's export is about 70 MB today).
 const MAX_DOCUMENT: u64 = 1 << 30;
 const MAX_FILES: usize = 2_000_000;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Metadata {
-    pub schema: String,
-    /// Unix seconds of `db update`.
-    pub updated_at: u64,
-    /// Unix seconds of the newest advisory's `modified` (else of the update): how fresh
-    /// the data is, which is what `--max-db-age` measures.
-    pub built_at: u64,
-    pub sources: Vec<String>,
-    pub osv_records: u64,
-    pub tracker_issues: u64,
-}
-
-const SCHEMA: &str = "ironroot.vulndb/v1";
+use ironroot_inventory::database::SCHEMA;
+pub use ironroot_inventory::Metadata;
 
 /// `$IRONROOT_DB`, else `$XDG_CACHE_HOME/ironroot/db`, else `~/.cache/ironroot/db`.
 pub fn default_dir() -> PathBuf {
@@ -256,22 +243,7 @@ fn install(dir: &Path, staged: &Staged, meta: &Metadata) -> anyhow::Result<()> {
 }
 
 pub fn metadata(dir: &Path) -> anyhow::Result<Metadata> {
-    let path = dir.join("metadata.json");
-    let bytes = std::fs::read(&path).with_context(|| {
-        format!(
-            "no vulnerability database at {} (run ironroot db update --from FILE|DIR|URL)",
-            dir.display()
-        )
-    })?;
-    let m: Metadata =
-        serde_json::from_slice(&bytes).with_context(|| format!("{}", path.display()))?;
-    anyhow::ensure!(
-        m.schema == SCHEMA,
-        "{}: unknown schema {:?}",
-        path.display(),
-        m.schema
-    );
-    Ok(m)
+    Ok(ironroot_inventory::database::read_metadata(dir)?)
 }
 
 /// Refuses a database whose data is older than `max_age` seconds.
@@ -292,22 +264,7 @@ pub fn check_age(m: &Metadata, max_age: u64, now: u64) -> anyhow::Result<()> {
 
 /// Loads the database for matching.
 pub fn load(dir: &Path) -> anyhow::Result<Database> {
-    let mut db = Database::new();
-    let osv = dir.join("osv.jsonl");
-    if osv.exists() {
-        let f = std::io::BufReader::new(std::fs::File::open(&osv)?);
-        for (i, line) in f.lines().enumerate() {
-            let line = line?;
-            db.add_osv_json(line.as_bytes())
-                .with_context(|| format!("{} line {}", osv.display(), i + 1))?;
-        }
-    }
-    let tracker = dir.join("debian-tracker.json");
-    if tracker.exists() {
-        db.add_debian_tracker_json(&std::fs::read(&tracker)?)
-            .with_context(|| format!("{}", tracker.display()))?;
-    }
-    Ok(db)
+    Ok(ironroot_inventory::database::load(dir)?)
 }
 
 /// `7d`, `36h`, `90m`, `3600s` or plain seconds.

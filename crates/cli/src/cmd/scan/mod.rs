@@ -15,6 +15,8 @@ mod source;
 mod store;
 mod table;
 
+pub(crate) use db::parse_duration;
+
 use crate::cmd::image::progress::Progress;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
@@ -100,6 +102,47 @@ pub struct ScanArgs {
     /// registry reached over a network).
     #[arg(long)]
     pub plain_http: bool,
+    /// Also send the report to the service (`ironroot server --vulndb DIR`), which keeps
+    /// the inventory, matches it with its own database and rescans it on its own when
+    /// that database changes. Reaches the service as an administrator (--server, --ca,
+    /// --token-file or their IRONROOT_ variables).
+    #[arg(long)]
+    pub submit: bool,
+    #[command(flatten)]
+    pub service: ServiceConn,
+}
+
+/// How `--submit` and `rescan --service` reach the service.
+#[derive(Debug, Clone, Args)]
+pub struct ServiceConn {
+    /// The service's URL (with --submit or --service).
+    #[arg(
+        long,
+        env = "IRONROOT_SERVER",
+        default_value = "https://127.0.0.1:8443"
+    )]
+    pub server: String,
+    /// The service's CA certificate, PEM (ca.pem in its data directory).
+    #[arg(long, env = "IRONROOT_CA")]
+    pub ca: Option<PathBuf>,
+    /// The administrator token file (admin.token in its data directory).
+    #[arg(long, env = "IRONROOT_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+}
+
+impl ServiceConn {
+    fn client(&self) -> anyhow::Result<crate::cmd::admin::AdminClient> {
+        let (Some(ca), Some(token_file)) = (&self.ca, &self.token_file) else {
+            anyhow::bail!(
+                "reaching the service needs --ca and --token-file (or IRONROOT_CA and IRONROOT_TOKEN_FILE)"
+            );
+        };
+        crate::cmd::admin::AdminClient::new(&crate::cmd::admin::Conn {
+            server: self.server.clone(),
+            ca: ca.clone(),
+            token_file: token_file.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,6 +181,13 @@ pub struct RescanArgs {
     /// Print counts only, not each image's findings (for a whole fleet).
     #[arg(long)]
     pub summary: bool,
+    /// Show the rescans the service ran on its own (for inventories sent with
+    /// `scan --submit`) instead of rescanning the local store; --fail-on then applies to
+    /// the newest of them.
+    #[arg(long)]
+    pub service: bool,
+    #[command(flatten)]
+    pub conn: ServiceConn,
 }
 
 pub async fn db_cmd(cmd: DbCmd, json: bool) -> anyhow::Result<ExitCode> {
@@ -204,6 +254,18 @@ pub async fn scan_cmd(args: ScanArgs, json: bool) -> anyhow::Result<ExitCode> {
     if !args.no_store {
         let dir = args.store.clone().unwrap_or_else(store::default_dir);
         store::save(&dir, &report, generation).await?;
+    }
+    if args.submit {
+        let kept: ironroot_inventory::Submitted = args
+            .service
+            .client()?
+            .post("/v1/images/inventories", &report)
+            .await
+            .context("submitting the inventory to the service")?;
+        eprintln!(
+            "submitted to {}: kept as {} ({} packages; {} vulnerabilities by the service's database, generation {})",
+            args.service.server, kept.image, kept.packages, kept.vulnerabilities, kept.generation
+        );
     }
     for w in rules.apply(&mut report, db::now()) {
         eprintln!("warning: {w}");
@@ -380,6 +442,9 @@ fn tempdir() -> anyhow::Result<PathBuf> {
 }
 
 pub async fn rescan_cmd(args: RescanArgs, json: bool) -> anyhow::Result<ExitCode> {
+    if args.service {
+        return service_rescans(&args, json).await;
+    }
     let dir = args.db.clone().unwrap_or_else(db::default_dir);
     let meta = db::metadata(&dir)?;
     db::check_age(&meta, args.max_db_age, db::now())?;
@@ -415,16 +480,34 @@ pub async fn rescan_cmd(args: RescanArgs, json: bool) -> anyhow::Result<ExitCode
     } else {
         print!("{}", table::rescan(&outcome));
     }
-    let failing = args.fail_on.is_some_and(|t| {
+    Ok(rescan_exit(&outcome, args.fail_on))
+}
+
+fn rescan_exit(outcome: &store::Rescan, fail_on: Option<Severity>) -> ExitCode {
+    let failing = fail_on.is_some_and(|t| {
         outcome
             .images
             .iter()
             .flat_map(|i| &i.new)
             .any(|v| v.severity >= t)
     });
-    Ok(if failing {
+    if failing {
         ExitCode::from(EXIT_FINDINGS)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `rescan --service`: the service's database and its latest rescans.
+async fn service_rescans(args: &RescanArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let log: ironroot_inventory::RescanLog = args.conn.client()?.get("/v1/images/rescans").await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&log)?);
+    } else {
+        print!("{}", table::service_rescans(&log, args.summary));
+    }
+    Ok(match log.rescans.first() {
+        Some(r) => rescan_exit(&r.rescan, args.fail_on),
+        None => ExitCode::SUCCESS,
     })
 }

@@ -135,3 +135,46 @@ pub fn rescan(r: &Rescan) -> String {
     }
     out
 }
+
+/// The service's database and rescans (`rescan --service`), newest first.
+pub fn service_rescans(log: &ironroot_inventory::RescanLog, summary: bool) -> String {
+    use crate::cmd::key::utc;
+    let mut out = match &log.database {
+        Some(m) => format!(
+            "database generation {} (loaded {}, newest advisory {})\n",
+            m.updated_at,
+            utc(m.updated_at),
+            utc(m.built_at)
+        ),
+        None => "no vulnerability database loaded yet\n".to_owned(),
+    };
+    if let Some(p) = &log.problem {
+        let _ = writeln!(out, "problem: {p}");
+    }
+    if log.rescans.is_empty() {
+        out.push_str("no rescan yet\n");
+    }
+    for r in &log.rescans {
+        let _ = writeln!(
+            out,
+            "\nrescan at {} against generation {}{}",
+            utc(r.finished_at),
+            r.generation,
+            if r.stale { " (STALE database)" } else { "" }
+        );
+        if summary {
+            let new: usize = r.rescan.images.iter().map(|i| i.new_count).sum();
+            let gone: usize = r.rescan.images.iter().map(|i| i.gone_count).sum();
+            let _ = writeln!(
+                out,
+                "{} inventories, {} distinct packages: {} images changed, {new} new findings, {gone} gone",
+                r.rescan.inventories,
+                r.rescan.packages,
+                r.rescan.images.len()
+            );
+        } else {
+            out.push_str(&rescan(&r.rescan));
+        }
+    }
+    out
+}
