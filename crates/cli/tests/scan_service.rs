@@ -131,6 +131,9 @@ fn the_service_rescans_submitted_inventories_when_its_database_changes() {
         "{}",
         stderr(&refused)
     );
+    // The scan's own report is out all the same.
+    let report: Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert!(!report["packages"].as_array().unwrap().is_empty());
 
     for img in ["img/alpine", "img/debian"] {
         let o = admin(&w, &p, "service/admin.token", &scan(&w.p(img)));

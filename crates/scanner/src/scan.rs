@@ -28,7 +28,9 @@ pub enum Want {
 pub trait Inspector {
     fn gather(&self, path: &str, mode: u32, size: u64) -> Want;
     fn wants_content(&self, path: &str, size: u64) -> bool;
-    fn content(&mut self, layer: usize, path: &str, data: &[u8]);
+    /// A file it wanted in passing, handed over whole (no copy: a worker thread can take
+    /// it as it is).
+    fn content(&mut self, layer: usize, path: &str, data: Vec<u8>);
 }
 
 /// An inspector that wants nothing (inventory only).
@@ -41,8 +43,11 @@ impl Inspector for NoInspector {
     fn wants_content(&self, _: &str, _: u64) -> bool {
         false
     }
-    fn content(&mut self, _: usize, _: &str, _: &[u8]) {}
+    fn content(&mut self, _: usize, _: &str, _: Vec<u8>) {}
 }
+
+/// Most bytes reserved up front for one file's content.
+const MAX_PREALLOCATED: u64 = 16 << 20;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -283,15 +288,21 @@ impl Visitor for Scan<'_> {
     }
 
     fn content(&mut self, layer: usize, entry: &Entry, data: &mut dyn Read) -> std::io::Result<()> {
-        let mut buf = Vec::with_capacity(entry.size.min(1 << 20) as usize);
+        // Only files within the inspector's or the gathering limit get here, so the
+        // header's size is bounded; capped again in case a header lies.
+        let mut buf = Vec::with_capacity(entry.size.min(MAX_PREALLOCATED) as usize);
         data.read_to_end(&mut buf)?;
-        let (keep, pass) = self.pending;
-        if pass {
-            self.inspector.content(layer, &entry.path, &buf);
-        }
-        if keep {
-            self.files
-                .put(&entry.path, gathered(layer, entry, Some(buf)));
+        match self.pending {
+            (true, true) => {
+                self.inspector.content(layer, &entry.path, buf.clone());
+                self.files
+                    .put(&entry.path, gathered(layer, entry, Some(buf)));
+            }
+            (false, true) => self.inspector.content(layer, &entry.path, buf),
+            (true, false) => self
+                .files
+                .put(&entry.path, gathered(layer, entry, Some(buf))),
+            (false, false) => {}
         }
         Ok(())
     }

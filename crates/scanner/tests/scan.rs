@@ -171,7 +171,7 @@ impl Inspector for Seen {
     fn wants_content(&self, path: &str, _: u64) -> bool {
         path.ends_with(".pem")
     }
-    fn content(&mut self, layer: usize, path: &str, data: &[u8]) {
+    fn content(&mut self, layer: usize, path: &str, data: Vec<u8>) {
         assert!(!data.is_empty());
         self.passing.push((layer, path.to_owned()));
     }

@@ -2,7 +2,11 @@
 //! SQLite, three development nodes each with its own swtpm and trust agent, known-good
 //! values taken from node 1, all three trusted; then node 3's container runtime is
 //! replaced and the demo shows it losing trust, with the rule, expected and seen values.
+//! Then two acts: an encrypted image that only trusted nodes in the right region can
+//! run (images.rs), and image assurance: scans whose inventories the service keeps and
+//! rescans on its own when its vulnerability database changes (assurance.rs).
 
+mod assurance;
 mod images;
 mod procs;
 
@@ -86,6 +90,14 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         "10".into(),
         "--interval".into(),
         "3".into(),
+        // The image-assurance act's database (a small one of real advisories from 2023
+        // and 2024, hence the generous age), checked every 2 s for a new generation.
+        "--vulndb".into(),
+        assurance::vulndb_dir(&dir).display().to_string(),
+        "--vulndb-poll".into(),
+        "2s".into(),
+        "--max-db-age".into(),
+        "3650d".into(),
     ];
     for ca in &ek_cas {
         args.push("--ek-ca".into());
@@ -220,6 +232,15 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     })
     .await
     .context("the encrypted-image act")?;
+    assurance::act(assurance::Setup {
+        dir: &dir,
+        exe: &exe,
+        url: &url,
+        service_data: &data,
+        admin: &admin,
+    })
+    .await
+    .context("the image-assurance act")?;
     if a.keep_running {
         step("Everything keeps running; press Ctrl-C to stop. Try:");
         println!(

@@ -22,7 +22,7 @@ impl Inspector for Checks {
         self.content.as_ref().is_some_and(|c| c.wants(path, size))
     }
 
-    fn content(&mut self, layer: usize, path: &str, data: &[u8]) {
+    fn content(&mut self, layer: usize, path: &str, data: Vec<u8>) {
         if let Some(c) = &mut self.content {
             c.send(layer, path, data);
         }

@@ -1,22 +1,70 @@
 //! Secrets and malware in layer files (`ironroot-contentscan`), scanned on a worker thread
 //! while the layers keep streaming: the scan's main thread decompresses, the worker runs
-//! the keyword prefilter, the regexes and yara-x. A bounded queue (a few files of at most
-//! 10 MiB) keeps memory flat whatever the size of the layers.
+//! the keyword prefilter, the regexes and yara-x. The queue is bounded by bytes (at most
+//! 32 MiB in flight, or one file larger than that), which keeps memory flat whatever the
+//! size of the layers while letting thousands of small files queue up behind a large one,
+//! so neither thread waits on the other's unevenness.
 
 use anyhow::Context;
 use ironroot_contentscan::{Category, Config, RulesSource, Scanner};
 use ironroot_scanner::{CheckFinding, Severity};
 use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, SyncSender};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
-/// Files queued for the worker; with the 10 MiB cap per file, at most ~40 MiB in flight.
-const QUEUE: usize = 4;
+/// Bytes of file content queued for the worker at most (a larger file goes alone).
+const MAX_IN_FLIGHT: usize = 32 << 20;
+/// Files queued at most (small files: their names and buffers).
+const MAX_QUEUED_FILES: usize = 4096;
+
+/// Bytes handed to the worker and not yet scanned, and whether the worker has stopped
+/// (then nobody waits for room: the send fails and finish() reports the stop).
+#[derive(Default)]
+struct InFlight {
+    state: Mutex<(usize, bool)>,
+    changed: Condvar,
+}
+
+impl InFlight {
+    /// Waits until `n` more bytes fit (always when nothing is in flight).
+    fn reserve(&self, n: usize) {
+        let Ok(mut st) = self.state.lock() else {
+            return;
+        };
+        while !st.1 && st.0 > 0 && st.0 + n > MAX_IN_FLIGHT {
+            st = match self.changed.wait(st) {
+                Ok(st) => st,
+                Err(_) => return,
+            };
+        }
+        st.0 += n;
+    }
+
+    fn release(&self, n: usize) {
+        if let Ok(mut st) = self.state.lock() {
+            st.0 = st.0.saturating_sub(n);
+            self.changed.notify_one();
+        }
+    }
+}
+
+/// Marks the worker stopped when it ends, by returning or by panicking.
+struct Stopped(Arc<InFlight>);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if let Ok(mut st) = self.0.state.lock() {
+            st.1 = true;
+        }
+        self.0.changed.notify_all();
+    }
+}
 
 pub struct ContentChecks {
     scanner: Arc<Scanner>,
     queue: Option<SyncSender<(usize, String, Vec<u8>)>>,
+    in_flight: Arc<InFlight>,
     worker: Option<JoinHandle<Vec<CheckFinding>>>,
 }
 
@@ -38,11 +86,14 @@ pub fn compile(secret_rules: &[PathBuf], yara_rules: &[PathBuf]) -> anyhow::Resu
 impl ContentChecks {
     pub fn start(scanner: Scanner) -> anyhow::Result<ContentChecks> {
         let scanner = Arc::new(scanner);
-        let (tx, rx) = sync_channel::<(usize, String, Vec<u8>)>(QUEUE);
+        let (tx, rx) = sync_channel::<(usize, String, Vec<u8>)>(MAX_QUEUED_FILES);
         let shared = scanner.clone();
+        let in_flight = Arc::new(InFlight::default());
+        let drained = in_flight.clone();
         let worker = std::thread::Builder::new()
             .name("content-scan".into())
             .spawn(move || {
+                let _stopped = Stopped(drained.clone());
                 let mut session = shared.session();
                 let mut out = Vec::new();
                 for (layer, path, data) in rx {
@@ -52,6 +103,7 @@ impl ContentChecks {
                             .into_iter()
                             .map(|f| finding(f, layer)),
                     );
+                    drained.release(data.len());
                 }
                 out
             })
@@ -59,6 +111,7 @@ impl ContentChecks {
         Ok(ContentChecks {
             scanner,
             queue: Some(tx),
+            in_flight,
             worker: Some(worker),
         })
     }
@@ -67,9 +120,10 @@ impl ContentChecks {
         self.scanner.wants(path, size)
     }
 
-    pub fn send(&mut self, layer: usize, path: &str, data: &[u8]) {
+    pub fn send(&mut self, layer: usize, path: &str, data: Vec<u8>) {
         if let Some(q) = &self.queue {
-            if q.send((layer, path.to_owned(), data.to_vec())).is_err() {
+            self.in_flight.reserve(data.len());
+            if q.send((layer, path.to_owned(), data)).is_err() {
                 // The worker is gone: finish() reports it; nothing more can be scanned.
                 self.queue = None;
             }

@@ -255,18 +255,8 @@ pub async fn scan_cmd(args: ScanArgs, json: bool) -> anyhow::Result<ExitCode> {
         let dir = args.store.clone().unwrap_or_else(store::default_dir);
         store::save(&dir, &report, generation).await?;
     }
-    if args.submit {
-        let kept: ironroot_inventory::Submitted = args
-            .service
-            .client()?
-            .post("/v1/images/inventories", &report)
-            .await
-            .context("submitting the inventory to the service")?;
-        eprintln!(
-            "submitted to {}: kept as {} ({} packages; {} vulnerabilities by the service's database, generation {})",
-            args.service.server, kept.image, kept.packages, kept.vulnerabilities, kept.generation
-        );
-    }
+    // The service gets the whole inventory, before this user's ignore rules and filters.
+    let to_submit = args.submit.then(|| report.clone());
     for w in rules.apply(&mut report, db::now()) {
         eprintln!("warning: {w}");
     }
@@ -282,6 +272,19 @@ pub async fn scan_cmd(args: ScanArgs, json: bool) -> anyhow::Result<ExitCode> {
                 r => r?,
             }
         }
+    }
+    // After the report is out: a service that cannot be reached loses the user nothing.
+    if let Some(full) = to_submit {
+        let kept: ironroot_inventory::Submitted = args
+            .service
+            .client()?
+            .post("/v1/images/inventories", &full)
+            .await
+            .context("submitting the inventory to the service (the scan itself is complete and its report was written)")?;
+        eprintln!(
+            "submitted to {}: kept as {} ({} packages; {} vulnerabilities by the service's database, generation {})",
+            args.service.server, kept.image, kept.packages, kept.vulnerabilities, kept.generation
+        );
     }
     Ok(match args.fail_on {
         Some(t) if policy::fails(&report, t) => ExitCode::from(EXIT_FINDINGS),

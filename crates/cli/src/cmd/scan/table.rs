@@ -124,12 +124,14 @@ pub fn rescan(r: &Rescan) -> String {
         for v in &i.new {
             let _ = writeln!(
                 out,
-                "  new  {:<8} {} {} {} (fixed in {})",
+                "  new  {:<8} {} {} {} ({})",
                 v.severity.name().to_uppercase(),
                 v.id,
                 v.package,
                 v.version,
-                v.fixed_version.as_deref().unwrap_or("no fix")
+                v.fixed_version
+                    .as_deref()
+                    .map_or("no fix yet".to_owned(), |f| format!("fixed in {f}"))
             );
         }
     }
