@@ -7,9 +7,10 @@ packages=(swtpm swtpm-tools tpm2-tools libtss2-dev pkg-config gcc runc conmon po
   # Debian 12's skopeo 1.9 predates ocicrypt key providers, so it is not installed here),
   # busybox-static for scripts/make-test-image.sh, softhsm2/opensc for PKCS#11, gnupg for signing;
   # rpm (rpm 4.18: rpm.vercmp is the oracle of crates/vercmp's rpm ordering, and its tools made
-  # crates/pkgdb's rpmdb.sqlite fixture)
+  # crates/pkgdb's rpmdb.sqlite fixture); whois for mkpasswd (bcrypt entries of the test
+  # registry's htpasswd file, and crypt hashes of crates/imagecheck's fixtures)
   docker-registry podman debootstrap busybox-static softhsm2 opensc gnupg jq curl openssl python3 zstd
-  rpm)
+  rpm whois)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

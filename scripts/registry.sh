@@ -6,8 +6,10 @@
 #   scripts/registry.sh status DIR         # exit 0 and the address if running
 #
 # DIR holds config.yml, storage/, registry.log, registry.pid and addr. PORT defaults to a free one.
-# Plain HTTP, no auth: skopeo needs --dest-tls-verify=false / --src-tls-verify=false, podman
+# Plain HTTP: skopeo needs --dest-tls-verify=false / --src-tls-verify=false, podman
 # --tls-verify=false. Each DIR is an independent registry, so concurrent tests use their own DIR.
+# No auth, unless REGISTRY_HTPASSWD names an htpasswd file (bcrypt entries, as
+# `mkpasswd -m bcrypt` makes them): then every request needs HTTP basic auth.
 set -euo pipefail
 
 usage() { echo "usage: $0 start DIR [PORT] | stop DIR | status DIR" >&2; exit 2; }
@@ -45,11 +47,16 @@ storage:
 http:
   addr: 127.0.0.1:$port
 EOF
+  if [ -n "${REGISTRY_HTPASSWD:-}" ]; then
+    printf 'auth:\n  htpasswd:\n    realm: ironroot-test\n    path: %s\n' "$(realpath "$REGISTRY_HTPASSWD")" >>"$dir/config.yml"
+  fi
   setsid docker-registry serve "$dir/config.yml" </dev/null >"$dir/registry.log" 2>&1 &
   echo $! >"$pidfile"
   echo "127.0.0.1:$port" >"$dir/addr"
   for _ in $(seq 100); do
-    if curl -fsS -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null; then
+    # 200, or 401 when it asks for credentials: either way it answers.
+    code=$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/" 2>/dev/null || true)
+    if [ "$code" = 200 ] || [ "$code" = 401 ]; then
       echo "127.0.0.1:$port"; exit 0
     fi
     running || { echo "registry exited; $dir/registry.log:" >&2; cat "$dir/registry.log" >&2; exit 1; }

@@ -761,3 +761,89 @@ fn db_update_from_a_url_downloads_and_validates() {
     let m: Value = serde_json::from_str(&ok(w.run(&["--output", "json", "db", "status"]))).unwrap();
     assert_eq!(m["tracker_issues"], 7);
 }
+
+/// A registry that asks for credentials: the scan reads them where `skopeo login` wrote
+/// them (REGISTRY_AUTH_FILE), says what to do when it has none, and fails on wrong ones.
+#[test]
+fn a_private_registry_is_read_with_the_credentials_skopeo_login_wrote() {
+    if let Some(why) = peers_missing() {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let w = Work::new("registry-auth");
+    w.update_db();
+    let password = "s3cret-Registry-pw";
+    let hash = ok(Command::new("mkpasswd")
+        .args(["-m", "bcrypt", password])
+        .output()
+        .unwrap());
+    std::fs::write(w.0.join("htpasswd"), format!("alice:{}\n", hash.trim())).unwrap();
+    let reg = Registry(w.p("registry"));
+    let addr = ok(Command::new(repo().join("scripts/registry.sh"))
+        .args(["start", &reg.0])
+        .env("REGISTRY_HTPASSWD", w.0.join("htpasswd"))
+        .output()
+        .unwrap());
+    let addr = addr.trim();
+    let skopeo = |args: &[&str]| {
+        Command::new(repo().join("scripts/chroot-skopeo.sh"))
+            .args(["--bind", &w.p("")])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let authfile = w.p("auth.json");
+    ok(skopeo(&[
+        "login",
+        "--tls-verify=false",
+        "--authfile",
+        &authfile,
+        "-u",
+        "alice",
+        "-p",
+        password,
+        addr,
+    ]));
+    ok(skopeo(&[
+        "copy",
+        "--dest-tls-verify=false",
+        "--dest-authfile",
+        &authfile,
+        &format!("oci:{}:12", w.p("img/debian")),
+        &format!("docker://{addr}/team/debian:12"),
+    ]));
+    let image = format!("{addr}/team/debian:12");
+    let scan = |auth: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_ironroot"));
+        c.args(["scan", &image, "--plain-http", "--max-db-age", "100000d"])
+            .args(["--format", "json", "--no-store"])
+            .envs(w.env())
+            // Nothing found in the usual places: an empty home, no runtime dir.
+            .env("HOME", w.p("home"))
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("DOCKER_CONFIG")
+            .env_remove("REGISTRY_AUTH_FILE");
+        if let Some(f) = auth {
+            c.env("REGISTRY_AUTH_FILE", f);
+        }
+        c.output().unwrap()
+    };
+    let o = scan(Some(&authfile));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+    ok(o);
+    assert_eq!(vulns(&v), DEBIAN_VULNS);
+
+    let o = scan(None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("skopeo login"), "{}", stderr(&o));
+
+    std::fs::write(
+        w.0.join("wrong.json"),
+        format!(r#"{{"auths": {{"{addr}": {{"username": "alice", "password": "not-it"}}}}}}"#),
+    )
+    .unwrap();
+    let o = scan(Some(&w.p("wrong.json")));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!stderr(&o).contains("not-it"), "{}", stderr(&o));
+}

@@ -102,9 +102,50 @@ impl ApkVersion {
     pub fn as_str(&self) -> &str {
         &self.text
     }
+}
 
-    fn kind_at(&self, i: usize) -> Kind {
-        self.tokens.get(i).map_or(Kind::End, |t| t.kind)
+impl std::fmt::Display for ApkVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// apk's fuzzy comparison (the `~` of a dependency such as `busybox~1.36`): as the
+/// ordering, except that `version` equals `prefix` once all of `prefix`'s tokens have
+/// matched, whatever follows (`3.6.9_post1 ~ 3.6`, `3.6_pre1 ~ 3.6`, but `3.8 < 3.8.1`).
+/// Like apk, it reads only as far as it must: a malformed tail that the comparison never
+/// reaches does not matter (`3.6.9_post1 !~ 3.8` though `_post` is no apk suffix); one it
+/// reaches is an error.
+pub fn fuzzy_cmp(version: &str, prefix: &str) -> Result<Ordering, VersionError> {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let ea = tokenize_into(version, &mut a).err();
+    let eb = tokenize_into(prefix, &mut b).err();
+    let side = |i: usize| Side {
+        tokens: if i == 0 { &a } else { &b },
+        broken: if i == 0 { ea.is_some() } else { eb.is_some() },
+    };
+    compare(&side(0), &side(1), true).ok_or_else(|| match (ea.clone(), eb.clone()) {
+        (Some(reason), _) => VersionError::apk(version, reason),
+        (None, Some(reason)) => VersionError::apk(prefix, reason),
+        // compare() gives None only when a side is broken.
+        (None, None) => VersionError::apk(version, ApkSyntax::Empty),
+    })
+}
+
+/// One side of a comparison: its tokens, and whether a malformed part follows them.
+struct Side<'a> {
+    tokens: &'a [Token],
+    broken: bool,
+}
+
+impl Side<'_> {
+    /// The kind at `i`; `None` when that is where the malformed part starts.
+    fn kind_at(&self, i: usize) -> Option<Kind> {
+        match self.tokens.get(i) {
+            Some(t) => Some(t.kind),
+            None if self.broken => None,
+            None => Some(Kind::End),
+        }
     }
 
     fn is_pre_release_at(&self, i: usize) -> bool {
@@ -114,39 +155,53 @@ impl ApkVersion {
     }
 }
 
-impl std::fmt::Display for ApkVersion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
+/// Token by token while kinds agree; `None` if the answer lies in a malformed part.
+fn compare(a: &Side<'_>, b: &Side<'_>, fuzzy: bool) -> Option<Ordering> {
+    let mut i = 0;
+    loop {
+        // Both start with a first number (or are broken there), so kinds agree at 0.
+        let (Some(ta), Some(tb)) = (a.tokens.get(i), b.tokens.get(i)) else {
+            return None;
+        };
+        let ord = ta.cmp_same_kind(tb);
+        if ord != Ordering::Equal {
+            return Some(ord);
+        }
+        i += 1;
+        let kb = b.kind_at(i)?;
+        if fuzzy && kb == Kind::End {
+            return Some(Ordering::Equal);
+        }
+        let ka = a.kind_at(i)?;
+        if ka == Kind::End && kb == Kind::End {
+            return Some(Ordering::Equal);
+        }
+        if ka != kb {
+            if a.is_pre_release_at(i) {
+                return Some(Ordering::Less);
+            }
+            if b.is_pre_release_at(i) {
+                return Some(Ordering::Greater);
+            }
+            return Some(kb.cmp(&ka));
+        }
     }
 }
 
 impl Ord for ApkVersion {
     fn cmp(&self, other: &Self) -> Ordering {
-        // Both start with a first number, so kinds agree at 0.
-        let mut i = 0;
-        loop {
-            let (Some(a), Some(b)) = (self.tokens.get(i), other.tokens.get(i)) else {
-                return Ordering::Equal; // unreachable: kinds agreed and were not End
-            };
-            let ord = a.cmp_same_kind(b);
-            if ord != Ordering::Equal {
-                return ord;
-            }
-            i += 1;
-            let (ka, kb) = (self.kind_at(i), other.kind_at(i));
-            if ka == Kind::End && kb == Kind::End {
-                return Ordering::Equal;
-            }
-            if ka != kb {
-                if self.is_pre_release_at(i) {
-                    return Ordering::Less;
-                }
-                if other.is_pre_release_at(i) {
-                    return Ordering::Greater;
-                }
-                return kb.cmp(&ka);
-            }
-        }
+        let (a, b) = (
+            Side {
+                tokens: &self.tokens,
+                broken: false,
+            },
+            Side {
+                tokens: &other.tokens,
+                broken: false,
+            },
+        );
+        // Valid versions always compare (None needs a broken side).
+        compare(&a, &b, false).unwrap_or(Ordering::Equal)
     }
 }
 
@@ -165,6 +220,14 @@ impl PartialEq for ApkVersion {
 impl Eq for ApkVersion {}
 
 fn tokenize(input: &str) -> Result<Vec<Token>, ApkSyntax> {
+    let mut tokens = Vec::new();
+    tokenize_into(input, &mut tokens)?;
+    Ok(tokens)
+}
+
+/// Tokenizes `input` into `tokens`, stopping at the first error: the tokens before it
+/// are left in `tokens` (fuzzy matching, like apk's, may decide before reaching it).
+fn tokenize_into(input: &str, tokens: &mut Vec<Token>) -> Result<(), ApkSyntax> {
     if input.is_empty() {
         return Err(ApkSyntax::Empty);
     }
@@ -172,7 +235,6 @@ fn tokenize(input: &str) -> Result<Vec<Token>, ApkSyntax> {
         return Err(ApkSyntax::TooLong);
     }
     let s = input.as_bytes();
-    let mut tokens = Vec::new();
     let first = digit_run(s);
     if first == 0 {
         return Err(ApkSyntax::NotStartingWithDigit);
@@ -231,7 +293,7 @@ fn tokenize(input: &str) -> Result<Vec<Token>, ApkSyntax> {
         at += n;
     }
     match input[at..].chars().next() {
-        None => Ok(tokens),
+        None => Ok(()),
         Some(c) => Err(ApkSyntax::Unexpected(at, c)),
     }
 }
@@ -289,6 +351,20 @@ mod tests {
         }
         assert_eq!(v("1.0-r0"), v("1.0-r00"));
         assert!(v("1.0") < v("1.0-r0"));
+    }
+
+    #[test]
+    fn fuzzy_matching_reads_only_as_far_as_it_must() {
+        use Ordering::*;
+        assert_eq!(fuzzy_cmp("3.6.9_post1", "3.6"), Ok(Equal));
+        assert_eq!(fuzzy_cmp("3.6.9_post1", "3.8"), Ok(Less));
+        assert_eq!(fuzzy_cmp("3.8", "3.8.1"), Ok(Less));
+        assert_eq!(fuzzy_cmp("3.6.0-r2", "3.6.0"), Ok(Equal));
+        // The malformed part decides: an error, never a guess.
+        assert!(fuzzy_cmp("3.6_post1", "3.6.1").is_err());
+        assert!(fuzzy_cmp("3.6", "3.6_post1").is_err());
+        assert!(fuzzy_cmp("", "3.6").is_err());
+        assert!(fuzzy_cmp("x", "").is_err());
     }
 
     #[test]

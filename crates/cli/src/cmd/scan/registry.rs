@@ -75,7 +75,15 @@ async fn manifest(
     let (raw, digest) = client
         .pull_manifest_raw(reference, auth, &accept)
         .await
-        .with_context(|| format!("{}: the manifest", reference.whole()))?;
+        .with_context(|| match auth {
+            RegistryAuth::Anonymous => format!(
+                "{}: the manifest (no credentials were found for {}: if it needs them, log in \
+                 with `podman login` or `skopeo login`, or set REGISTRY_AUTH_FILE)",
+                reference.whole(),
+                reference.registry()
+            ),
+            _ => format!("{}: the manifest", reference.whole()),
+        })?;
     anyhow::ensure!(
         raw.len() <= MAX_DOC,
         "the manifest is larger than {MAX_DOC} bytes"
@@ -137,7 +145,7 @@ pub fn feed(
         .parse()
         .with_context(|| format!("{reference_text:?} is not an image reference"))?;
     let client = client(&reference, plain_http)?;
-    let auth = RegistryAuth::Anonymous;
+    let auth = crate::registry_auth::for_reference(&reference)?;
     let (manifest, manifest_digest) = runtime.block_on(manifest(&client, &reference, &auth))?;
     let mut config = Vec::new();
     anyhow::ensure!(

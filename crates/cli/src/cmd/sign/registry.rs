@@ -123,7 +123,7 @@ impl Registry {
         };
         Ok(Registry {
             client: Client::try_from(config).context("the registry client")?,
-            auth: RegistryAuth::Anonymous,
+            auth: crate::registry_auth::for_reference(reference)?,
         })
     }
 
