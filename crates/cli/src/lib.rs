@@ -3,4 +3,4 @@
 
 pub mod cmd;
 pub mod peers;
-pub mod registry_auth;
+pub mod registry;

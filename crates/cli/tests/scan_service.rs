@@ -3,8 +3,8 @@
 //! to a real service on loopback started with a watched database; when `ironroot db
 //! update` installs a new generation there, the service rescans without any image (they
 //! are deleted first) and `ironroot rescan --service` shows what became vulnerable. A
-//! database that fails to load is reported and the last good one stays in use; the API
-//! refuses a caller without the administrator token.
+//! database that fails to load is reported and the last good one stays in use; a restart
+//! keeps the rescans; the API refuses a caller without the administrator token.
 
 mod scan_lab;
 
@@ -190,6 +190,20 @@ fn the_service_rescans_submitted_inventories_when_its_database_changes() {
     let table = String::from_utf8_lossy(&gate.stdout).into_owned();
     assert!(table.contains("(STALE database)"), "{table}");
     assert!(table.contains("CVE-2023-4911"), "{table}");
+
+    // A restart keeps the rescans and does not rescan the same generation again.
+    drop(p);
+    let p = start(&w, &svc_db);
+    let log = wait_for(&w, &p, "the database after a restart", |l| {
+        l["database"]["updated_at"] == second
+    });
+    assert_eq!(log["rescans"].as_array().unwrap().len(), 2, "{log:#}");
+    assert_eq!(log["rescans"][0]["generation"], second, "{log:#}");
+    assert_eq!(
+        log["rescans"][0]["images"].as_array().unwrap().len(),
+        2,
+        "{log:#}"
+    );
 
     // A corrupt generation: the service says why and keeps matching with the last good one.
     let meta_path = w.0.join("svc-db/metadata.json");

@@ -559,3 +559,36 @@ fn missing_signature_exits_2_and_says_where_it_looked() {
         text(&table)
     );
 }
+
+/// A registry that asks for credentials: ironroot signs and verifies with the ones
+/// `skopeo login` wrote (REGISTRY_AUTH_FILE); skopeo, logged in the same way, accepts the
+/// signature under `sigstoreSigned`; without credentials ironroot cannot sign.
+#[test]
+fn signing_and_verifying_against_a_registry_that_needs_a_login() {
+    need_peers!();
+    let lab = Lab::with_login("login");
+    cosign_keygen(&lab, "cosign");
+    let image = lab.push("app", &[]);
+    let sign = [
+        "sign",
+        "--plain-http",
+        "--key",
+        "cosign.key",
+        "--password-file",
+        "password",
+    ];
+
+    let anonymous = command_in(&lab.dir, &[&sign[..], &[image.as_str()]].concat())
+        .output()
+        .unwrap();
+    assert_eq!(anonymous.status.code(), Some(1), "{}", text(&anonymous));
+
+    ok(ironroot(&lab, &[&sign[..], &[image.as_str()]].concat()));
+    let (code, report) = verify(&lab, &[&image, "--key", &lab.p("cosign.pub")]);
+    assert_eq!(code, 0, "{report:#}");
+    let accepted = lab.skopeo_accepts(
+        &image,
+        serde_json::json!({"type": "sigstoreSigned", "keyPath": lab.p("cosign.pub")}),
+    );
+    assert!(accepted.status.success(), "{}", text(&accepted));
+}

@@ -12,9 +12,11 @@
 //! compared by) and the records, loaded for matching.
 
 pub mod database;
+mod history;
 mod store;
 
 pub use database::{DatabaseError, Metadata};
+pub use history::{recent_rescans, record_rescan};
 pub use store::{key, open, rescan, save, ImageChange, InventoryError, Rescan, Timings};
 
 use serde::{Deserialize, Serialize};

@@ -19,13 +19,12 @@ use axum::Json;
 use ironroot_inventory::{Metadata, RescanLog, RescanRecord, Submitted};
 use ironroot_scanner::ScanReport;
 use ironroot_vulndb::Database;
-use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-/// Rescan records kept in memory (each with its per-image detail).
-const KEEP_RESCANS: usize = 16;
+/// Rescan records kept in the store (each with its per-image detail).
+const KEEP_RESCANS: u32 = 16;
 /// Most packages accepted in one submitted inventory.
 const MAX_PACKAGES: usize = 200_000;
 
@@ -43,7 +42,6 @@ pub(crate) struct Images {
     writing: tokio::sync::Mutex<()>,
     current: RwLock<Option<Loaded>>,
     problem: Mutex<Option<String>>,
-    rescans: Mutex<VecDeque<RescanRecord>>,
 }
 
 impl Images {
@@ -59,7 +57,6 @@ impl Images {
             writing: tokio::sync::Mutex::new(()),
             current: RwLock::new(None),
             problem: Mutex::new(None),
-            rescans: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -117,6 +114,24 @@ impl Images {
         let database_ms = t.elapsed().as_millis() as u64;
         self.set_problem(None);
         let _writing = self.writing.lock().await;
+        // Rescanned before a restart: what it found is in the store, and inventories
+        // submitted since were matched against this same database.
+        let store = self.store.clone();
+        let last =
+            on_store_thread(move |rt| rt.block_on(ironroot_inventory::recent_rescans(&store, 1)))
+                .await;
+        if let Ok(Some(done)) = last.as_ref().map(|r| r.first()) {
+            if done.generation >= meta.updated_at {
+                tracing::info!(
+                    generation = meta.updated_at,
+                    "vulnerability database loaded; already rescanned"
+                );
+                if let Ok(mut c) = self.current.write() {
+                    *c = Some(Loaded { meta, db });
+                }
+                return;
+            }
+        }
         let (store, matching, generation) = (self.store.clone(), db.clone(), meta.updated_at);
         let mut rescan = match on_store_thread(move |rt| {
             rt.block_on(ironroot_inventory::rescan(
@@ -160,9 +175,19 @@ impl Images {
             stale,
             rescan,
         };
-        if let Ok(mut r) = self.rescans.lock() {
-            r.push_front(record);
-            r.truncate(KEEP_RESCANS);
+        let store = self.store.clone();
+        if let Err(e) = on_store_thread(move |rt| {
+            rt.block_on(ironroot_inventory::record_rescan(
+                &store,
+                &record,
+                KEEP_RESCANS,
+            ))
+        })
+        .await
+        {
+            // The findings are in the log above. The generation is not taken: the next
+            // poll rescans it again (finding nothing new) and records that.
+            return self.set_problem(Some(format!("recording the rescan: {e}")));
         }
         if let Ok(mut c) = self.current.write() {
             *c = Some(Loaded { meta, db });
@@ -271,11 +296,12 @@ pub(crate) async fn rescans(
         .ok()
         .and_then(|c| c.as_ref().map(|l| l.meta.clone()));
     let problem = images.problem.lock().ok().and_then(|p| p.clone());
-    let rescans = images
-        .rescans
-        .lock()
-        .map(|r| r.iter().cloned().collect())
-        .unwrap_or_default();
+    let store = images.store.clone();
+    let rescans = on_store_thread(move |rt| {
+        rt.block_on(ironroot_inventory::recent_rescans(&store, KEEP_RESCANS))
+    })
+    .await
+    .map_err(ServiceError::Internal)?;
     Ok(Json(RescanLog {
         database,
         problem,

@@ -51,10 +51,39 @@ macro_rules! need_peers {
 pub struct Lab {
     pub dir: PathBuf,
     pub reg: String,
+    /// The `skopeo login` file, for a registry that asks for credentials.
+    pub authfile: Option<PathBuf>,
 }
+
+/// The password of the lab registry's user `alice` (`Lab::with_login`).
+pub const REGISTRY_PASSWORD: &str = "lab-Registry-pw-1";
 
 impl Lab {
     pub fn new(name: &str) -> Lab {
+        Lab::start(name, false)
+    }
+
+    /// A lab whose registry needs HTTP basic auth (htpasswd, bcrypt by mkpasswd); skopeo
+    /// logs in once and both skopeo and ironroot then use the file it wrote.
+    pub fn with_login(name: &str) -> Lab {
+        let mut lab = Lab::start(name, true);
+        let file = lab.dir.join("auth.json");
+        ok(lab.skopeo(&[
+            "login",
+            "--tls-verify=false",
+            "--authfile",
+            &file.to_string_lossy(),
+            "-u",
+            "alice",
+            "-p",
+            REGISTRY_PASSWORD,
+            &lab.reg,
+        ]));
+        lab.authfile = Some(file);
+        lab
+    }
+
+    fn start(name: &str, login: bool) -> Lab {
         let dir = std::env::temp_dir().join(format!("ironroot-sign-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("gnupg")).unwrap();
@@ -62,14 +91,21 @@ impl Lab {
             std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o700))
                 .unwrap();
         }
-        let reg = ok(Command::new(repo().join("scripts/registry.sh"))
-            .arg("start")
-            .arg(dir.join("registry"))
-            .output()
-            .unwrap());
+        let mut registry = Command::new(repo().join("scripts/registry.sh"));
+        registry.arg("start").arg(dir.join("registry"));
+        if login {
+            let hash = ok(Command::new("mkpasswd")
+                .args(["-m", "bcrypt", REGISTRY_PASSWORD])
+                .output()
+                .unwrap());
+            std::fs::write(dir.join("htpasswd"), format!("alice:{}\n", hash.trim())).unwrap();
+            registry.env("REGISTRY_HTPASSWD", dir.join("htpasswd"));
+        }
+        let reg = ok(registry.output().unwrap());
         let lab = Lab {
             reg: reg.trim().to_owned(),
             dir,
+            authfile: None,
         };
         let st = Command::new(repo().join("scripts/make-test-image.sh"))
             .arg(lab.p("bb"))
@@ -103,16 +139,19 @@ impl Lab {
 
     /// skopeo in the chroot, with this lab's registries.d and GNUPGHOME.
     pub fn skopeo(&self, args: &[&str]) -> Output {
-        Command::new(repo().join("scripts/chroot-skopeo.sh"))
-            .arg("--bind")
+        let mut c = Command::new(repo().join("scripts/chroot-skopeo.sh"));
+        c.arg("--bind")
             .arg(&self.dir)
             .arg("--registries.d")
             .arg(self.dir.join("registries.d"))
             .args(args)
             .env("GNUPGHOME", self.dir.join("gnupg"))
-            .env("IRONROOT_CHROOT_PASSENV", "GNUPGHOME")
-            .output()
-            .unwrap()
+            .env("IRONROOT_CHROOT_PASSENV", "GNUPGHOME");
+        if let Some(f) = &self.authfile {
+            c.env("REGISTRY_AUTH_FILE", f)
+                .env("IRONROOT_CHROOT_PASSENV", "GNUPGHOME REGISTRY_AUTH_FILE");
+        }
+        c.output().unwrap()
     }
 
     /// The rootfs's gpg (the one skopeo's gpgme drives), with this lab's GNUPGHOME.
@@ -224,17 +263,32 @@ impl Drop for Lab {
     }
 }
 
+/// `ironroot ARGS` in the lab, with its registry login if it has one.
 pub fn ironroot(lab: &Lab, args: &[&str]) -> Output {
-    ironroot_in(&lab.dir, args)
+    let mut c = command_in(&lab.dir, args);
+    if let Some(f) = &lab.authfile {
+        c.env("REGISTRY_AUTH_FILE", f);
+    }
+    c.output().unwrap()
 }
 
 pub fn ironroot_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ironroot"))
-        .args(args)
+    command_in(dir, args).output().unwrap()
+}
+
+/// The binary in `dir`, with no credentials of the machine's user: an empty home, and no
+/// auth file or password in the environment.
+pub fn command_in(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ironroot"));
+    c.args(args)
         .current_dir(dir)
+        .env("HOME", dir.join("home"))
         .env_remove("COSIGN_PASSWORD")
-        .output()
-        .unwrap()
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("DOCKER_CONFIG");
+    c
 }
 
 pub fn text(o: &Output) -> String {

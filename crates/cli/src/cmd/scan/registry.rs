@@ -1,7 +1,7 @@
 //! Images straight from a registry, with `oci-client`: the manifest (checked against the
 //! digest in the reference, when there is one), the config, then each layer as a stream
-//! into the scan, never stored. TLS is rustls with aws-lc-rs and the system's CA bundle;
-//! plain HTTP only for a registry the user names (`--plain-http`, for loopback tests).
+//! into the scan, never stored. The client and credentials are `crate::registry`'s: TLS
+//! with the system's CA bundle, plain HTTP only with `--plain-http` (loopback tests).
 
 use crate::cmd::image::model::{Descriptor, Index, Manifest, OCI_INDEX, OCI_MANIFEST};
 use crate::cmd::image::progress::Progress;
@@ -9,7 +9,6 @@ use anyhow::{bail, Context};
 use futures_util::StreamExt;
 use ironroot_crypto::HashAlg;
 use ironroot_scanner::{BlobDigest, ImageInfo, Scan};
-use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use std::io::Read;
@@ -24,35 +23,7 @@ pub struct Fed {
 }
 
 fn client(reference: &Reference, plain_http: bool) -> anyhow::Result<Client> {
-    // reqwest is built without a crypto provider of its own; aws-lc-rs is the process's.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let bundle = std::env::var_os("SSL_CERT_FILE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| "/etc/ssl/certs/ca-certificates.crt".into());
-    let mut extra_root_certificates = Vec::new();
-    if let Ok(pem) = std::fs::read(&bundle) {
-        use rustls_pki_types::pem::PemObject;
-        for der in rustls_pki_types::CertificateDer::pem_slice_iter(&pem).flatten() {
-            extra_root_certificates.push(Certificate {
-                encoding: CertificateEncoding::Der,
-                data: der.to_vec(),
-            });
-        }
-    }
-    let protocol = if plain_http {
-        ClientProtocol::HttpsExcept(vec![reference.resolve_registry().to_owned()])
-    } else {
-        ClientProtocol::Https
-    };
-    let config = ClientConfig {
-        protocol,
-        extra_root_certificates,
-        platform_resolver: None,
-        read_timeout: Some(std::time::Duration::from_secs(120)),
-        connect_timeout: Some(std::time::Duration::from_secs(30)),
-        ..Default::default()
-    };
-    Client::try_from(config).context("the registry client")
+    crate::registry::client(reference, plain_http, std::time::Duration::from_secs(120))
 }
 
 fn check(what: &str, expected: &str, data: &[u8]) -> anyhow::Result<()> {
@@ -145,7 +116,7 @@ pub fn feed(
         .parse()
         .with_context(|| format!("{reference_text:?} is not an image reference"))?;
     let client = client(&reference, plain_http)?;
-    let auth = crate::registry_auth::for_reference(&reference)?;
+    let auth = crate::registry::auth::for_reference(&reference)?;
     let (manifest, manifest_digest) = runtime.block_on(manifest(&client, &reference, &auth))?;
     let mut config = Vec::new();
     anyhow::ensure!(

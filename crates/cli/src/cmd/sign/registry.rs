@@ -17,7 +17,6 @@ use anyhow::{bail, Context};
 use ironroot_crypto::{digest, HashAlg};
 use ironroot_signing::cosign::{PAYLOAD_MEDIA_TYPE, SIGNATURE_ANNOTATION};
 use ironroot_signing::dsse::{ENVELOPE_MEDIA_TYPE, MAX_ENVELOPE_LEN, PREDICATE_TYPE_ANNOTATION};
-use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
@@ -91,39 +90,16 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// TLS through rustls with aws-lc-rs and the system CA bundle (or `SSL_CERT_FILE`);
-    /// plain HTTP only when asked, for a loopback test registry.
+    /// `crate::registry`'s client (plain HTTP only when asked, for a loopback test
+    /// registry) with the user's credentials for the image's repository.
     pub fn new(reference: &Reference, plain_http: bool) -> anyhow::Result<Registry> {
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let bundle = std::env::var_os("SSL_CERT_FILE")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| "/etc/ssl/certs/ca-certificates.crt".into());
-        let mut extra_root_certificates = Vec::new();
-        if let Ok(pem) = std::fs::read(&bundle) {
-            use rustls_pki_types::pem::PemObject;
-            for der in rustls_pki_types::CertificateDer::pem_slice_iter(&pem).flatten() {
-                extra_root_certificates.push(Certificate {
-                    encoding: CertificateEncoding::Der,
-                    data: der.to_vec(),
-                });
-            }
-        }
-        let protocol = if plain_http {
-            ClientProtocol::HttpsExcept(vec![reference.resolve_registry().to_owned()])
-        } else {
-            ClientProtocol::Https
-        };
-        let config = ClientConfig {
-            protocol,
-            extra_root_certificates,
-            platform_resolver: None,
-            read_timeout: Some(std::time::Duration::from_secs(60)),
-            connect_timeout: Some(std::time::Duration::from_secs(30)),
-            ..Default::default()
-        };
         Ok(Registry {
-            client: Client::try_from(config).context("the registry client")?,
-            auth: crate::registry_auth::for_reference(reference)?,
+            client: crate::registry::client(
+                reference,
+                plain_http,
+                std::time::Duration::from_secs(60),
+            )?,
+            auth: crate::registry::auth::for_reference(reference)?,
         })
     }
 
