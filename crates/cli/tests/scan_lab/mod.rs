@@ -100,3 +100,32 @@ pub fn ok(o: Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// What the full feed adds, after the first (Alpine's xz record alone), for the debian
+/// and alpine test images: the expected `new` of a rescan, sorted.
+pub const RESCAN_NEW: [&str; 6] = [
+    "CVE-2023-45853",
+    "CVE-2023-4911",
+    "CVE-2024-2511",
+    "CVE-2024-5535",
+    "TEMP-0000000-IRTEST",
+    "TEMP-0841856-B18BAF",
+];
+
+/// The ids of a rescan's new findings over all images, sorted.
+pub fn rescan_new_ids(rescan: &Value) -> Vec<String> {
+    let mut new: Vec<String> = rescan["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| {
+            i["new"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["id"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    new.sort();
+    new
+}

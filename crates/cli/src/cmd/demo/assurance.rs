@@ -25,16 +25,33 @@ pub(super) struct Setup<'a> {
     pub admin: &'a AdminClient,
 }
 
-/// The real advisories the tests use (crates/vulndb/tests/fixtures), gathered in `to`.
-fn feeds(to: &Path, files: &[&str]) -> anyhow::Result<()> {
+/// Installs a database of the real advisories the tests use (crates/vulndb/tests/fixtures)
+/// where the service watches, as `ironroot db update` does; returns its generation.
+async fn install(s: &Setup<'_>, name: &str, files: &[&str]) -> anyhow::Result<u64> {
     let fixtures = scripts_dir().join("../crates/vulndb/tests/fixtures");
-    std::fs::create_dir_all(to)?;
+    let feed = s.dir.join("assurance").join(name);
+    std::fs::create_dir_all(&feed)?;
     for f in files {
         let from = fixtures.join(f);
-        let name = Path::new(f).file_name().unwrap_or_default();
-        std::fs::copy(&from, to.join(name)).with_context(|| format!("{}", from.display()))?;
+        let to = feed.join(Path::new(f).file_name().unwrap_or_default());
+        std::fs::copy(&from, to).with_context(|| format!("{}", from.display()))?;
     }
-    Ok(())
+    let (db, feed) = (
+        vulndb_dir(s.dir).display().to_string(),
+        feed.display().to_string(),
+    );
+    let meta = ironroot(
+        s,
+        &[
+            "--output", "json", "db", "update", "--db", &db, "--from", &feed,
+        ],
+    )
+    .await?;
+    Ok(
+        serde_json::from_str::<serde_json::Value>(&meta)?["updated_at"]
+            .as_u64()
+            .unwrap_or(0),
+    )
 }
 
 async fn ironroot(s: &Setup<'_>, args: &[&str]) -> anyhow::Result<String> {
@@ -79,27 +96,7 @@ pub(super) async fn act(s: Setup<'_>) -> anyhow::Result<()> {
     step("Image assurance: scanning images and keeping their inventories at the service");
     let work = s.dir.join("assurance");
     std::fs::create_dir_all(&work)?;
-    let first = work.join("feed-first");
-    feeds(&first, &["osv/ALPINE-CVE-2024-3094.json"])?;
-    let db = vulndb_dir(s.dir);
-    let db_arg = db.display().to_string();
-    let meta = ironroot(
-        &s,
-        &[
-            "--output",
-            "json",
-            "db",
-            "update",
-            "--db",
-            &db_arg,
-            "--from",
-            &first.display().to_string(),
-        ],
-    )
-    .await?;
-    let generation = serde_json::from_str::<serde_json::Value>(&meta)?["updated_at"]
-        .as_u64()
-        .unwrap_or(0);
+    let generation = install(&s, "feed-first", &["osv/ALPINE-CVE-2024-3094.json"]).await?;
     println!("    vulnerability database: 1 advisory (Alpine's xz backdoor, CVE-2024-3094)");
     wait_until(Duration::from_secs(30), || {
         generation_loaded(s.admin, generation)
@@ -153,9 +150,9 @@ pub(super) async fn act(s: Setup<'_>) -> anyhow::Result<()> {
     std::fs::remove_dir_all(&images)?;
 
     step("A new vulnerability database arrives: the service rescans on its own, without the images (they are deleted)");
-    let full = work.join("feed-full");
-    feeds(
-        &full,
+    let newer = install(
+        &s,
+        "feed-full",
         &[
             "osv/DSA-5514-1.json",
             "osv/DEBIAN-CVE-2023-45853.json",
@@ -163,24 +160,8 @@ pub(super) async fn act(s: Setup<'_>) -> anyhow::Result<()> {
             "osv/ALPINE-CVE-2024-3094.json",
             "debian-tracker-excerpt.json",
         ],
-    )?;
-    let meta = ironroot(
-        &s,
-        &[
-            "--output",
-            "json",
-            "db",
-            "update",
-            "--db",
-            &db_arg,
-            "--from",
-            &full.display().to_string(),
-        ],
     )
     .await?;
-    let newer = serde_json::from_str::<serde_json::Value>(&meta)?["updated_at"]
-        .as_u64()
-        .unwrap_or(0);
     wait_until(Duration::from_secs(60), || rescanned(s.admin, newer))
         .await
         .context("the service did not rescan after the database changed")?;
