@@ -32,6 +32,42 @@ pub struct Conn {
     pub token_file: PathBuf,
 }
 
+/// How to reach the service, for commands that need it only sometimes (`image encrypt`
+/// with a `provider:ironroot` key, `scan --submit`, `rescan --service`).
+#[derive(clap::Args, Clone, Debug)]
+pub struct MaybeConn {
+    /// The service's URL (when the command reaches the service).
+    #[arg(
+        long,
+        env = "IRONROOT_SERVER",
+        default_value = "https://127.0.0.1:8443"
+    )]
+    pub server: String,
+    /// PEM file with the service's CA certificate (ca.pem in its data directory).
+    #[arg(long, env = "IRONROOT_CA")]
+    pub ca: Option<PathBuf>,
+    /// File holding the administrator token (admin.token in its data directory).
+    #[arg(long, env = "IRONROOT_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+}
+
+impl MaybeConn {
+    /// The connection, or an error saying that `what` needs --ca and --token-file.
+    pub fn require(&self, what: &str) -> anyhow::Result<Conn> {
+        let (Some(ca), Some(token_file)) = (&self.ca, &self.token_file) else {
+            bail!(
+                "{what} needs the service: give --ca and --token-file \
+                 (or IRONROOT_CA and IRONROOT_TOKEN_FILE)"
+            );
+        };
+        Ok(Conn {
+            server: self.server.clone(),
+            ca: ca.clone(),
+            token_file: token_file.clone(),
+        })
+    }
+}
+
 pub struct AdminClient {
     http: reqwest::Client,
     base: String,

@@ -3,7 +3,7 @@
 use super::ImageError;
 use ironroot_keyprovider::{KeySpec, DEFAULT_NAME};
 use ironroot_ocicrypt::{JwePrivateKey, JwePublicKey};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Recipients of an encryption: every layer key is wrapped for all of them.
 pub struct EncryptKeys {
@@ -121,22 +121,7 @@ impl DecryptKeys {
 }
 
 /// Where the service is, for `provider:ironroot` encryption (the admin conventions).
-#[derive(clap::Args, Clone, Debug)]
-pub struct BrokerConn {
-    /// The service's URL (for provider:ironroot keys).
-    #[arg(
-        long,
-        env = "IRONROOT_SERVER",
-        default_value = "https://127.0.0.1:8443"
-    )]
-    pub server: String,
-    /// PEM file with the service's CA certificate (for provider:ironroot keys).
-    #[arg(long, env = "IRONROOT_CA")]
-    pub ca: Option<PathBuf>,
-    /// File holding the administrator token (for provider:ironroot keys).
-    #[arg(long, env = "IRONROOT_TOKEN_FILE")]
-    pub token_file: Option<PathBuf>,
-}
+pub use crate::cmd::admin::MaybeConn as BrokerConn;
 
 #[cfg(test)]
 mod tests {

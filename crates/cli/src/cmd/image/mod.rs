@@ -334,12 +334,8 @@ fn check(src: &str, out: Output) -> anyhow::Result<ExitCode> {
 }
 
 fn broker_wrapper(conn: &BrokerConn) -> anyhow::Result<BrokerWrapper> {
-    let (Some(ca), Some(token_file)) = (&conn.ca, &conn.token_file) else {
-        anyhow::bail!(
-            "provider:ironroot needs the service: give --ca and --token-file \
-             (or IRONROOT_CA and IRONROOT_TOKEN_FILE)"
-        );
-    };
+    let conn = conn.require("provider:ironroot")?;
+    let (ca, token_file) = (&conn.ca, &conn.token_file);
     let ca_pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
     let token = zeroize::Zeroizing::new(
         std::fs::read_to_string(token_file)

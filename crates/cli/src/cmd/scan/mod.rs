@@ -113,36 +113,13 @@ pub struct ScanArgs {
 }
 
 /// How `--submit` and `rescan --service` reach the service.
-#[derive(Debug, Clone, Args)]
-pub struct ServiceConn {
-    /// The service's URL (with --submit or --service).
-    #[arg(
-        long,
-        env = "IRONROOT_SERVER",
-        default_value = "https://127.0.0.1:8443"
-    )]
-    pub server: String,
-    /// The service's CA certificate, PEM (ca.pem in its data directory).
-    #[arg(long, env = "IRONROOT_CA")]
-    pub ca: Option<PathBuf>,
-    /// The administrator token file (admin.token in its data directory).
-    #[arg(long, env = "IRONROOT_TOKEN_FILE")]
-    pub token_file: Option<PathBuf>,
-}
+pub use crate::cmd::admin::MaybeConn as ServiceConn;
 
-impl ServiceConn {
-    fn client(&self) -> anyhow::Result<crate::cmd::admin::AdminClient> {
-        let (Some(ca), Some(token_file)) = (&self.ca, &self.token_file) else {
-            anyhow::bail!(
-                "reaching the service needs --ca and --token-file (or IRONROOT_CA and IRONROOT_TOKEN_FILE)"
-            );
-        };
-        crate::cmd::admin::AdminClient::new(&crate::cmd::admin::Conn {
-            server: self.server.clone(),
-            ca: ca.clone(),
-            token_file: token_file.clone(),
-        })
-    }
+fn service_client(
+    conn: &ServiceConn,
+    what: &str,
+) -> anyhow::Result<crate::cmd::admin::AdminClient> {
+    crate::cmd::admin::AdminClient::new(&conn.require(what)?)
 }
 
 #[derive(Debug, Subcommand)]
@@ -275,9 +252,7 @@ pub async fn scan_cmd(args: ScanArgs, json: bool) -> anyhow::Result<ExitCode> {
     }
     // After the report is out: a service that cannot be reached loses the user nothing.
     if let Some(full) = to_submit {
-        let kept: ironroot_inventory::Submitted = args
-            .service
-            .client()?
+        let kept: ironroot_inventory::Submitted = service_client(&args.service, "--submit")?
             .post("/v1/images/inventories", &full)
             .await
             .context("submitting the inventory to the service (the scan itself is complete and its report was written)")?;
@@ -503,7 +478,9 @@ fn rescan_exit(outcome: &store::Rescan, fail_on: Option<Severity>) -> ExitCode {
 
 /// `rescan --service`: the service's database and its latest rescans.
 async fn service_rescans(args: &RescanArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let log: ironroot_inventory::RescanLog = args.conn.client()?.get("/v1/images/rescans").await?;
+    let log: ironroot_inventory::RescanLog = service_client(&args.conn, "--service")?
+        .get("/v1/images/rescans")
+        .await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&log)?);
     } else {
