@@ -152,7 +152,7 @@ fn the_service_rescans_submitted_inventories_when_its_database_changes() {
     let r = &log["rescans"][0];
     assert_eq!(r["inventories"], 2, "{log:#}");
     assert_eq!(r["stale"], true, "{log:#}");
-    // The same as the local store's rescan finds (tests/scan.rs): what the second
+    // The same as the local store's rescan finds (tests/scan_db.rs): what the second
     // database adds for these two images, nothing the first one already reported.
     assert_eq!(rescan_new_ids(r), RESCAN_NEW, "{log:#}");
     // CI gates on the newest rescan: --fail-on high finds CVE-2023-4911 (glibc).

@@ -82,15 +82,6 @@ impl Images {
     /// rescans every stored inventory against it.
     async fn check(&self) {
         let dir = self.vulndb.clone();
-        let read = move || -> Result<(Metadata, Database, Metadata), String> {
-            let before =
-                ironroot_inventory::database::read_metadata(&dir).map_err(|e| e.to_string())?;
-            let db = ironroot_inventory::database::load(&dir).map_err(|e| e.to_string())?;
-            let after =
-                ironroot_inventory::database::read_metadata(&dir).map_err(|e| e.to_string())?;
-            Ok((before, db, after))
-        };
-        let dir = self.vulndb.clone();
         let meta = match tokio::task::spawn_blocking(move || {
             ironroot_inventory::database::read_metadata(&dir)
         })
@@ -104,10 +95,18 @@ impl Images {
             return;
         }
         let t = std::time::Instant::now();
-        let (meta, db) = match tokio::task::spawn_blocking(read).await {
+        let dir = self.vulndb.clone();
+        let loaded = tokio::task::spawn_blocking(move || {
+            let db = ironroot_inventory::database::load(&dir).map_err(|e| e.to_string())?;
+            let after =
+                ironroot_inventory::database::read_metadata(&dir).map_err(|e| e.to_string())?;
+            Ok::<_, String>((db, after))
+        })
+        .await;
+        let db = match loaded {
             // Replaced while it was being read: the next poll loads the new one whole.
-            Ok(Ok((before, _, after))) if before != after => return,
-            Ok(Ok((meta, db, _))) => (meta, Arc::new(db)),
+            Ok(Ok((_, after))) if after != meta => return,
+            Ok(Ok((db, _))) => Arc::new(db),
             Ok(Err(e)) => return self.set_problem(Some(e)),
             Err(e) => return self.set_problem(Some(format!("loading stopped: {e}"))),
         };

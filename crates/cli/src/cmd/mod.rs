@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod agent;
 pub mod asset_tag;
+pub mod client;
 pub mod demo;
 pub mod group;
 pub mod image;

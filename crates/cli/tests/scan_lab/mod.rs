@@ -129,3 +129,33 @@ pub fn rescan_new_ids(rescan: &Value) -> Vec<String> {
     new.sort();
     new
 }
+
+/// A report's vulnerabilities as sorted one-line summaries.
+pub fn vulns(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = v["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            format!(
+                "{} {} {} fix={} layer={}",
+                x["severity"].as_str().unwrap(),
+                x["id"].as_str().unwrap(),
+                x["package"].as_str().unwrap(),
+                x["fixed_version"].as_str().unwrap_or("-"),
+                x["layer"]
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// What the Debian test image has against the full feed.
+pub const DEBIAN_VULNS: [&str; 5] = [
+    "critical CVE-2023-45853 zlib1g fix=- layer=0",
+    "low CVE-2024-2511 libssl3 fix=3.0.14-1~deb12u1 layer=1",
+    "low TEMP-0841856-B18BAF bash fix=- layer=1",
+    "unknown CVE-2023-4911 libc6 fix=2.36-9+deb12u3 layer=0",
+    "unknown TEMP-0000000-IRTEST zlib1g fix=- layer=0",
+];
