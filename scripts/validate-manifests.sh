@@ -7,7 +7,8 @@
 # has no schema for), for each version in K8S_VERSIONS. Then the objects are checked
 # against each other: what the schemas cannot see and the API server would accept but
 # would not work (a selector that matches no pod, a mount of a volume that does not
-# exist, a Secret nobody creates, ...). One line per object; exit status 1 on any error.
+# exist, a Secret nobody creates or one that lacks a key a pod mounts, ...). One line per
+# object; exit status 1 on any error.
 #
 # The validator is installed, when missing, in a virtualenv outside the repository
 # (K8S_VALIDATE_VENV, default /var/cache/ironroot/venv-k8s), reused by later runs.
@@ -174,15 +175,51 @@ for rel, doc in objects:
 # Secrets and ConfigMaps created by hand (from files) must be in README.md's commands.
 readme_path = os.path.join(deploy_dir, "README.md")
 readme = open(readme_path).read() if os.path.exists(readme_path) else ""
-created_by_readme = {
-    ("Secret" if m.group(1).startswith("secret") else "ConfigMap", m.group(2))
-    for m in re.finditer(r"kubectl\b[^\n]*?\bcreate\s+(secret\s+\w+|configmap)\s+([a-z0-9.-]+)", readme)
-}
+# One command per logical line: join backslash continuations.
+readme_commands = re.sub(r"\\\n\s*", " ", readme)
+
+
+def created_keys(args):
+    """The keys a `kubectl create secret|configmap` command's arguments create; None when
+    they cannot be known here (no --from-* argument, --from-env-file, --from-file=DIR/)."""
+    keys = set()
+    for flag, value in re.findall(r"--(from-file|from-literal|from-env-file)[= ](\S+)", args):
+        value = value.strip("'\"")
+        if flag == "from-env-file" or (flag == "from-file" and "=" not in value
+                                       and value.endswith("/")):
+            return None
+        keys.add(value.split("=", 1)[0] if "=" in value else os.path.basename(value))
+    return keys or None
+
+
+# (kind, name) -> [(where, keys or None)]: every place that makes the object.
+key_sources = {}
+for m in re.finditer(r"kubectl\b[^\n]*?\bcreate\s+(secret\s+\w+|configmap)\s+([a-z0-9.-]+)([^\n]*)",
+                     readme_commands):
+    kind = "Secret" if m.group(1).startswith("secret") else "ConfigMap"
+    key_sources.setdefault((kind, m.group(2)), []).append(
+        ("deploy/README.md `kubectl create`", created_keys(m.group(3))))
+created_by_readme = set(key_sources)
+for rel, doc in objects:
+    if doc["kind"] in ("Secret", "ConfigMap"):
+        keys = set()
+        for field in ("data", "stringData", "binaryData"):
+            keys |= set(doc.get(field) or {})
+        key_sources.setdefault((doc["kind"], doc["metadata"]["name"]), []).append((rel, keys))
 
 
 def defined(kind, name):
     key = (kind, namespace, name)
     return (key in seen and key not in examples) or (kind, name) in created_by_readme
+
+
+def check_key(where, kind, name, key):
+    """A key used from a Secret or ConfigMap must be in every place that makes it: the
+    README's command and the example alike (a key missing there stops the pod)."""
+    for source, keys in key_sources.get((kind, name), []):
+        if keys is not None and key not in keys:
+            fail(where, f"uses key {key} of {kind} {name}, which {source} does not create "
+                        f"(it has: {', '.join(sorted(keys)) or 'no key'})")
 
 
 def matches(selector, labels):
@@ -223,6 +260,8 @@ for rel, d in workloads:
                 if r and not r.get("optional") and not defined(kind, r["name"]):
                     fail(cw, f"env {e['name']} needs {kind} {r['name']}: neither under deploy/ "
                              f"nor created in deploy/README.md")
+                elif r and not r.get("optional"):
+                    check_key(f"{cw} env {e['name']}", kind, r["name"], r["key"])
         sc = c.get("securityContext") or {}
         if sc.get("privileged"):
             fail(cw, "runs privileged")
@@ -249,6 +288,9 @@ for rel, d in workloads:
             if key in v and not v[key].get("optional") and not defined(kind, v[key][field]):
                 fail(w, f"volume {name} needs {kind} {v[key][field]}: neither under deploy/ "
                         f"nor created in deploy/README.md")
+            elif key in v and not v[key].get("optional"):
+                for item in v[key].get("items", []):
+                    check_key(f"{w} volume {name}", kind, v[key][field], item["key"])
 
 for rel, d in by_kind.get("Service", []):
     sel = d["spec"].get("selector")

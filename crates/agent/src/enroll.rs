@@ -4,7 +4,9 @@
 use crate::client::ServiceClient;
 use crate::run::SharedTpm;
 use crate::AgentError;
-use ironroot_api::{ActivateRequest, ActivateResponse, EnrollChallenge, EnrollRequest, B64};
+use ironroot_api::{
+    ActivateRequest, ActivateResponse, EnrollChallenge, EnrollRequest, RenewRequest, B64,
+};
 use ironroot_tpm::EkKind;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -16,6 +18,45 @@ pub(crate) struct Identity {
     pub client_certificate_pem: String,
     /// The AK this identity was proven with: a different AK means enrolling again.
     pub ak_public_hex: String,
+    /// When the certificate was issued and when it expires (Unix seconds); an identity
+    /// saved before certificates expired has neither and is renewed at once.
+    #[serde(default)]
+    pub certificate_issued_at: u64,
+    #[serde(default)]
+    pub certificate_expires_at: u64,
+}
+
+/// Where a client certificate is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CertificateAge {
+    /// Used as it is.
+    Fresh,
+    /// Past half its life: renewed with itself.
+    RenewalDue,
+    /// Expired (or about to): the service would refuse the handshake; enroll again.
+    Expired,
+}
+
+impl Identity {
+    /// The certificate's age at `now`; a minute of margin keeps a certificate that
+    /// expires in flight from being used.
+    pub(crate) fn certificate_age(&self, now: u64) -> CertificateAge {
+        let (issued, expires) = (self.certificate_issued_at, self.certificate_expires_at);
+        if now.saturating_add(60) >= expires {
+            CertificateAge::Expired
+        } else if now >= issued + (expires.saturating_sub(issued)) / 2 {
+            CertificateAge::RenewalDue
+        } else {
+            CertificateAge::Fresh
+        }
+    }
+}
+
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn file_err(path: &Path, e: impl std::fmt::Display) -> AgentError {
@@ -94,17 +135,7 @@ pub(crate) async fn enroll(
     let secret = tpm
         .call(move |t| Ok(t.activate_credential(&id_object, &secret_blob)?))
         .await?;
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-        .map_err(|e| AgentError::Config(e.to_string()))?;
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new())
-        .map_err(|e| AgentError::Config(e.to_string()))?;
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, hostname);
-    let csr = params
-        .serialize_request(&key)
-        .map_err(|e| AgentError::Config(e.to_string()))?;
-    let csr_pem = csr.pem().map_err(|e| AgentError::Config(e.to_string()))?;
+    let (key_pem, csr_pem) = new_key_and_csr(hostname)?;
     let activated: ActivateResponse = client
         .post(
             &format!("/v1/enroll/{}/activate", challenge.enrollment_id),
@@ -118,13 +149,80 @@ pub(crate) async fn enroll(
         host_id: activated.host_id,
         client_certificate_pem: activated.client_certificate_pem,
         ak_public_hex: hex_encode(&ak.public),
+        certificate_issued_at: unix_now(),
+        certificate_expires_at: activated.client_certificate_expires_at,
     };
-    let key_pem = zeroize::Zeroizing::new(key.serialize_pem());
     save(state_dir, &id, &key_pem)?;
     tracing::info!(host_id = %id.host_id, "enrolled: the service proved this TPM's AK and issued a client certificate");
     Ok((id, key_pem))
 }
 
+/// A new client key and a CSR for it.
+fn new_key_and_csr(
+    hostname: &str,
+) -> Result<(zeroize::Zeroizing<String>, String), AgentError> {
+    let err = |e: rcgen::Error| AgentError::Config(e.to_string());
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(err)?;
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, hostname);
+    let csr_pem = params.serialize_request(&key).map_err(err)?.pem().map_err(err)?;
+    Ok((zeroize::Zeroizing::new(key.serialize_pem()), csr_pem))
+}
+
+/// Renews the client certificate with the current one (a new key, the same host) and
+/// stores it; the service refuses the old one from then on.
+pub(crate) async fn renew(
+    client: &ServiceClient,
+    state_dir: &Path,
+    hostname: &str,
+    id: &Identity,
+) -> Result<(Identity, zeroize::Zeroizing<String>), AgentError> {
+    let (key_pem, csr_pem) = new_key_and_csr(hostname)?;
+    let renewed: ActivateResponse = client
+        .post("/v1/agent/certificate", &RenewRequest { csr_pem })
+        .await?;
+    let id = Identity {
+        host_id: renewed.host_id,
+        client_certificate_pem: renewed.client_certificate_pem,
+        ak_public_hex: id.ak_public_hex.clone(),
+        certificate_issued_at: unix_now(),
+        certificate_expires_at: renewed.client_certificate_expires_at,
+    };
+    save(state_dir, &id, &key_pem)?;
+    tracing::info!(host_id = %id.host_id, expires_at = id.certificate_expires_at, "client certificate renewed");
+    Ok((id, key_pem))
+}
+
 pub(crate) fn hex_encode(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(issued: u64, expires: u64) -> Identity {
+        Identity {
+            host_id: "h".into(),
+            client_certificate_pem: String::new(),
+            ak_public_hex: String::new(),
+            certificate_issued_at: issued,
+            certificate_expires_at: expires,
+        }
+    }
+
+    #[test]
+    fn a_certificate_is_renewed_at_half_life_and_replaced_when_expired() {
+        let c = id(1000, 2000);
+        assert_eq!(c.certificate_age(1000), CertificateAge::Fresh);
+        assert_eq!(c.certificate_age(1499), CertificateAge::Fresh);
+        assert_eq!(c.certificate_age(1500), CertificateAge::RenewalDue);
+        assert_eq!(c.certificate_age(1939), CertificateAge::RenewalDue);
+        assert_eq!(c.certificate_age(1940), CertificateAge::Expired);
+        assert_eq!(c.certificate_age(5000), CertificateAge::Expired);
+        // Saved before certificates expired: enroll again (the old one is refused).
+        assert_eq!(id(0, 0).certificate_age(1000), CertificateAge::Expired);
+    }
 }

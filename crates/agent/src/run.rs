@@ -125,6 +125,14 @@ impl Session {
                 loaded = None;
             }
         }
+        // A certificate that expired while the agent was stopped would fail the TLS
+        // handshake: enroll again instead.
+        if let Some((id, _)) = &loaded {
+            if id.certificate_age(enroll::unix_now()) == enroll::CertificateAge::Expired {
+                tracing::warn!("the client certificate has expired; enrolling again");
+                loaded = None;
+            }
+        }
         let (id, key) = match loaded {
             Some(x) => x,
             None => {
@@ -146,6 +154,47 @@ impl Session {
         let host_id = id.host_id.clone();
         self.enrolled = Some((id, client));
         Ok(host_id)
+    }
+
+    /// Renews the client certificate past its half-life; enrolls again when it has
+    /// expired or the service refuses it (revoked by a re-enrollment).
+    pub async fn renew_certificate_if_due(&mut self) -> Result<(), AgentError> {
+        let Some((id, client)) = &self.enrolled else {
+            return Ok(());
+        };
+        match id.certificate_age(enroll::unix_now()) {
+            enroll::CertificateAge::Fresh => Ok(()),
+            enroll::CertificateAge::Expired => {
+                tracing::warn!("the client certificate has expired; enrolling again");
+                self.forget_identity();
+                Ok(())
+            }
+            enroll::CertificateAge::RenewalDue => {
+                match enroll::renew(client, &self.cfg.state_dir, &self.cfg.hostname, id).await {
+                    Ok((id, key)) => {
+                        let client = ServiceClient::new(
+                            &self.cfg.server,
+                            &self.cfg.ca_pem,
+                            Some((&id.client_certificate_pem, &key)),
+                        )?;
+                        self.enrolled = Some((id, client));
+                        Ok(())
+                    }
+                    Err(AgentError::Refused(e))
+                        if matches!(
+                            e.kind,
+                            ironroot_api::ErrorKind::Unauthenticated
+                                | ironroot_api::ErrorKind::Forbidden
+                        ) =>
+                    {
+                        tracing::warn!(error = %e.message, "certificate renewal refused; enrolling again");
+                        self.forget_identity();
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        }
     }
 
     /// Drops the identity so that the next [`Session::ensure_enrolled`] enrolls again.
@@ -276,6 +325,13 @@ pub async fn run(cfg: AgentConfig, tpm: Box<dyn TpmDevice>) -> Result<(), AgentE
             tracing::warn!(error = %e, retry_in = ?backoff, "enrollment failed");
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(30));
+            continue;
+        }
+        if let Err(e) = session.write().await.renew_certificate_if_due().await {
+            // The current certificate still works until it expires: attest with it.
+            tracing::warn!(error = %e, "certificate renewal failed; will retry");
+        }
+        if session.read().await.host_id().is_none() {
             continue;
         }
         let attested = session.read().await.attest_once().await;

@@ -46,7 +46,18 @@ pub struct ActivateRequest {
 pub struct ActivateResponse {
     pub host_id: String,
     pub client_certificate_pem: String,
+    /// When the client certificate stops being accepted (Unix seconds); the agent renews
+    /// it before then at `POST /v1/agent/certificate`.
+    pub client_certificate_expires_at: u64,
     pub ca_certificate_pem: String,
+}
+
+/// A renewal of the agent's client certificate, over mTLS with the current one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenewRequest {
+    /// PEM PKCS#10 request for the new certificate (a new key).
+    pub csr_pem: String,
 }
 
 /// A PCR bank and the PCR indices to quote from it.

@@ -15,6 +15,7 @@ pub enum ErrorKind {
     EnrollmentRejected,
     EvidenceRejected,
     PayloadTooLarge,
+    UnsupportedMediaType,
     RateLimited,
     Unavailable,
     Internal,

@@ -11,6 +11,7 @@ mod b64;
 mod broker;
 mod error;
 mod events;
+mod hostname;
 
 pub use admin::*;
 pub use agent::*;
@@ -18,6 +19,7 @@ pub use b64::B64;
 pub use broker::*;
 pub use error::{ApiError, ErrorKind};
 pub use events::TrustEvent;
+pub use hostname::{dns_hostname, HostnameError, MAX_HOSTNAME};
 
 /// Path prefix of every versioned endpoint.
 pub const API_PREFIX: &str = "/v1";

@@ -3,7 +3,7 @@
 //! Every one requires the administrator's bearer token.
 
 use crate::attest::{load_group, StoredEvidence};
-use crate::error::ServiceError;
+use crate::error::{ApiJson, ServiceError};
 use crate::store::{FlavorRow, HostRow, ReportRow, Store, StoreError};
 use crate::{now, AppState};
 use axum::extract::{Path, Query, State};
@@ -26,17 +26,32 @@ pub(crate) async fn ensure_default_group(store: &Store) -> Result<(), StoreError
     Ok(())
 }
 
+/// Checks the administrator's bearer token: the scheme compares without case (RFC
+/// 7235), the credential byte for byte, untrimmed, in constant time.
 pub(crate) fn require_admin(st: &AppState, headers: &HeaderMap) -> Result<(), ServiceError> {
-    let presented = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(ServiceError::Unauthenticated)?;
-    if ironroot_crypto::constant_time_eq(presented.trim().as_bytes(), st.admin_token.as_bytes()) {
+    if bearer_matches(headers, st.admin_token.as_bytes()) {
         Ok(())
     } else {
         Err(ServiceError::Unauthenticated)
     }
+}
+
+pub(crate) fn bearer_matches(headers: &HeaderMap, token: &[u8]) -> bool {
+    let mut values = headers.get_all(axum::http::header::AUTHORIZATION).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return false;
+    };
+    let Some((scheme, credential)) = value.as_bytes().split_at_checked(6) else {
+        return false;
+    };
+    let Some(credential) = credential.strip_prefix(b" ") else {
+        return false;
+    };
+    // An empty token never configures the service (`config::load_or_create_token`), and
+    // an empty credential never matches.
+    !token.is_empty()
+        && scheme.eq_ignore_ascii_case(b"bearer")
+        && ironroot_crypto::constant_time_eq(credential, token)
 }
 
 pub(crate) fn trust_state(latest: Option<&ReportRow>, now: u64) -> TrustState {
@@ -228,7 +243,7 @@ fn to_values(flavors: Vec<Flavor>) -> Result<FlavorList, ServiceError> {
 pub(crate) async fn flavors_from_host(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
-    Json(req): Json<FlavorsFromHostRequest>,
+    ApiJson(req): ApiJson<FlavorsFromHostRequest>,
 ) -> Result<Json<FlavorList>, ServiceError> {
     require_admin(&st, &headers)?;
     let host = find_host(&st, &req.host_id).await?;
@@ -274,23 +289,24 @@ pub(crate) struct GroupQuery {
     group: Option<String>,
 }
 
+/// The body of a flavor import, parsed straight into flavors (never into a generic
+/// JSON tree, whose nodes cost far more memory than the bytes that made them).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ImportFlavors {
+    flavors: Vec<Flavor>,
+}
+
 pub(crate) async fn import_flavors(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
     Query(q): Query<GroupQuery>,
-    Json(list): Json<FlavorList>,
+    ApiJson(list): ApiJson<ImportFlavors>,
 ) -> Result<Json<FlavorList>, ServiceError> {
     require_admin(&st, &headers)?;
     let group = q.group.unwrap_or_else(|| DEFAULT_GROUP.into());
     load_group(&st, &group).await?;
-    let flavors: Vec<Flavor> = list
-        .flavors
-        .into_iter()
-        .map(|v| {
-            serde_json::from_value(v)
-                .map_err(|e| ServiceError::BadRequest(format!("invalid flavor: {e}")))
-        })
-        .collect::<Result<_, _>>()?;
+    let flavors = list.flavors;
     let existing = st.store.flavors(None).await?;
     if let Some(dup) = flavors
         .iter()

@@ -2,14 +2,15 @@
 //! challenge), then challenge and evidence for every attestation.
 
 use crate::error::ServiceError;
-use crate::store::{EnrollmentRow, HostRow};
+use crate::error::ApiJson;
+use crate::store::{ActivationRefused, EnrollmentRow, HostRow};
 use crate::tls::{PeerAddr, PeerIdentity};
 use crate::{now, AppState, EkCertPolicy};
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use ironroot_api::{
     ActivateRequest, ActivateResponse, Challenge, EnrollChallenge, EnrollRequest, EvidenceRequest,
-    EvidenceResponse, PcrSelection, B64,
+    EvidenceResponse, PcrSelection, RenewRequest, B64,
 };
 use ironroot_crypto::{digest, HashAlg};
 use ironroot_tpm_wire::{hierarchy_qualified_name, make_credential, qualified_name, TpmPublic};
@@ -17,21 +18,29 @@ use std::sync::Arc;
 
 /// TPM_RH_ENDORSEMENT: the hierarchy our EKs (and the AKs under them) live in.
 const TPM_RH_ENDORSEMENT: u32 = 0x4000_000B;
-const MAX_HOSTNAME: usize = 253;
 
 pub(crate) async fn enroll(
     State(st): State<Arc<AppState>>,
     Extension(addr): Extension<PeerAddr>,
-    Json(req): Json<EnrollRequest>,
+    ApiJson(req): ApiJson<EnrollRequest>,
 ) -> Result<Json<EnrollChallenge>, ServiceError> {
     st.limits.enroll(addr.0.ip())?;
     let reject = |m: String| ServiceError::EnrollmentRejected(m);
-    if req.hostname.is_empty() || req.hostname.len() > MAX_HOSTNAME || req.hardware_uuid.len() > 64
+    let hostname = ironroot_api::dns_hostname(&req.hostname)
+        .map_err(|e| ServiceError::BadRequest(format!("hostname: {e}")))?;
+    if req.hardware_uuid.len() > 64
+        || !req
+            .hardware_uuid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
     {
         return Err(ServiceError::BadRequest(
-            "hostname or hardware_uuid missing or too long".into(),
+            "hardware_uuid: at most 64 letters, digits and hyphens".into(),
         ));
     }
+    // Limits that no second source address dodges: per EK, and for the whole service.
+    st.limits
+        .enroll_ek(&digest(HashAlg::Sha256, &req.ek_public.0))?;
     let ek =
         TpmPublic::parse(&req.ek_public.0).map_err(|e| reject(format!("EK public area: {e}")))?;
     let ak =
@@ -64,35 +73,28 @@ pub(crate) async fn enroll(
         ek.name_alg(),
     );
     let ak_qn = qualified_name(&ek_qn, &ak_name, ak.name_alg());
-    // One host per EK: the same TPM enrolling again keeps its host id.
-    let host_id = match st.store.host_by_ek(&req.ek_public.0).await? {
-        Some(h) => h.host_id,
+    // Nothing about the host changes here: an enrollment is a challenge for exactly this
+    // AK, and only a correct answer to it (in `activate`) touches the host.
+    let known = st.store.host_by_ek(&req.ek_public.0).await?;
+    if st.store.hostname_taken(&hostname, &req.ek_public.0).await? {
+        return Err(ServiceError::Conflict(format!(
+            "another host is enrolled as {hostname}: choose another name, or delete that host first"
+        )));
+    }
+    let host_id = match &known {
+        Some(h) => {
+            tracing::warn!(
+                host_id = %h.host_id,
+                hostname = %h.hostname,
+                requested_name = %hostname,
+                source = %addr.0,
+                ak_name = %hex::encode(&ak_name),
+                "re-enrollment of a known EK requested; the host keeps its AK until the new one is proven"
+            );
+            h.host_id.clone()
+        }
         None => uuid::Uuid::new_v4().to_string(),
     };
-    let row = HostRow {
-        host_id: host_id.clone(),
-        hostname: req.hostname,
-        hardware_uuid: req.hardware_uuid,
-        ek_public: req.ek_public.0,
-        ek_certificate: req.ek_certificate.map(|c| c.0),
-        ak_public: req.ak_public.0,
-        ak_name: ak_name.clone(),
-        ak_qualified_name: ak_qn,
-        enrolled_at: now,
-        activated_at: None,
-        flavor_group: "automatic".into(),
-        reset_count: None,
-        restart_count: None,
-        clock: None,
-        trust_state: "unknown".into(),
-        tag_digest: None,
-        tag_json: None,
-    };
-    st.store.upsert_pending_host(&row).await?;
-    // A re-enrolled TPM starts from nothing: no cached logs or verdicts survive it.
-    if let Ok(mut caches) = st.evidence_caches.lock() {
-        caches.remove(&host_id);
-    }
     let secret = zeroize::Zeroizing::new(
         ironroot_crypto::random_bytes(32).map_err(|e| ServiceError::Internal(e.to_string()))?,
     );
@@ -104,7 +106,16 @@ pub(crate) async fn enroll(
         .insert_enrollment(&EnrollmentRow {
             enrollment_id: enrollment_id.clone(),
             host_id,
+            hostname,
+            hardware_uuid: req.hardware_uuid,
+            ek_public: req.ek_public.0,
+            ek_certificate: req.ek_certificate.map(|c| c.0),
+            ak_public: req.ak_public.0,
+            ak_name,
+            ak_qualified_name: ak_qn,
             secret_sha256: digest(HashAlg::Sha256, &secret),
+            source: addr.0.to_string(),
+            created_at: now,
             expires_at,
         })
         .await?;
@@ -120,34 +131,93 @@ pub(crate) async fn activate(
     State(st): State<Arc<AppState>>,
     Extension(addr): Extension<PeerAddr>,
     Path(id): Path<String>,
-    Json(req): Json<ActivateRequest>,
+    ApiJson(req): ApiJson<ActivateRequest>,
 ) -> Result<Json<ActivateResponse>, ServiceError> {
     st.limits.enroll(addr.0.ip())?;
-    // Taking the enrollment consumes it: a wrong answer cannot be retried.
-    let e = st.store.take_enrollment(&id).await?.ok_or_else(|| {
-        ServiceError::EnrollmentRejected("unknown or already answered enrollment".into())
-    })?;
-    if e.expires_at <= now() {
-        return Err(ServiceError::EnrollmentRejected(
-            "the credential challenge expired; enroll again".into(),
-        ));
-    }
-    if !ironroot_crypto::constant_time_eq(&digest(HashAlg::Sha256, &req.secret.0), &e.secret_sha256)
-    {
-        tracing::warn!(host_id = %e.host_id, "credential activation failed: AK and EK are not in the same TPM");
-        return Err(ServiceError::EnrollmentRejected(
-            "the activated credential is wrong: the AK is not resident in the TPM that holds this EK".into(),
-        ));
-    }
+    let rejected = |m: &str| ServiceError::EnrollmentRejected(m.into());
+    let pending = st
+        .store
+        .enrollment(&id)
+        .await?
+        .ok_or_else(|| rejected("unknown or already answered enrollment"))?;
+    // The certificate is made before the answer is checked (the CSR is the caller's and
+    // may be bad), but it speaks for the host only once the activation below stores its
+    // serial, in the transaction that consumes the enrollment.
     let cert = st
         .pki
-        .issue_client_cert(&req.csr_pem, &e.host_id)
+        .issue_client_cert(&req.csr_pem, &pending.host_id, st.config.client_cert_lifetime_secs)
         .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
-    st.store.activate_host(&e.host_id, now()).await?;
-    tracing::info!(host_id = %e.host_id, "host enrolled; AK proven resident beside the EK");
+    let now = now();
+    let answer = digest(HashAlg::Sha256, &req.secret.0);
+    let e = match st
+        .store
+        .activate_enrollment(&id, &answer, now, &cert.serial)
+        .await?
+    {
+        Ok(e) => e,
+        Err(ActivationRefused::Unknown) => {
+            return Err(rejected("unknown or already answered enrollment"))
+        }
+        Err(ActivationRefused::Expired) => {
+            return Err(rejected("the credential challenge expired; enroll again"))
+        }
+        Err(ActivationRefused::WrongSecret { host_id }) => {
+            tracing::warn!(%host_id, source = %addr.0, "credential activation failed: AK and EK are not in the same TPM");
+            return Err(rejected(
+                "the activated credential is wrong: the AK is not resident in the TPM that holds this EK",
+            ));
+        }
+        Err(ActivationRefused::NameTaken { hostname }) => {
+            return Err(ServiceError::Conflict(format!(
+                "another host is enrolled as {hostname}: choose another name, or delete that host first"
+            )))
+        }
+    };
+    // A re-enrolled TPM starts from nothing: no cached logs or verdicts survive it.
+    if let Ok(mut caches) = st.evidence_caches.lock() {
+        caches.remove(&e.host_id);
+    }
+    tracing::info!(
+        host_id = %e.host_id,
+        hostname = %e.hostname,
+        source = %addr.0,
+        ak_name = %hex::encode(&e.ak_name),
+        "host enrolled; AK proven resident beside the EK"
+    );
     Ok(Json(ActivateResponse {
         host_id: e.host_id,
-        client_certificate_pem: cert,
+        client_certificate_pem: cert.pem,
+        client_certificate_expires_at: cert.not_after,
+        ca_certificate_pem: st.pki.ca_pem.clone(),
+    }))
+}
+
+/// `POST /v1/agent/certificate`: a new client certificate for the host, asked for with
+/// the current one. The old one is refused from then on.
+pub(crate) async fn renew_certificate(
+    State(st): State<Arc<AppState>>,
+    Extension(peer): Extension<PeerIdentity>,
+    ApiJson(req): ApiJson<RenewRequest>,
+) -> Result<Json<ActivateResponse>, ServiceError> {
+    let host = enrolled_host(&st, &peer).await?;
+    let old = host.cert_serial.unwrap_or_default();
+    st.limits.attest(&old)?;
+    let cert = st
+        .pki
+        .issue_client_cert(&req.csr_pem, &host.host_id, st.config.client_cert_lifetime_secs)
+        .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+    if !st
+        .store
+        .renew_cert_serial(&host.host_id, &old, &cert.serial)
+        .await?
+    {
+        return Err(ServiceError::Unauthenticated);
+    }
+    tracing::info!(host_id = %host.host_id, not_after = cert.not_after, "client certificate renewed");
+    Ok(Json(ActivateResponse {
+        host_id: host.host_id,
+        client_certificate_pem: cert.pem,
+        client_certificate_expires_at: cert.not_after,
         ca_certificate_pem: st.pki.ca_pem.clone(),
     }))
 }
@@ -157,16 +227,22 @@ pub(crate) async fn enrolled_host(
     st: &AppState,
     peer: &PeerIdentity,
 ) -> Result<HostRow, ServiceError> {
-    let id = peer.0.as_deref().ok_or(ServiceError::Unauthenticated)?;
+    let id = peer.0.as_ref().ok_or(ServiceError::Unauthenticated)?;
     let host = st
         .store
-        .host(id)
+        .host(&id.host_id)
         .await?
         .ok_or(ServiceError::Unauthenticated)?;
     if host.activated_at.is_none() {
         return Err(ServiceError::Forbidden(
             "this host has not completed enrollment".into(),
         ));
+    }
+    // Only the certificate of the latest activation (or renewal) speaks for the host:
+    // one kept from before a re-enrollment is revoked.
+    if host.cert_serial.as_deref() != Some(id.serial.as_str()) {
+        tracing::warn!(host_id = %host.host_id, serial = %id.serial, "a revoked client certificate was presented");
+        return Err(ServiceError::Unauthenticated);
     }
     Ok(host)
 }
@@ -190,8 +266,11 @@ pub(crate) async fn challenge(
 ) -> Result<Json<Challenge>, ServiceError> {
     // No database read: the client certificate names an enrolled host, and the nonce is
     // bound to that name; the evidence request checks the host against the database.
-    let host_id = peer.0.as_deref().ok_or(ServiceError::Unauthenticated)?;
-    st.limits.attest(host_id)?;
+    let id = peer.0.as_ref().ok_or(ServiceError::Unauthenticated)?;
+    // The budget is per certificate: a key revoked by re-enrollment cannot drain the
+    // budget of the certificate that replaced it.
+    st.limits.attest(&id.serial)?;
+    let host_id = id.host_id.as_str();
     let expires_at = now() + st.config.nonce_lifetime_secs;
     let nonce = st
         .nonce_key
@@ -207,10 +286,10 @@ pub(crate) async fn challenge(
 pub(crate) async fn evidence(
     State(st): State<Arc<AppState>>,
     Extension(peer): Extension<PeerIdentity>,
-    Json(req): Json<EvidenceRequest>,
+    ApiJson(req): ApiJson<EvidenceRequest>,
 ) -> Result<Json<EvidenceResponse>, ServiceError> {
     let host = enrolled_host(&st, &peer).await?;
-    st.limits.attest(&host.host_id)?;
+    st.limits.attest(host.cert_serial.as_deref().unwrap_or_default())?;
     st.nonce_key
         .check(&host.host_id, &req.nonce.0, now())
         .map_err(|e| ServiceError::NonceInvalid(e.to_string()))?;

@@ -21,7 +21,6 @@ use ironroot_tpm_wire::{hierarchy_qualified_name, qualified_name, TpmPublic, TPM
 use serde::Deserialize;
 use std::sync::Arc;
 
-const MAX_HOSTNAME: usize = 253;
 /// Prefix of the stored "EK" of a benchmark host (see the module docs).
 const EK_MARKER: &[u8] = b"bench:";
 const HARDWARE_UUID: &str = "bench-enrollment";
@@ -73,16 +72,13 @@ fn parse_ak(ak_public: &[u8]) -> Result<(TpmPublic, Vec<u8>), ServiceError> {
 
 pub(crate) async fn enroll(
     State(st): State<Arc<AppState>>,
-    Json(req): Json<BenchEnrollRequest>,
+    crate::error::ApiJson(req): crate::error::ApiJson<BenchEnrollRequest>,
 ) -> Result<Json<ActivateResponse>, ServiceError> {
     check_allowed(&st.config)?;
     // No per-address enrollment limit: one load generator enrolls thousands of nodes
     // from one address, and this path exists only where the operator allowed it.
-    if req.hostname.is_empty() || req.hostname.len() > MAX_HOSTNAME {
-        return Err(ServiceError::BadRequest(
-            "hostname missing or too long".into(),
-        ));
-    }
+    let hostname = ironroot_api::dns_hostname(&req.hostname)
+        .map_err(|e| ServiceError::BadRequest(format!("hostname: {e}")))?;
     let (ak, ak_qualified_name) = parse_ak(&req.ak_public.0)?;
     let ek_public = bench_ek_marker(&req.ak_public.0);
     let host_id = match st.store.host_by_ek(&ek_public).await? {
@@ -90,9 +86,13 @@ pub(crate) async fn enroll(
         None => uuid::Uuid::new_v4().to_string(),
     };
     let now = now();
+    let cert = st
+        .pki
+        .issue_client_cert(&req.csr_pem, &host_id, st.config.client_cert_lifetime_secs)
+        .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
     let row = HostRow {
         host_id: host_id.clone(),
-        hostname: req.hostname,
+        hostname,
         hardware_uuid: HARDWARE_UUID.into(),
         ek_public,
         ek_certificate: None,
@@ -100,7 +100,7 @@ pub(crate) async fn enroll(
         ak_name: ak.name(),
         ak_qualified_name,
         enrolled_at: now,
-        activated_at: None,
+        activated_at: Some(now),
         flavor_group: "automatic".into(),
         reset_count: None,
         restart_count: None,
@@ -108,20 +108,17 @@ pub(crate) async fn enroll(
         trust_state: "unknown".into(),
         tag_digest: None,
         tag_json: None,
+        cert_serial: Some(cert.serial),
     };
-    st.store.upsert_pending_host(&row).await?;
+    st.store.put_host(&row).await?;
     if let Ok(mut caches) = st.evidence_caches.lock() {
         caches.remove(&host_id);
     }
-    let cert = st
-        .pki
-        .issue_client_cert(&req.csr_pem, &host_id)
-        .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
-    st.store.activate_host(&host_id, now).await?;
     tracing::debug!(%host_id, "benchmark host enrolled without a TPM (bench-enrollment)");
     Ok(Json(ActivateResponse {
         host_id,
-        client_certificate_pem: cert,
+        client_certificate_pem: cert.pem,
+        client_certificate_expires_at: cert.not_after,
         ca_certificate_pem: st.pki.ca_pem.clone(),
     }))
 }

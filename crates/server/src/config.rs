@@ -32,7 +32,25 @@ pub struct ServerConfig {
     pub attestation_interval_secs: u64,
     pub nonce_lifetime_secs: u64,
     pub enrollment_lifetime_secs: u64,
+    /// The largest body of the routes that carry evidence or inventories (attestation,
+    /// key release, image inventories); every other route has a smaller, fixed limit.
     pub max_request_bytes: usize,
+    /// Requests in flight on this replica, and the bytes of their bodies; beyond
+    /// either, requests are shed with 503 and `Retry-After`.
+    pub max_in_flight: usize,
+    pub in_flight_body_bytes: usize,
+    /// Open connections in all, and from one client address; the total is also kept
+    /// below the file-descriptor limit (raised to its hard limit at start).
+    pub max_connections: usize,
+    pub max_connections_per_address: usize,
+    /// A connection that has not sent a request's headers within this time is closed.
+    pub header_read_timeout_secs: u64,
+    /// A connection with no request in flight for this long is closed.
+    pub idle_timeout_secs: u64,
+    /// How long an agent's client certificate is valid; agents renew it at half-life.
+    pub client_cert_lifetime_secs: u64,
+    /// Enrollments, for the whole service, whatever their source address or EK.
+    pub enroll_global_rate: crate::RateBudget,
     /// Reports older than this are pruned (a host's latest report is always kept).
     pub report_retention_secs: u64,
     /// Attestation requests (challenge or evidence) per host.
@@ -83,6 +101,17 @@ impl ServerConfig {
             nonce_lifetime_secs: 60,
             enrollment_lifetime_secs: 300,
             max_request_bytes: 32 * 1024 * 1024,
+            max_in_flight: 512,
+            in_flight_body_bytes: 192 * 1024 * 1024,
+            max_connections: 8192,
+            max_connections_per_address: 1024,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 120,
+            client_cert_lifetime_secs: 7 * 24 * 3600,
+            enroll_global_rate: crate::RateBudget {
+                burst: 200,
+                per_second: 20,
+            },
             // An honest agent attests every interval and on each change: bursts of a few.
             report_retention_secs: 30 * 24 * 3600,
             attest_rate: crate::RateBudget {
@@ -159,6 +188,9 @@ pub(crate) fn load_or_create_signer(dir: &Path, file: &str) -> Result<ServiceSig
     ServiceSigningKey::from_pkcs8(&der).map_err(|e| e.to_string())
 }
 
+/// The shortest administrator token the service starts with.
+pub(crate) const MIN_ADMIN_TOKEN: usize = 32;
+
 /// The administrator token: created on first start, readable only by the service's user.
 pub(crate) fn load_or_create_token(dir: &Path) -> std::io::Result<zeroize::Zeroizing<String>> {
     let path = dir.join("admin.token");
@@ -173,9 +205,24 @@ pub(crate) fn load_or_create_token(dir: &Path) -> std::io::Result<zeroize::Zeroi
         }
         Err(e) => return Err(e),
     };
-    let text =
-        String::from_utf8(bytes).map_err(|_| std::io::Error::other("admin.token is not text"))?;
-    Ok(zeroize::Zeroizing::new(text.trim().to_owned()))
+    let text = zeroize::Zeroizing::new(
+        String::from_utf8(bytes).map_err(|_| std::io::Error::other("admin.token is not text"))?,
+    );
+    // A trailing newline from an editor or `echo` is not part of the token.
+    let token = zeroize::Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_owned());
+    if token.len() < MIN_ADMIN_TOKEN {
+        return Err(std::io::Error::other(format!(
+            "admin.token holds {} bytes; at least {MIN_ADMIN_TOKEN} are required (delete it to have a new one made, \
+             or write 64 random hex characters)",
+            token.len()
+        )));
+    }
+    if token.bytes().any(|b| !b.is_ascii_graphic()) {
+        return Err(std::io::Error::other(
+            "admin.token must be printable ASCII without spaces (it travels in an HTTP header)",
+        ));
+    }
+    Ok(token)
 }
 
 impl ServerConfig {

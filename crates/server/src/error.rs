@@ -32,6 +32,14 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error("internal error")]
     Internal(String),
+    /// The body is larger than this route accepts.
+    #[error("the request body is larger than this endpoint accepts (docs/api.md gives each limit)")]
+    PayloadTooLarge,
+    #[error("the request body must be JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    /// Too many requests in flight on this replica: shed, not queued.
+    #[error("the service is busy; retry shortly")]
+    Busy,
 }
 
 impl ServiceError {
@@ -48,6 +56,9 @@ impl ServiceError {
             ServiceError::EvidenceRejected(_) => ErrorKind::EvidenceRejected,
             ServiceError::Store(_) => ErrorKind::Unavailable,
             ServiceError::Internal(_) => ErrorKind::Internal,
+            ServiceError::PayloadTooLarge => ErrorKind::PayloadTooLarge,
+            ServiceError::UnsupportedMediaType => ErrorKind::UnsupportedMediaType,
+            ServiceError::Busy => ErrorKind::Unavailable,
         }
     }
 
@@ -62,6 +73,7 @@ impl ServiceError {
             | ErrorKind::EnrollmentRejected
             | ErrorKind::EvidenceRejected => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -86,6 +98,71 @@ impl IntoResponse for ServiceError {
         }
         (status, Json(body)).into_response()
     }
+}
+
+/// `axum::Json` whose every rejection (415, 413, 400, 422) is a [`ServiceError`], so
+/// that it reaches the wire as the documented `{"kind","message"}` body. Routes that
+/// need authentication check it in a layer before this extractor reads any byte.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ServiceError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(r) => Err(from_json_rejection(&r)),
+        }
+    }
+}
+
+fn from_json_rejection(r: &axum::extract::rejection::JsonRejection) -> ServiceError {
+    use axum::extract::rejection::JsonRejection as J;
+    match r {
+        J::MissingJsonContentType(_) => ServiceError::UnsupportedMediaType,
+        J::BytesRejection(_) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ServiceError::PayloadTooLarge
+        }
+        // serde's message names the field and position: the caller is already
+        // authenticated here, or the route is public and documented.
+        J::JsonDataError(e) => ServiceError::BadRequest(format!("invalid body: {}", e.body_text())),
+        J::JsonSyntaxError(e) => ServiceError::BadRequest(format!("malformed JSON: {}", e.body_text())),
+        _ => ServiceError::BadRequest("unreadable request body".into()),
+    }
+}
+
+/// Turns the bare responses the router makes on its own (404 for an unknown path, 405
+/// for a wrong method, 413 from the body limit) into the documented error body.
+pub(crate) async fn uniform_errors(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let res = next.run(req).await;
+    let is_json = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json || res.status().is_success() || res.status().is_informational() {
+        return res;
+    }
+    let kind = match res.status() {
+        StatusCode::NOT_FOUND => ServiceError::NotFound("endpoint".into()),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ServiceError::BadRequest("method not allowed on this endpoint".into())
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => ServiceError::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ServiceError::UnsupportedMediaType,
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
+            ServiceError::BadRequest("bad request".into())
+        }
+        _ => return res,
+    };
+    kind.into_response()
 }
 
 #[cfg(test)]
@@ -127,6 +204,15 @@ mod tests {
                 ServiceError::Internal("secret detail".into()),
                 StatusCode::INTERNAL_SERVER_ERROR,
             ),
+            (
+                ServiceError::PayloadTooLarge,
+                StatusCode::PAYLOAD_TOO_LARGE,
+            ),
+            (
+                ServiceError::UnsupportedMediaType,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ),
+            (ServiceError::Busy, StatusCode::SERVICE_UNAVAILABLE),
         ];
         for (e, status) in cases {
             assert_eq!(e.status(), status);

@@ -3,7 +3,7 @@
 
 use crate::admin::{find_host, require_admin};
 use crate::attest::load_group;
-use crate::error::ServiceError;
+use crate::error::{ApiJson, ServiceError};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -34,7 +34,7 @@ pub(crate) async fn list_groups(
 pub(crate) async fn put_group(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
-    Json(g): Json<FlavorGroup>,
+    ApiJson(g): ApiJson<FlavorGroup>,
 ) -> Result<Json<FlavorGroup>, ServiceError> {
     require_admin(&st, &headers)?;
     check_name(&g.name)?;
@@ -54,7 +54,7 @@ pub(crate) async fn assign(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Json(req): Json<AssignGroup>,
+    ApiJson(req): ApiJson<AssignGroup>,
 ) -> Result<Json<serde_json::Value>, ServiceError> {
     require_admin(&st, &headers)?;
     let host = find_host(&st, &id).await?;

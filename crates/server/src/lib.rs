@@ -18,6 +18,7 @@ mod ekcert;
 mod error;
 mod events;
 mod flavor_cache;
+mod gate;
 mod groups;
 mod images;
 mod nonce;
@@ -120,11 +121,28 @@ impl Service {
     /// Opens the database, loads or creates the PKI and signing key, and starts serving.
     pub async fn start(config: ServerConfig) -> Result<Service, StartError> {
         let dir = config.data_dir.clone();
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| StartError::DataDir(dir.display().to_string(), e))?;
+        let data_dir_err = |e| StartError::DataDir(dir.display().to_string(), e);
+        std::fs::create_dir_all(&dir).map_err(data_dir_err)?;
+        // The directory holds the CA key, the signing keys and (with SQLite) the nonce
+        // key: the service's user alone may read it.
+        restrict(&dir, 0o700).map_err(data_dir_err)?;
         let store = match &config.database {
             Some(location) => Store::open(location).await?,
-            None => Store::open_sqlite(&dir.join("ironroot.db")).await?,
+            None => {
+                let db = dir.join("ironroot.db");
+                let store = Store::open_sqlite(&db).await?;
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut f = db.clone().into_os_string();
+                    f.push(suffix);
+                    match restrict(std::path::Path::new(&f), 0o600) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                            return Err(data_dir_err(e))
+                        }
+                        _ => {}
+                    }
+                }
+                store
+            }
         };
         let pki = pki::ServicePki::load_or_create(&dir, &config.tls_names)?;
         let signer = config::load_or_create_signer(&dir, "report-signing.pk8")
@@ -152,7 +170,11 @@ impl Service {
             .map_err(|e| StartError::Listen(config.listen, e))?;
         let ca_pem = pki.ca_pem.clone();
         let body_limit = config.max_request_bytes;
-        let limits = ratelimit::Limits::new(config.attest_rate, config.enroll_rate);
+        let limits = ratelimit::Limits::new(
+            config.attest_rate,
+            config.enroll_rate,
+            config.enroll_global_rate,
+        );
         let (verdicts, writer_task) = writer::VerdictWriter::start(store.clone());
         let candidate =
             ironroot_crypto::random_bytes(32).map_err(|e| StartError::Signer(e.to_string()))?;
@@ -187,8 +209,14 @@ impl Service {
         let images = images.map(|i| tokio::spawn(images::watch(i)));
         #[cfg(feature = "bench-enrollment")]
         bench_enroll::warn_if_allowed(&state.config);
-        let app = router(state).layer(DefaultBodyLimit::max(body_limit));
-        let task = tokio::spawn(tls::serve(listener, tls, app));
+        let in_flight = Arc::new(gate::InFlight::new(
+            state.config.max_in_flight,
+            state.config.in_flight_body_bytes,
+            body_limit.max(gate::limits::FLAVORS),
+        ));
+        let conn_limits = tls::ConnectionLimits::from_config(&state.config);
+        let app = router(state, in_flight);
+        let task = tokio::spawn(tls::serve(listener, tls, app, conn_limits));
         tracing::info!(%addr, "attestation service listening");
         Ok(Service {
             addr,
@@ -205,6 +233,17 @@ impl Service {
     pub async fn wait(mut self) {
         let _ = (&mut self.task).await;
     }
+}
+
+/// Sets `path`'s permission bits to `mode` when they are looser.
+fn restrict(path: &std::path::Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path)?;
+    if meta.permissions().mode() & 0o777 & !mode != 0 {
+        tracing::info!(path = %path.display(), mode = format!("{mode:o}"), "tightening permissions");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok(())
 }
 
 /// The broker's master key: in the configured PKCS#11 token, else in a file.
@@ -224,45 +263,83 @@ fn load_master_key(config: &ServerConfig) -> Result<MasterKey, StartError> {
     }
 }
 
-fn router(state: Arc<AppState>) -> Router {
-    let r = Router::new();
+/// Every route, grouped by who may call it. Each group's gate runs before any handler
+/// reads the body; each route has the body limit of what it carries (`gate::limits`).
+fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
+    use gate::limits::{ACTIVATE, ENROLL, FLAVORS, SMALL};
+    let large = state.config.max_request_bytes;
+    let limit = DefaultBodyLimit::max;
+    // Enrollment: anyone may ask; what they send is small and checked in full.
+    let public = Router::new()
+        .route("/v1/enroll", post(agent::enroll).layer(limit(ENROLL)))
+        .route(
+            "/v1/enroll/{id}/activate",
+            post(agent::activate).layer(limit(ACTIVATE)),
+        )
+        .route("/.well-known/tag-jwks.json", get(tags::jwks))
+        .route("/.well-known/jwks.json", get(admin::jwks))
+        .route("/healthz", get(|| async { "ok" }));
     #[cfg(feature = "bench-enrollment")]
-    let r = r.route("/v1/bench/enroll", post(bench_enroll::enroll));
-    r.route("/v1/enroll", post(agent::enroll))
-        .route("/v1/enroll/{id}/activate", post(agent::activate))
+    let public = public.route(
+        "/v1/bench/enroll",
+        post(bench_enroll::enroll).layer(limit(ACTIVATE)),
+    );
+    let agents = Router::new()
         .route("/v1/attest/challenge", post(agent::challenge))
-        .route("/v1/attest/evidence", post(agent::evidence))
+        .route("/v1/attest/evidence", post(agent::evidence).layer(limit(large)))
+        .route("/v1/agent/asset-tag", get(tags::for_agent))
+        .route(
+            "/v1/agent/certificate",
+            post(agent::renew_certificate).layer(limit(ACTIVATE)),
+        )
+        .route("/v1/keys/{id}/release", post(broker::release).layer(limit(large)))
+        .route_layer(axum::middleware::from_fn(gate::agent));
+    let admin = Router::new()
         .route("/v1/hosts", get(admin::list_hosts))
         .route("/v1/hosts/{id}", get(admin::get_host))
         .route("/v1/hosts/{id}/reports", get(admin::host_reports))
         .route("/v1/reports/{id}", get(admin::get_report))
         .route(
             "/v1/flavors",
-            get(admin::list_flavors).post(admin::import_flavors),
+            get(admin::list_flavors).post(admin::import_flavors).layer(limit(FLAVORS)),
         )
         .route("/v1/flavors/from-host", post(admin::flavors_from_host))
         .route("/v1/flavors/{id}", delete(admin::delete_flavor))
         .route(
             "/v1/flavor-groups",
-            get(groups::list_groups).post(groups::put_group),
+            get(groups::list_groups).post(groups::put_group).layer(limit(FLAVORS)),
         )
         .route("/v1/hosts/{id}/group", put(groups::assign))
         .route(
             "/v1/hosts/{id}/tags",
             get(tags::history).post(tags::issue).delete(tags::revoke),
         )
-        .route("/v1/agent/asset-tag", get(tags::for_agent))
         .route("/v1/keys", get(broker::list).post(broker::create))
         .route("/v1/keys/releases", get(broker::releases))
         .route("/v1/keys/{id}", get(broker::show))
         .route("/v1/keys/{id}/wrap", post(broker::wrap))
-        .route("/v1/keys/{id}/release", post(broker::release))
-        .route("/.well-known/tag-jwks.json", get(tags::jwks))
-        .route("/v1/events", get(events::stream))
-        .route("/v1/images/inventories", post(images::submit))
+        .route("/v1/images/inventories", post(images::submit).layer(limit(large)))
         .route("/v1/images/rescans", get(images::rescans))
-        .route("/.well-known/jwks.json", get(admin::jwks))
-        .route("/healthz", get(|| async { "ok" }))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            gate::admin,
+        ));
+    // The event stream lives as long as its client: it holds no in-flight permit (the
+    // connection limits bound it).
+    let streams = Router::new()
+        .route("/v1/events", get(events::stream))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            gate::admin,
+        ));
+    Router::new()
+        .merge(public)
+        .merge(agents)
+        .merge(admin)
+        .layer(axum::middleware::from_fn_with_state(in_flight, gate::in_flight))
+        .merge(streams)
+        .layer(limit(SMALL))
+        .layer(axum::middleware::from_fn(error::uniform_errors))
         .with_state(state)
 }
 

@@ -3,7 +3,8 @@
 
 use rcgen::{
     BasicConstraints, Certificate, CertificateParams, CertificateSigningRequestParams, DnType,
-    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType, PKCS_ECDSA_P256_SHA256,
+    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
+    PKCS_ECDSA_P256_SHA256,
 };
 use std::path::Path;
 
@@ -160,9 +161,15 @@ impl ServicePki {
         })
     }
 
-    /// Issues an agent's client certificate from its CSR. Only the CSR's public key is
-    /// used: the subject is set here to the host id the enrollment proved.
-    pub fn issue_client_cert(&self, csr_pem: &str, host_id: &str) -> Result<String, PkiError> {
+    /// Issues an agent's client certificate from its CSR, valid for `lifetime_secs` from
+    /// now (backdated a minute for clock skew), with a random serial. Only the CSR's public
+    /// key is used: the subject is set here to the host id the enrollment proved.
+    pub fn issue_client_cert(
+        &self,
+        csr_pem: &str,
+        host_id: &str,
+        lifetime_secs: u64,
+    ) -> Result<IssuedCert, PkiError> {
         let mut csr = CertificateSigningRequestParams::from_pem(csr_pem)
             .map_err(|e| PkiError::BadCsr(e.to_string()))?;
         let mut p = CertificateParams::new(Vec::<String>::new())?;
@@ -171,22 +178,65 @@ impl ServicePki {
             format!("urn:ironroot:host:{host_id}").try_into()?,
         ));
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        // 16 random bytes, the top bit clear so the DER integer stays positive.
+        let mut serial = ironroot_crypto::random_bytes(16)
+            .map_err(|e| PkiError::BadCsr(format!("no randomness for a serial: {e}")))?;
+        if let Some(b) = serial.first_mut() {
+            *b &= 0x7f;
+            *b |= 0x01;
+        }
+        let now = crate::now();
+        let not_after = now.saturating_add(lifetime_secs);
+        p.serial_number = Some(SerialNumber::from_slice(&serial));
+        p.not_before = unix_time(now.saturating_sub(60));
+        p.not_after = unix_time(not_after);
         csr.params = p;
-        Ok(csr.signed_by(&self.ca_cert, &self.ca_key)?.pem())
+        Ok(IssuedCert {
+            pem: csr.signed_by(&self.ca_cert, &self.ca_key)?.pem(),
+            serial: hex::encode(&serial),
+            not_after,
+        })
     }
 }
 
-/// Reads the host id out of a verified client certificate (its common name).
-pub fn host_id_from_client_cert(der: &[u8]) -> Option<String> {
+/// A client certificate just issued: the serial is what the host row records as the one
+/// certificate that speaks for the host.
+#[derive(Debug, Clone)]
+pub struct IssuedCert {
+    pub pem: String,
+    /// Hex of the serial's bytes.
+    pub serial: String,
+    /// Unix seconds.
+    pub not_after: u64,
+}
+
+fn unix_time(secs: u64) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(i64::try_from(secs).unwrap_or(i64::MAX))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
+/// The host a verified client certificate names (its common name) and the
+/// certificate's serial (hex), which must be the host's current one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientId {
+    pub host_id: String,
+    pub serial: String,
+}
+
+/// Reads the host id and serial out of a verified client certificate.
+pub fn client_id_from_cert(der: &[u8]) -> Option<ClientId> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    let cn = cert
+    let host_id = cert
         .subject()
         .iter_common_name()
         .next()?
         .as_str()
         .ok()?
         .to_owned();
-    Some(cn)
+    Some(ClientId {
+        host_id,
+        serial: hex::encode(cert.raw_serial()),
+    })
 }
 
 #[cfg(test)]

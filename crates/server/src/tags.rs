@@ -6,7 +6,7 @@
 
 use crate::admin::{find_host, flavor_rows, require_admin};
 use crate::agent::enrolled_host;
-use crate::error::ServiceError;
+use crate::error::{ApiJson, ServiceError};
 use crate::store::{HostRow, TagRow};
 use crate::tls::PeerIdentity;
 use crate::{now, AppState};
@@ -29,7 +29,7 @@ pub(crate) async fn issue(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Json(req): Json<TagRequest>,
+    ApiJson(req): ApiJson<TagRequest>,
 ) -> Result<Json<IssuedTag>, ServiceError> {
     require_admin(&st, &headers)?;
     check_tags(&req.tags)?;

@@ -9,7 +9,7 @@ mod policy;
 
 use crate::admin::require_admin;
 use crate::agent::enrolled_host;
-use crate::error::ServiceError;
+use crate::error::{ApiJson, ServiceError};
 use crate::store::{HostRow, KeyRow, ReleaseRow};
 use crate::tls::PeerIdentity;
 use crate::{now, AppState};
@@ -32,7 +32,7 @@ const MAX_WRAP: usize = 64 * 1024;
 pub(crate) async fn create(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
-    Json(req): Json<CreateKey>,
+    ApiJson(req): ApiJson<CreateKey>,
 ) -> Result<Json<KeyInfo>, ServiceError> {
     require_admin(&st, &headers)?;
     check_name(&req.name)?;
@@ -107,7 +107,7 @@ pub(crate) async fn wrap(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Json(req): Json<WrapRequest>,
+    ApiJson(req): ApiJson<WrapRequest>,
 ) -> Result<Json<WrappedBlob>, ServiceError> {
     require_admin(&st, &headers)?;
     if req.plaintext.0.len() > MAX_WRAP {
@@ -143,10 +143,10 @@ pub(crate) async fn release(
     State(st): State<Arc<AppState>>,
     Extension(peer): Extension<PeerIdentity>,
     Path(id): Path<String>,
-    Json(req): Json<ReleaseRequest>,
+    ApiJson(req): ApiJson<ReleaseRequest>,
 ) -> Result<Json<ReleaseResponse>, ServiceError> {
     let host = enrolled_host(&st, &peer).await?;
-    st.limits.attest(&host.host_id)?;
+    st.limits.attest(host.cert_serial.as_deref().unwrap_or_default())?;
     let row = match st.store.key(&id).await? {
         Some(row) => row,
         None => {

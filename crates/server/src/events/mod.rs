@@ -118,6 +118,11 @@ pub(crate) async fn sweep_deadlines(st: Arc<AppState>) {
                 }
                 Err(e) => tracing::warn!(error = %e, "event pruning failed; will retry"),
             }
+            match st.store.prune_enrollments(now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(enrollments = n, "dropped unanswered enrollments past their expiry"),
+                Err(e) => tracing::warn!(error = %e, "enrollment pruning failed; will retry"),
+            }
         }
     }
 }

@@ -23,20 +23,15 @@ pub struct HostRow {
     /// Hex SHA-256 of the host's current asset-tag certificate, and its tags as JSON.
     pub tag_digest: Option<String>,
     pub tag_json: Option<String>,
+    /// Serial (hex) of the client certificate issued at activation or last renewal.
+    pub cert_serial: Option<String>,
 }
 
-#[derive(Debug, Clone)]
-pub struct EnrollmentRow {
-    pub enrollment_id: String,
-    pub host_id: String,
-    pub secret_sha256: Vec<u8>,
-    pub expires_at: u64,
-}
 
 const HOST_COLUMNS: &str =
     "host_id, hostname, hardware_uuid, ek_public, ek_certificate, ak_public, ak_name, \
      ak_qualified_name, enrolled_at, activated_at, flavor_group, reset_count, restart_count, clock, \
-     trust_state, tag_digest, tag_json";
+     trust_state, tag_digest, tag_json, cert_serial";
 
 fn host_from_row(r: &sqlx::any::AnyRow) -> Result<HostRow, StoreError> {
     Ok(HostRow {
@@ -61,41 +56,92 @@ fn host_from_row(r: &sqlx::any::AnyRow) -> Result<HostRow, StoreError> {
         trust_state: r.try_get("trust_state")?,
         tag_digest: r.try_get("tag_digest")?,
         tag_json: r.try_get("tag_json")?,
+        cert_serial: r.try_get("cert_serial")?,
+    })
+}
+
+/// A credential challenge waiting for its answer, with everything the host row will get
+/// when it is answered: the host row itself does not change before then.
+#[derive(Debug, Clone)]
+pub struct EnrollmentRow {
+    pub enrollment_id: String,
+    /// The host this enrollment will activate: the EK's existing host, or a new id.
+    pub host_id: String,
+    pub hostname: String,
+    pub hardware_uuid: String,
+    pub ek_public: Vec<u8>,
+    pub ek_certificate: Option<Vec<u8>>,
+    /// The AK the credential was made for, and only that AK.
+    pub ak_public: Vec<u8>,
+    pub ak_name: Vec<u8>,
+    pub ak_qualified_name: Vec<u8>,
+    pub secret_sha256: Vec<u8>,
+    /// The client address that asked (for the log of re-enrollments).
+    pub source: String,
+    pub created_at: u64,
+    pub expires_at: u64,
+}
+
+/// Why an answer to a credential challenge did not activate a host. Every case but
+/// `Unknown` consumed the enrollment: a challenge is answered once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActivationRefused {
+    Unknown,
+    Expired,
+    WrongSecret { host_id: String },
+    NameTaken { hostname: String },
+}
+
+const ENROLLMENT_COLUMNS: &str =
+    "enrollment_id, host_id, hostname, hardware_uuid, ek_public, ek_certificate, ak_public, \
+     ak_name, ak_qualified_name, secret_sha256, source, created_at, expires_at";
+
+fn enrollment_from_row(r: &sqlx::any::AnyRow) -> Result<EnrollmentRow, StoreError> {
+    Ok(EnrollmentRow {
+        enrollment_id: r.try_get("enrollment_id")?,
+        host_id: r.try_get("host_id")?,
+        hostname: r.try_get("hostname")?,
+        hardware_uuid: r.try_get("hardware_uuid")?,
+        ek_public: r.try_get("ek_public")?,
+        ek_certificate: r.try_get("ek_certificate")?,
+        ak_public: r.try_get("ak_public")?,
+        ak_name: r.try_get("ak_name")?,
+        ak_qualified_name: r.try_get("ak_qualified_name")?,
+        secret_sha256: r.try_get("secret_sha256")?,
+        source: r.try_get("source")?,
+        created_at: to_u64(r.try_get("created_at")?),
+        expires_at: to_u64(r.try_get("expires_at")?),
     })
 }
 
 impl Store {
-    /// Records a host that presented its EK and AK, replacing an earlier enrollment of the
-    /// same EK (a re-provisioned AK must go through the credential challenge again).
-    pub async fn upsert_pending_host(&self, h: &HostRow) -> Result<(), StoreError> {
+    /// Writes a host row as given (benchmark enrollment and tests; real enrollment goes
+    /// through [`Store::insert_enrollment`] and [`Store::activate_enrollment`]).
+    #[cfg(any(test, feature = "bench-enrollment"))]
+    pub async fn put_host(&self, h: &HostRow) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         sqlx::query("DELETE FROM hosts WHERE ek_public = $1 AND host_id <> $2")
             .bind(&h.ek_public)
             .bind(&h.host_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO hosts (host_id, hostname, hardware_uuid, ek_public, ek_certificate, ak_public, ak_name, \
-             ak_qualified_name, enrolled_at, activated_at, flavor_group) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,NULL,$10) \
-             ON CONFLICT(host_id) DO UPDATE SET hostname=excluded.hostname, hardware_uuid=excluded.hardware_uuid, \
-             ek_public=excluded.ek_public, ek_certificate=excluded.ek_certificate, ak_public=excluded.ak_public, \
-             ak_name=excluded.ak_name, ak_qualified_name=excluded.ak_qualified_name, enrolled_at=excluded.enrolled_at, \
-             activated_at=NULL, reset_count=NULL, restart_count=NULL, clock=NULL",
-        )
-        .bind(&h.host_id)
-        .bind(&h.hostname)
-        .bind(&h.hardware_uuid)
-        .bind(&h.ek_public)
-        .bind(&h.ek_certificate)
-        .bind(&h.ak_public)
-        .bind(&h.ak_name)
-        .bind(&h.ak_qualified_name)
-        .bind(to_i64(h.enrolled_at))
-        .bind(&h.flavor_group)
-        .execute(&mut *tx)
-        .await?;
+        upsert_host(&mut tx, h).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// True when a host other than the one holding `ek_public` has this name.
+    pub async fn hostname_taken(
+        &self,
+        hostname: &str,
+        ek_public: &[u8],
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM hosts WHERE hostname = $1 AND ek_public <> $2")
+            .bind(hostname)
+            .bind(ek_public)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.is_some())
     }
 
     pub async fn host_by_ek(&self, ek_public: &[u8]) -> Result<Option<HostRow>, StoreError> {
@@ -122,6 +168,7 @@ impl Store {
         rows.iter().map(host_from_row).collect()
     }
 
+    #[cfg(test)]
     pub async fn activate_host(&self, host_id: &str, now: u64) -> Result<(), StoreError> {
         sqlx::query("UPDATE hosts SET activated_at = $1 WHERE host_id = $2")
             .bind(to_i64(now))
@@ -163,40 +210,177 @@ impl Store {
         Ok(row.and_then(|r| r.try_get::<Option<String>, _>(0).ok().flatten()))
     }
 
+    /// Records a credential challenge. The host row is not touched: an enrollment
+    /// changes nothing until its challenge is answered.
     pub async fn insert_enrollment(&self, e: &EnrollmentRow) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM enrollments WHERE host_id = $1")
-            .bind(&e.host_id)
-            .execute(self.pool())
-            .await?;
-        sqlx::query("INSERT INTO enrollments (enrollment_id, host_id, secret_sha256, expires_at) VALUES ($1,$2,$3,$4)")
-            .bind(&e.enrollment_id)
-            .bind(&e.host_id)
-            .bind(&e.secret_sha256)
-            .bind(to_i64(e.expires_at))
-            .execute(self.pool())
-            .await?;
+        sqlx::query(&format!(
+            "INSERT INTO enrollments ({ENROLLMENT_COLUMNS}) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"
+        ))
+        .bind(&e.enrollment_id)
+        .bind(&e.host_id)
+        .bind(&e.hostname)
+        .bind(&e.hardware_uuid)
+        .bind(&e.ek_public)
+        .bind(&e.ek_certificate)
+        .bind(&e.ak_public)
+        .bind(&e.ak_name)
+        .bind(&e.ak_qualified_name)
+        .bind(&e.secret_sha256)
+        .bind(&e.source)
+        .bind(to_i64(e.created_at))
+        .bind(to_i64(e.expires_at))
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 
-    /// Removes and returns an enrollment: each credential challenge can be answered once.
-    pub async fn take_enrollment(
-        &self,
-        enrollment_id: &str,
-    ) -> Result<Option<EnrollmentRow>, StoreError> {
-        let row = sqlx::query(
-            "DELETE FROM enrollments WHERE enrollment_id = $1 RETURNING enrollment_id, host_id, secret_sha256, expires_at",
-        )
+    /// An outstanding enrollment, without consuming it.
+    pub async fn enrollment(&self, enrollment_id: &str) -> Result<Option<EnrollmentRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ENROLLMENT_COLUMNS} FROM enrollments WHERE enrollment_id = $1"
+        ))
         .bind(enrollment_id)
         .fetch_optional(self.pool())
         .await?;
-        row.map(|r| {
-            Ok(EnrollmentRow {
-                enrollment_id: r.try_get(0)?,
-                host_id: r.try_get(1)?,
-                secret_sha256: r.try_get(2)?,
-                expires_at: to_u64(r.try_get(3)?),
-            })
-        })
-        .transpose()
+        row.as_ref().map(enrollment_from_row).transpose()
     }
+
+    /// Consumes enrollment `enrollment_id` and, when `secret_sha256` is the digest of its
+    /// secret, makes its AK the host's AK in the same transaction: the AK a quote is
+    /// checked with is always the one whose credential was activated. The host's boot
+    /// counters and clock start again, and `cert_serial` becomes the one client
+    /// certificate that speaks for it (earlier ones are refused from now on).
+    pub async fn activate_enrollment(
+        &self,
+        enrollment_id: &str,
+        secret_sha256: &[u8],
+        now: u64,
+        cert_serial: &str,
+    ) -> Result<Result<EnrollmentRow, ActivationRefused>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let row = sqlx::query(&format!(
+            "DELETE FROM enrollments WHERE enrollment_id = $1 RETURNING {ENROLLMENT_COLUMNS}"
+        ))
+        .bind(enrollment_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(e) = row.as_ref().map(enrollment_from_row).transpose()? else {
+            return Ok(Err(ActivationRefused::Unknown));
+        };
+        let refused = if e.expires_at <= now {
+            Some(ActivationRefused::Expired)
+        } else if !ironroot_crypto::constant_time_eq(secret_sha256, &e.secret_sha256) {
+            Some(ActivationRefused::WrongSecret {
+                host_id: e.host_id.clone(),
+            })
+        } else if sqlx::query("SELECT 1 FROM hosts WHERE hostname = $1 AND ek_public <> $2")
+            .bind(&e.hostname)
+            .bind(&e.ek_public)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some()
+        {
+            Some(ActivationRefused::NameTaken {
+                hostname: e.hostname.clone(),
+            })
+        } else {
+            None
+        };
+        if let Some(r) = refused {
+            tx.commit().await?;
+            return Ok(Err(r));
+        }
+        // Two first enrollments of one EK may have picked two host ids: the one
+        // activated last is the host.
+        sqlx::query("DELETE FROM hosts WHERE ek_public = $1 AND host_id <> $2")
+            .bind(&e.ek_public)
+            .bind(&e.host_id)
+            .execute(&mut *tx)
+            .await?;
+        let host = HostRow {
+            host_id: e.host_id.clone(),
+            hostname: e.hostname.clone(),
+            hardware_uuid: e.hardware_uuid.clone(),
+            ek_public: e.ek_public.clone(),
+            ek_certificate: e.ek_certificate.clone(),
+            ak_public: e.ak_public.clone(),
+            ak_name: e.ak_name.clone(),
+            ak_qualified_name: e.ak_qualified_name.clone(),
+            enrolled_at: now,
+            activated_at: Some(now),
+            flavor_group: "automatic".into(),
+            reset_count: None,
+            restart_count: None,
+            clock: None,
+            trust_state: "unknown".into(),
+            tag_digest: None,
+            tag_json: None,
+            cert_serial: Some(cert_serial.to_owned()),
+        };
+        upsert_host(&mut tx, &host).await?;
+        tx.commit().await?;
+        Ok(Ok(e))
+    }
+
+    /// Replaces the host's client certificate serial, only if `old` is still current
+    /// (a renewal raced by a re-enrollment loses).
+    pub async fn renew_cert_serial(
+        &self,
+        host_id: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE hosts SET cert_serial = $1 WHERE host_id = $2 AND cert_serial = $3",
+        )
+        .bind(new)
+        .bind(host_id)
+        .bind(old)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Drops enrollments whose challenge expired before it was answered.
+    pub async fn prune_enrollments(&self, now: u64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM enrollments WHERE expires_at <= $1")
+            .bind(to_i64(now))
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+/// Inserts the host, or updates everything enrollment decides about it. The flavor
+/// group, asset tag and trust state of a known host are kept.
+async fn upsert_host(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    h: &HostRow,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO hosts (host_id, hostname, hardware_uuid, ek_public, ek_certificate, ak_public, ak_name, \
+         ak_qualified_name, enrolled_at, activated_at, flavor_group, cert_serial) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) \
+         ON CONFLICT(host_id) DO UPDATE SET hostname=excluded.hostname, hardware_uuid=excluded.hardware_uuid, \
+         ek_public=excluded.ek_public, ek_certificate=excluded.ek_certificate, ak_public=excluded.ak_public, \
+         ak_name=excluded.ak_name, ak_qualified_name=excluded.ak_qualified_name, enrolled_at=excluded.enrolled_at, \
+         activated_at=excluded.activated_at, cert_serial=excluded.cert_serial, \
+         reset_count=NULL, restart_count=NULL, clock=NULL",
+    )
+    .bind(&h.host_id)
+    .bind(&h.hostname)
+    .bind(&h.hardware_uuid)
+    .bind(&h.ek_public)
+    .bind(&h.ek_certificate)
+    .bind(&h.ak_public)
+    .bind(&h.ak_name)
+    .bind(&h.ak_qualified_name)
+    .bind(to_i64(h.enrolled_at))
+    .bind(h.activated_at.map(to_i64))
+    .bind(&h.flavor_group)
+    .bind(&h.cert_serial)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

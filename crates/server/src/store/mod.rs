@@ -18,7 +18,7 @@ mod trust;
 pub use broker::{KeyRow, ReleaseRow, TagRow};
 pub use events::StoredEvent;
 pub use flavors::FlavorRow;
-pub use hosts::{EnrollmentRow, HostRow};
+pub use hosts::{ActivationRefused, EnrollmentRow, HostRow};
 pub use reports::ReportRow;
 use std::sync::Arc;
 pub use trust::{ClockCheck, Verdict};

@@ -28,6 +28,7 @@ pub(super) fn host(id: &str, name: &str, ek: &[u8]) -> HostRow {
         trust_state: "unknown".into(),
         tag_digest: None,
         tag_json: None,
+        cert_serial: None,
     }
 }
 
@@ -64,9 +65,9 @@ fn flavor_ids(rows: &[FlavorRow]) -> Vec<&str> {
 async fn hosts_upsert_lookup_activate(store: &Store) {
     let mut h = host("h1", "node-b", b"ek-1");
     h.ek_certificate = Some(b"cert".to_vec());
-    store.upsert_pending_host(&h).await.unwrap();
+    store.put_host(&h).await.unwrap();
     store
-        .upsert_pending_host(&host("h2", "node-a", b"ek-2"))
+        .put_host(&host("h2", "node-a", b"ek-2"))
         .await
         .unwrap();
 
@@ -105,9 +106,9 @@ async fn hosts_upsert_lookup_activate(store: &Store) {
     );
     assert_eq!(store.last_evidence("h2").await.unwrap(), None);
 
-    // Enrolling again resets activation and boot counters: the new AK must be proven.
+    // Writing the host again resets its boot counters.
     store
-        .upsert_pending_host(&host("h1", "node-b2", b"ek-1"))
+        .put_host(&host("h1", "node-b2", b"ek-1"))
         .await
         .unwrap();
     let got = store.host("h1").await.unwrap().unwrap();
@@ -119,7 +120,7 @@ async fn hosts_upsert_lookup_activate(store: &Store) {
 
     // The same EK under a new host id replaces the old host.
     store
-        .upsert_pending_host(&host("h3", "node-c", b"ek-1"))
+        .put_host(&host("h3", "node-c", b"ek-1"))
         .await
         .unwrap();
     assert!(store.host("h1").await.unwrap().is_none());
@@ -129,52 +130,113 @@ async fn hosts_upsert_lookup_activate(store: &Store) {
     );
 }
 
+fn enrollment(id: &str, host_id: &str, ak: u8, ek: &[u8]) -> super::EnrollmentRow {
+    super::EnrollmentRow {
+        enrollment_id: id.into(),
+        host_id: host_id.into(),
+        hostname: format!("enrollee-{host_id}"),
+        hardware_uuid: "u".into(),
+        ek_public: ek.to_vec(),
+        ek_certificate: None,
+        ak_public: vec![ak; 4],
+        ak_name: vec![ak; 2],
+        ak_qualified_name: vec![ak],
+        secret_sha256: vec![ak; 32],
+        source: "127.0.0.1:1".into(),
+        created_at: 1_700_000_000,
+        expires_at: 1_700_000_500,
+    }
+}
+
 async fn enrollment_is_taken_once(store: &Store) {
+    use super::ActivationRefused as R;
+    let now = 1_700_000_100;
     store
-        .upsert_pending_host(&host("e-host", "enrollee", b"ek-e"))
+        .insert_enrollment(&enrollment("e1", "e-host", 1, b"ek-e"))
         .await
         .unwrap();
-    let enrollment = |id: &str| super::EnrollmentRow {
-        enrollment_id: id.into(),
-        host_id: "e-host".into(),
-        secret_sha256: vec![9; 32],
-        expires_at: 1_700_000_500,
-    };
-    // A new challenge for the same host replaces the outstanding one.
-    store.insert_enrollment(&enrollment("old")).await.unwrap();
-    store.insert_enrollment(&enrollment("new")).await.unwrap();
-    assert!(store.take_enrollment("old").await.unwrap().is_none());
-    let got = store.take_enrollment("new").await.unwrap().unwrap();
+    // Nothing about the host exists before the answer.
+    assert!(store.host("e-host").await.unwrap().is_none());
+    let wrong = store
+        .activate_enrollment("e1", &[2; 32], now, "serial-x")
+        .await
+        .unwrap();
+    assert_eq!(wrong.unwrap_err(), R::WrongSecret { host_id: "e-host".into() });
+    assert!(store.host("e-host").await.unwrap().is_none(), "a wrong answer changes nothing");
     assert_eq!(
-        (got.host_id.as_str(), got.expires_at),
-        ("e-host", 1_700_000_500)
+        store.activate_enrollment("e1", &[1; 32], now, "s").await.unwrap().unwrap_err(),
+        R::Unknown,
+        "a challenge is answered once, right or wrong"
     );
-    assert_eq!(got.secret_sha256, vec![9; 32]);
-    assert!(store.take_enrollment("new").await.unwrap().is_none());
+    store
+        .insert_enrollment(&enrollment("e2", "e-host", 1, b"ek-e"))
+        .await
+        .unwrap();
+    store
+        .activate_enrollment("e2", &[1; 32], now, "serial-1")
+        .await
+        .unwrap()
+        .unwrap();
+    let h = store.host("e-host").await.unwrap().unwrap();
+    assert_eq!((h.ak_public.clone(), h.activated_at), (vec![1; 4], Some(now)));
+    assert_eq!(h.cert_serial.as_deref(), Some("serial-1"));
+    // A pending re-enrollment with another AK leaves the activated host as it is.
+    store
+        .insert_enrollment(&enrollment("e3", "e-host", 3, b"ek-e"))
+        .await
+        .unwrap();
+    let same = store.host("e-host").await.unwrap().unwrap();
+    assert_eq!((same.ak_public, same.cert_serial), (vec![1; 4], Some("serial-1".into())));
+    // An expired challenge cannot be answered, and is pruned.
+    assert_eq!(
+        store.activate_enrollment("e3", &[3; 32], 1_700_000_500, "s").await.unwrap().unwrap_err(),
+        R::Expired
+    );
+    store
+        .insert_enrollment(&enrollment("e4", "other", 4, b"ek-o"))
+        .await
+        .unwrap();
+    assert_eq!(store.prune_enrollments(1_700_000_600).await.unwrap(), 1);
+    assert!(store.enrollment("e4").await.unwrap().is_none());
+    // Another EK cannot take an enrolled host's name.
+    let mut squat = enrollment("e5", "squatter", 5, b"ek-squat");
+    squat.hostname = "enrollee-e-host".into();
+    store.insert_enrollment(&squat).await.unwrap();
+    assert_eq!(
+        store.activate_enrollment("e5", &[5; 32], now, "s").await.unwrap().unwrap_err(),
+        R::NameTaken { hostname: "enrollee-e-host".into() }
+    );
+    // Renewal replaces the serial only while the old one is current.
+    assert!(store.renew_cert_serial("e-host", "serial-1", "serial-2").await.unwrap());
+    assert!(!store.renew_cert_serial("e-host", "serial-1", "serial-3").await.unwrap());
 
-    for round in 0..20 {
+    // Racing answers to one challenge: exactly one activates.
+    for round in 0..20u8 {
         let id = format!("race-{round}");
-        store.insert_enrollment(&enrollment(&id)).await.unwrap();
+        store
+            .insert_enrollment(&enrollment(&id, "e-host", 1, b"ek-e"))
+            .await
+            .unwrap();
         let (a, b) = (store.clone(), store.clone());
         let (ida, idb) = (id.clone(), id.clone());
-        let ta = tokio::spawn(async move { a.take_enrollment(&ida).await });
-        let tb = tokio::spawn(async move { b.take_enrollment(&idb).await });
+        let ta = tokio::spawn(async move { a.activate_enrollment(&ida, &[1; 32], now, "a").await });
+        let tb = tokio::spawn(async move { b.activate_enrollment(&idb, &[1; 32], now, "b").await });
         let (ra, rb) = (ta.await.unwrap().unwrap(), tb.await.unwrap().unwrap());
         assert_eq!(
-            usize::from(ra.is_some()) + usize::from(rb.is_some()),
+            usize::from(ra.is_ok()) + usize::from(rb.is_ok()),
             1,
-            "round {round}: exactly one taker must get the enrollment"
+            "round {round}: exactly one answer must activate"
         );
     }
 }
 
 async fn reports_latest_and_ranges(store: &Store) {
     store
-        .upsert_pending_host(&host("r-host", "reported", b"ek-r"))
+        .put_host(&host("r-host", "reported", b"ek-r"))
         .await
         .unwrap();
     store
-        .upsert_pending_host(&host("r-other", "other", b"ek-r2"))
+        .put_host(&host("r-other", "other", b"ek-r2"))
         .await
         .unwrap();
     assert!(store.latest_report("r-host").await.unwrap().is_none());

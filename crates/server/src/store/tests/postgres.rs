@@ -26,13 +26,13 @@ async fn postgres_outage_is_unavailable_and_the_pool_recovers() {
     let Some(pg) = PgCluster::start() else { return };
     let store = Store::open_postgres(&pg.url()).await.unwrap();
     store
-        .upsert_pending_host(&host("o1", "outage", b"ek-o"))
+        .put_host(&host("o1", "outage", b"ek-o"))
         .await
         .unwrap();
 
     pg.stop();
     expect_unavailable("host", store.host("o1")).await;
-    expect_unavailable("take_enrollment", store.take_enrollment("x")).await;
+    expect_unavailable("enrollment", store.enrollment("x")).await;
     expect_unavailable(
         "insert_report",
         store.insert_report(&report("o-r", "o1", 1, true)),
@@ -71,7 +71,7 @@ async fn postgres_replicas_migrate_concurrently_and_share_writes() {
     let replicas: Vec<Store> = opened.into_iter().map(|r| r.unwrap().unwrap()).collect();
 
     replicas[0]
-        .upsert_pending_host(&host("shared", "replica-0", b"ek-s"))
+        .put_host(&host("shared", "replica-0", b"ek-s"))
         .await
         .unwrap();
     replicas[1].activate_host("shared", 42).await.unwrap();
@@ -130,11 +130,11 @@ async fn postgres_events_committed_out_of_order_reach_the_tailer() {
     let Some(pg) = PgCluster::start() else { return };
     let store = Store::open(&pg.url()).await.unwrap();
     store
-        .upsert_pending_host(&host("o1", "first", b"ek-o1"))
+        .put_host(&host("o1", "first", b"ek-o1"))
         .await
         .unwrap();
     store
-        .upsert_pending_host(&host("o2", "second", b"ek-o2"))
+        .put_host(&host("o2", "second", b"ek-o2"))
         .await
         .unwrap();
     let verdict = |id: &str, host: &str| Verdict {

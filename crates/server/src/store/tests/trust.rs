@@ -8,7 +8,7 @@ use crate::store::{ClockCheck, Store, Verdict};
 /// are a repeat, earlier ones went backwards, and a reboot (higher resetCount) advances.
 pub(super) async fn clock_high_water_mark(store: &Store) {
     store
-        .upsert_pending_host(&host("c1", "clock", b"ek-c1"))
+        .put_host(&host("c1", "clock", b"ek-c1"))
         .await
         .unwrap();
     let check = |r, s, c| async move { store.advance_clock("c1", r, s, c).await.unwrap() };
@@ -65,7 +65,7 @@ async fn verdict(
 /// Verdicts return the state before them; lapsed trust flips once; pruning keeps the latest.
 pub(super) async fn trust_state_deadlines_and_retention(store: &Store) {
     store
-        .upsert_pending_host(&host("t1", "trusty", b"ek-t1"))
+        .put_host(&host("t1", "trusty", b"ek-t1"))
         .await
         .unwrap();
     assert_eq!(

@@ -1,0 +1,90 @@
+//! What every request passes before a handler reads a byte of its body: the caller is
+//! authenticated (administrator token or an agent's client certificate), the body fits
+//! the route's limit, and the replica has room for it (a count of requests and a budget
+//! of body bytes in flight; beyond either the request is shed with 503, not queued).
+
+use crate::error::ServiceError;
+use crate::tls::{PeerAddr, PeerIdentity};
+use crate::AppState;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// Administrator routes: the bearer token, checked before anything else. Failures are
+/// logged with the source address, never with what was presented.
+pub(crate) async fn admin(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    if crate::admin::bearer_matches(req.headers(), st.admin_token.as_bytes()) {
+        return next.run(req).await;
+    }
+    let source = req
+        .extensions()
+        .get::<PeerAddr>()
+        .map(|a| a.0.to_string())
+        .unwrap_or_default();
+    let presented = req
+        .headers()
+        .contains_key(axum::http::header::AUTHORIZATION);
+    tracing::warn!(%source, path = %req.uri().path(), presented, "administrator authentication failed");
+    ServiceError::Unauthenticated.into_response()
+}
+
+/// Agent routes: a client certificate issued by the service CA (whether it is the
+/// host's current one is checked against the database by the handler).
+pub(crate) async fn agent(req: Request, next: Next) -> Response {
+    match req.extensions().get::<PeerIdentity>() {
+        Some(PeerIdentity(Some(_))) => next.run(req).await,
+        _ => ServiceError::Unauthenticated.into_response(),
+    }
+}
+
+/// Requests in flight on this replica, counted and weighed by their bodies.
+pub(crate) struct InFlight {
+    requests: Arc<Semaphore>,
+    /// In KiB, so that a 32 MiB body takes 32768 permits of a `u32` count.
+    body_kib: Arc<Semaphore>,
+    largest_body: usize,
+}
+
+impl InFlight {
+    pub fn new(max_requests: usize, body_budget_bytes: usize, largest_body: usize) -> InFlight {
+        InFlight {
+            requests: Arc::new(Semaphore::new(max_requests.max(1))),
+            body_kib: Arc::new(Semaphore::new((body_budget_bytes / 1024).max(1))),
+            largest_body,
+        }
+    }
+}
+
+/// Sheds a request when the replica is full. A body without a length is weighed at the
+/// largest any route accepts.
+pub(crate) async fn in_flight(State(f): State<Arc<InFlight>>, req: Request, next: Next) -> Response {
+    let claimed = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(f.largest_body)
+        .min(f.largest_body);
+    let kib = u32::try_from(claimed / 1024 + 1).unwrap_or(u32::MAX);
+    let (Ok(_request), Ok(_bytes)) = (
+        f.requests.clone().try_acquire_owned(),
+        f.body_kib.clone().try_acquire_many_owned(kib),
+    ) else {
+        return ServiceError::Busy.into_response();
+    };
+    next.run(req).await
+}
+
+/// Per-route body limits, sized to what each route carries.
+pub(crate) mod limits {
+    /// Enrollment: two TPM public areas and an EK certificate, in base64.
+    pub const ENROLL: usize = 64 * 1024;
+    /// Activation: a 32-byte secret and a CSR.
+    pub const ACTIVATE: usize = 16 * 1024;
+    /// Bodies that carry no more than a few fields (or none).
+    pub const SMALL: usize = 16 * 1024;
+    /// Flavor imports and groups: the flavors of a fleet's golden hosts.
+    pub const FLAVORS: usize = 4 * 1024 * 1024;
+}
