@@ -87,6 +87,7 @@ fn main() -> Result<()> {
     ima_lists(&seeds)?;
     evidence_json(&seeds)?;
     check(&seeds.out)?;
+    check_ek_cert_chain(fuzz, &seeds.out)?;
     println!("seeds written to {}", seeds.out.display());
     Ok(())
 }
@@ -290,4 +291,30 @@ fn check_quote_seed(bytes: &[u8]) -> Result<()> {
         (Err(QuoteError::NonceMismatch), _) | (_, Err(QuoteError::NonceMismatch)) => Ok(()),
         (q, c) => Err(format!("stops before the nonce check: {q:?} / {c:?}").into()),
     }
+}
+
+/// The seeds of `ek_cert_chain` are made by `fixtures/ekcert/make-fixtures.sh` (openssl), not
+/// here; this checks that the two chains get through every check of `EkRoots::verify` and
+/// that the two decoys fail where they should, at the time the target verifies at.
+fn check_ek_cert_chain(fuzz: &Path, out: &Path) -> Result<()> {
+    use ironroot_server::{EkCertError, EkRoots};
+    let mut roots = EkRoots::default();
+    roots.add_pem(&fs::read(fuzz.join("fixtures/ekcert/roots.pem"))?)?;
+    for (seed, expected) in [
+        ("rsa-by-root", Ok(())),
+        ("ecc-by-intermediate", Ok(())),
+        ("rsa-cert-for-ecc-ek", Err(EkCertError::KeyMismatch)),
+        ("intermediate-as-ek", Err(EkCertError::KeyMismatch)),
+    ] {
+        let bytes = fs::read(out.join("ek_cert_chain").join(seed))?;
+        let (len, rest) = bytes.split_first_chunk::<2>().ok_or("too short")?;
+        let (ek, cert) = rest
+            .split_at_checked(usize::from(u16::from_be_bytes(*len)))
+            .ok_or("EK length past the end")?;
+        let got = roots.verify(cert, &TpmPublic::parse(ek)?, 1_900_000_000);
+        if got != expected {
+            return Err(format!("ek_cert_chain seed {seed}: {got:?}, expected {expected:?}").into());
+        }
+    }
+    Ok(())
 }

@@ -38,11 +38,12 @@ pub(crate) enum CertificateAge {
 }
 
 impl Identity {
-    /// The certificate's age at `now`; a minute of margin keeps a certificate that
-    /// expires in flight from being used.
+    /// The certificate's age at `now`; a margin (a tenth of its life, a minute at most)
+    /// keeps a certificate that expires in flight from being used.
     pub(crate) fn certificate_age(&self, now: u64) -> CertificateAge {
         let (issued, expires) = (self.certificate_issued_at, self.certificate_expires_at);
-        if now.saturating_add(60) >= expires {
+        let margin = (expires.saturating_sub(issued) / 10).min(60);
+        if now.saturating_add(margin) >= expires {
             CertificateAge::Expired
         } else if now >= issued + (expires.saturating_sub(issued)) / 2 {
             CertificateAge::RenewalDue
@@ -158,16 +159,18 @@ pub(crate) async fn enroll(
 }
 
 /// A new client key and a CSR for it.
-fn new_key_and_csr(
-    hostname: &str,
-) -> Result<(zeroize::Zeroizing<String>, String), AgentError> {
+fn new_key_and_csr(hostname: &str) -> Result<(zeroize::Zeroizing<String>, String), AgentError> {
     let err = |e: rcgen::Error| AgentError::Config(e.to_string());
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(err)?;
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(err)?;
     params
         .distinguished_name
         .push(rcgen::DnType::CommonName, hostname);
-    let csr_pem = params.serialize_request(&key).map_err(err)?.pem().map_err(err)?;
+    let csr_pem = params
+        .serialize_request(&key)
+        .map_err(err)?
+        .pem()
+        .map_err(err)?;
     Ok((zeroize::Zeroizing::new(key.serialize_pem()), csr_pem))
 }
 
@@ -221,6 +224,11 @@ mod tests {
         assert_eq!(c.certificate_age(1500), CertificateAge::RenewalDue);
         assert_eq!(c.certificate_age(1939), CertificateAge::RenewalDue);
         assert_eq!(c.certificate_age(1940), CertificateAge::Expired);
+        // A short life keeps a margin of a tenth of it.
+        let short = id(1000, 1010);
+        assert_eq!(short.certificate_age(1004), CertificateAge::Fresh);
+        assert_eq!(short.certificate_age(1005), CertificateAge::RenewalDue);
+        assert_eq!(short.certificate_age(1009), CertificateAge::Expired);
         assert_eq!(c.certificate_age(5000), CertificateAge::Expired);
         // Saved before certificates expired: enroll again (the old one is refused).
         assert_eq!(id(0, 0).certificate_age(1000), CertificateAge::Expired);

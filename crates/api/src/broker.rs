@@ -45,10 +45,16 @@ pub struct IssuedTag {
 }
 
 /// Who may receive a key. A node must also be trusted by a fresh attestation: that is
-/// not optional.
+/// not optional. The policy must say who else qualifies, or say explicitly that any
+/// trusted node does (`any_trusted_node`): an empty policy `{}` is refused, never read
+/// as "anyone trusted" ([`KeyPolicy::check_stated`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyPolicy {
+    /// Release to any node a fresh attestation finds trusted, with no further condition.
+    /// Exclusive with `asset_tags` and `flavor_groups`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub any_trusted_node: bool,
     /// Every one of these tags, with this value, must be certified for the node and
     /// covered by its quote.
     #[serde(default)]
@@ -61,7 +67,45 @@ pub struct KeyPolicy {
     pub expires_at: Option<u64>,
 }
 
-/// `POST /v1/keys`: create a key (random AES-256) or import one.
+/// A transfer policy that does not say who may receive the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyPolicyError {
+    #[error(
+        "the transfer policy does not say who may receive the key: give asset_tags or \
+         flavor_groups, or set \"any_trusted_node\": true to release it to any trusted node"
+    )]
+    Unstated,
+    #[error(
+        "the transfer policy sets any_trusted_node and also asset_tags or flavor_groups: \
+         say one or the other"
+    )]
+    Contradictory,
+}
+
+impl KeyPolicy {
+    /// The explicit policy "any node a fresh attestation finds trusted".
+    pub fn any_trusted_node() -> Self {
+        KeyPolicy {
+            any_trusted_node: true,
+            ..KeyPolicy::default()
+        }
+    }
+
+    /// The policy states who may receive the key: a tag or group condition, or
+    /// `any_trusted_node`, not both. `{}` states nothing and is refused.
+    pub fn check_stated(&self) -> Result<(), KeyPolicyError> {
+        let conditions = !self.asset_tags.is_empty() || !self.flavor_groups.is_empty();
+        match (self.any_trusted_node, conditions) {
+            (false, false) => Err(KeyPolicyError::Unstated),
+            (true, true) => Err(KeyPolicyError::Contradictory),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `POST /v1/keys`: create a key (random AES-256) or import one. The policy is required
+/// and must be stated ([`KeyPolicy::check_stated`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
@@ -162,5 +206,53 @@ pub fn quote_nonce(nonce: &[u8], tag: Option<&[u8]>) -> Vec<u8> {
             h.update(t);
             h.finish()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn an_empty_policy_is_refused_not_read_as_any_trusted_node() {
+        let empty: KeyPolicy = serde_json::from_str("{}").unwrap();
+        assert_eq!(empty.check_stated(), Err(KeyPolicyError::Unstated));
+        let expiring: KeyPolicy = serde_json::from_str(r#"{"expires_at": 4000000000}"#).unwrap();
+        assert_eq!(expiring.check_stated(), Err(KeyPolicyError::Unstated));
+        assert!(KeyPolicyError::Unstated
+            .to_string()
+            .contains("\"any_trusted_node\": true"));
+
+        let any: KeyPolicy = serde_json::from_str(r#"{"any_trusted_node": true}"#).unwrap();
+        assert_eq!(any, KeyPolicy::any_trusted_node());
+        assert_eq!(any.check_stated(), Ok(()));
+        let eu: KeyPolicy = serde_json::from_str(r#"{"asset_tags": {"region": "EU"}}"#).unwrap();
+        assert_eq!(eu.check_stated(), Ok(()));
+        let group: KeyPolicy = serde_json::from_str(r#"{"flavor_groups": ["prod"]}"#).unwrap();
+        assert_eq!(group.check_stated(), Ok(()));
+        let both: KeyPolicy =
+            serde_json::from_str(r#"{"any_trusted_node": true, "asset_tags": {"region": "EU"}}"#)
+                .unwrap();
+        assert_eq!(both.check_stated(), Err(KeyPolicyError::Contradictory));
+    }
+
+    #[test]
+    fn a_create_request_without_a_policy_is_refused() {
+        let e = serde_json::from_str::<CreateKey>(r#"{"name": "k"}"#).unwrap_err();
+        assert!(e.to_string().contains("missing field `policy`"), "{e}");
+    }
+
+    #[test]
+    fn policies_stored_before_any_trusted_node_still_read_and_round_trip() {
+        let stored = r#"{"asset_tags":{"region":"EU"},"flavor_groups":[],"expires_at":null}"#;
+        let p: KeyPolicy = serde_json::from_str(stored).unwrap();
+        assert!(!p.any_trusted_node);
+        assert_eq!(serde_json::to_string(&p).unwrap(), stored);
+        let any = serde_json::to_string(&KeyPolicy::any_trusted_node()).unwrap();
+        assert_eq!(
+            any,
+            r#"{"any_trusted_node":true,"asset_tags":{},"flavor_groups":[],"expires_at":null}"#
+        );
     }
 }

@@ -62,7 +62,13 @@ mod tests {
         ] {
             assert_eq!(dns_hostname(given).as_deref(), Ok(want));
         }
-        let longest = ["a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(61)].join(".");
+        let longest = [
+            "a".repeat(63),
+            "b".repeat(63),
+            "c".repeat(63),
+            "d".repeat(61),
+        ]
+        .join(".");
         assert_eq!(longest.len(), 253);
         assert!(dns_hostname(&longest).is_ok());
     }

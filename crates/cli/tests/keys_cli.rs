@@ -116,9 +116,23 @@ fn key_create_list_show_and_an_empty_release_log() {
         "{created}"
     );
 
-    let json = p.ok(&["key", "create", "team/any", "--output", "json"]);
+    // "Any trusted node" must be asked for: a key without conditions is refused.
+    let err = p.fails(&["key", "create", "team/any"]);
+    assert!(
+        err.contains("does not say who may receive the key") && err.contains("--any-trusted-node"),
+        "{err}"
+    );
+    let json = p.ok(&[
+        "key",
+        "create",
+        "team/any",
+        "--any-trusted-node",
+        "--output",
+        "json",
+    ]);
     let any: KeyInfo = serde_json::from_str(&json).unwrap();
     assert_eq!(any.name, "team/any");
+    assert!(any.policy.any_trusted_node);
     assert!(any.policy.asset_tags.is_empty() && any.policy.flavor_groups.is_empty());
     assert!(!any.imported);
 
@@ -205,7 +219,10 @@ fn key_create_refuses_bad_tags_and_times() {
             "give an RFC 3339 time",
         ),
         // Well formed but past: the service refuses it.
-        (&["--expires", "1000"], "expires_at is in the past"),
+        (
+            &["--any-trusted-node", "--expires", "1000"],
+            "expires_at is in the past",
+        ),
     ];
     for (extra, want) in cases {
         let mut args = vec!["key", "create", "k"];
@@ -232,7 +249,14 @@ fn key_import_takes_exactly_32_raw_bytes() {
     std::fs::write(&good, [7u8; 32]).unwrap();
 
     let short = short.to_str().unwrap();
-    let err = p.fails(&["key", "create", "k", "--import-file", short]);
+    let err = p.fails(&[
+        "key",
+        "create",
+        "k",
+        "--any-trusted-node",
+        "--import-file",
+        short,
+    ]);
     assert!(
         err.contains("holds 31 bytes; an imported key is exactly 32 raw bytes"),
         "{err}"
@@ -241,6 +265,7 @@ fn key_import_takes_exactly_32_raw_bytes() {
         "key",
         "create",
         "k",
+        "--any-trusted-node",
         "--import-file",
         long.to_str().unwrap(),
     ]);
@@ -250,6 +275,7 @@ fn key_import_takes_exactly_32_raw_bytes() {
         "key",
         "create",
         "k",
+        "--any-trusted-node",
         "--import-file",
         missing.to_str().unwrap(),
     ]);
@@ -260,6 +286,7 @@ fn key_import_takes_exactly_32_raw_bytes() {
         "key",
         "create",
         "k",
+        "--any-trusted-node",
         "--import-file",
         good.to_str().unwrap(),
     ]);

@@ -2,6 +2,7 @@
 //! under the named key (`POST /v1/keys/{id}/wrap`), creating the key with the given
 //! policy if it does not exist. The build host never sees the key.
 
+use crate::admin_url::{admin_base_url, PlainHttp};
 use crate::{BoxFuture, KeySpec, Packet, ProviderError, Wrapper};
 use ironroot_api::{ApiError, CreateKey, ErrorKind, KeyInfo, WrapRequest, WrappedBlob, B64};
 use rustls_pki_types::pem::PemObject;
@@ -25,7 +26,21 @@ pub struct BrokerWrapper {
 type KeySpecKey = (String, Option<String>);
 
 impl BrokerWrapper {
+    /// A client of the broker at `base`, which must be an `https://` URL.
     pub fn new(base: &str, ca_pem: &[u8], token: &str) -> Result<BrokerWrapper, ProviderError> {
+        Self::with_plain_http(base, ca_pem, token, PlainHttp::Refused)
+    }
+
+    /// As [`BrokerWrapper::new`], with plain `http://` to a loopback address allowed when
+    /// `plain_http` says so (`--insecure-http-loopback`).
+    pub fn with_plain_http(
+        base: &str,
+        ca_pem: &[u8],
+        token: &str,
+        plain_http: PlainHttp,
+    ) -> Result<BrokerWrapper, ProviderError> {
+        let base = admin_base_url(base, plain_http)
+            .map_err(|e| ProviderError::NotConfigured(e.to_string()))?;
         let bad = |e: String| ProviderError::NotConfigured(format!("the service CA: {e}"));
         let mut roots = rustls::RootCertStore::empty();
         for c in CertificateDer::pem_slice_iter(ca_pem) {
@@ -47,6 +62,8 @@ impl BrokerWrapper {
             .use_preconfigured_tls(tls)
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(5))
+            // A redirect could lead the token to another scheme or host.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ProviderError::Internal(e.to_string()))?;
         let token = token.trim();
@@ -57,7 +74,7 @@ impl BrokerWrapper {
         }
         Ok(BrokerWrapper {
             http,
-            base: base.trim_end_matches('/').to_owned(),
+            base,
             token: zeroize::Zeroizing::new(token.to_owned()),
             resolved: Mutex::new(HashMap::new()),
         })
@@ -210,5 +227,42 @@ impl Wrapper for BrokerWrapper {
             }
             Packet::from_blob(blob, &key.name)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn broker_client_refuses_to_send_the_admin_token_over_plain_http() {
+        let e = BrokerWrapper::new("http://ironroot.example:8443", b"", "token")
+            .err()
+            .unwrap();
+        assert!(
+            matches!(&e, ProviderError::NotConfigured(m) if m.contains("only https://")),
+            "{e}"
+        );
+        // The development flag opens loopback only.
+        let e = BrokerWrapper::with_plain_http(
+            "http://ironroot.example:8443",
+            b"",
+            "token",
+            PlainHttp::LoopbackOnly,
+        )
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("loopback"), "{e}");
+        // There the URL passes, and the next check (the CA file) speaks.
+        let e = BrokerWrapper::with_plain_http(
+            "http://127.0.0.1:8080",
+            b"",
+            "token",
+            PlainHttp::LoopbackOnly,
+        )
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("the service CA"), "{e}");
     }
 }

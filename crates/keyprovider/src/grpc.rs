@@ -196,28 +196,10 @@ pub async fn serve_listener(
         .map_err(|e| ProviderError::Internal(format!("keyprovider gRPC service: {e}")))
 }
 
-/// Binds the socket (replacing a stale one) with mode 0600.
+/// Binds the socket (replacing a stale one) with mode 0600 from the start: see
+/// [`crate::socket`].
 pub fn bind(path: &Path) -> Result<tokio::net::UnixListener, ProviderError> {
-    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-    let io = |what: &str, e: std::io::Error| {
-        ProviderError::NotConfigured(format!("{what} {}: {e}", path.display()))
-    };
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_socket() => {
-            std::fs::remove_file(path).map_err(|e| io("removing the stale socket", e))?
-        }
-        Ok(_) => {
-            return Err(ProviderError::NotConfigured(format!(
-                "{} exists and is not a socket; refusing to replace it",
-                path.display()
-            )))
-        }
-        Err(_) => {}
-    }
-    let listener = tokio::net::UnixListener::bind(path).map_err(|e| io("binding", e))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| io("setting the mode of", e))?;
-    Ok(listener)
+    crate::socket::bind(path)
 }
 
 /// A client of a keyprovider gRPC service on a unix socket (the command transport uses

@@ -23,12 +23,14 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admin_url;
 pub mod broker;
 pub mod command;
 mod error;
 pub mod grpc;
 mod handler;
 mod packet;
+mod socket;
 mod spec;
 
 pub use error::ProviderError;

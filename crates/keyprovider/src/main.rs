@@ -2,6 +2,7 @@
 //! buildah, cri-o and containerd. See the crate documentation and `--help`.
 
 use clap::{Parser, Subcommand};
+use ironroot_keyprovider::admin_url::PlainHttp;
 use ironroot_keyprovider::broker::BrokerWrapper;
 use ironroot_keyprovider::command::{run_once, AgentSocketUnwrapper};
 use ironroot_keyprovider::grpc::{self, Client};
@@ -53,6 +54,10 @@ struct Opts {
     /// File holding the service's admin token (mode 0600; never put the token itself in a flag).
     #[arg(long, env = "IRONROOT_TOKEN_FILE", global = true)]
     token_file: Option<PathBuf>,
+    /// Allow a plain http:// --server, only at a loopback address (127.0.0.1, [::1]): the
+    /// admin token then crosses loopback in clear. For development; never over a network.
+    #[arg(long, global = true)]
+    insecure_http_loopback: bool,
     /// The node agent's keyprovider socket, for decryption (the agent holds the TPM).
     #[arg(
         long,
@@ -87,7 +92,12 @@ fn handler(o: &Opts, forward_unwrap: bool) -> Result<Handler, ProviderError> {
             let token = std::str::from_utf8(&token).map_err(|_| {
                 ProviderError::NotConfigured("the admin token file is not text".into())
             })?;
-            Some(Arc::new(BrokerWrapper::new(server, &ca, token)?))
+            Some(Arc::new(BrokerWrapper::with_plain_http(
+                server,
+                &ca,
+                token,
+                PlainHttp::from_flag(o.insecure_http_loopback),
+            )?))
         }
         (None, None, None) => None,
         _ => {

@@ -6,7 +6,7 @@
 //! ITEM   = "tag:" KEY "=" VALUE   a required asset tag (repeatable)
 //!        | "group:" GROUP         an allowed flavor group (repeatable)
 //!        | "expires:" UNIX-SECS   release to nobody after this time
-//!        | "trusted"              no constraint beyond a trusted node (an explicit empty policy)
+//!        | "trusted"              no constraint beyond a trusted node (`any_trusted_node`)
 //! ```
 //!
 //! Items are joined with `+`, not `,`: skopeo and podman split `--encryption-key` values
@@ -15,6 +15,8 @@
 //! `eu-app+tag:region=EU` creates key `eu-app` released only to trusted nodes tagged
 //! `region=EU`, or uses it if it exists with exactly that policy. A bare `eu-app` uses an
 //! existing key and never creates one, so a typo cannot mint a key with an empty policy.
+//! A policy must say who may receive the key: a tag or group, or `trusted` (not both);
+//! `eu-app+expires:UNIX` alone is refused.
 
 use crate::ProviderError;
 use ironroot_api::KeyPolicy;
@@ -55,7 +57,7 @@ impl KeySpec {
             let item = item.trim();
             let p = policy.get_or_insert_with(KeyPolicy::default);
             if item == "trusted" {
-                continue;
+                p.any_trusted_node = true;
             } else if let Some(kv) = item.strip_prefix("tag:") {
                 let (k, v) = kv
                     .split_once('=')
@@ -77,6 +79,11 @@ impl KeySpec {
             } else {
                 return Err(bad(format!("{item:?} is not a policy item")));
             }
+        }
+        // The broker refuses a policy that does not say who may receive the key (an
+        // expiry alone says nothing), and `trusted` beside a tag or group; say so here.
+        if let Some(p) = &policy {
+            p.check_stated().map_err(|e| bad(e.to_string()))?;
         }
         Ok(KeySpec { name, policy })
     }
@@ -116,8 +123,13 @@ mod tests {
         assert_eq!(p.expires_at, Some(2_000_000_000));
         assert_eq!(
             KeySpec::parse(b"any+trusted").unwrap().policy,
-            Some(KeyPolicy::default())
+            Some(KeyPolicy::any_trusted_node())
         );
+        let p = KeySpec::parse(b"any+trusted+expires:2000000000")
+            .unwrap()
+            .policy
+            .unwrap();
+        assert!(p.any_trusted_node && p.expires_at == Some(2_000_000_000));
     }
 
     #[test]
@@ -134,6 +146,10 @@ mod tests {
             b"k+region=EU",
             b"\xff",
             b"k,tag:region=EU",
+            // A policy that states no condition, or two that contradict each other.
+            b"k+expires:2000000000",
+            b"k+trusted+tag:region=EU",
+            b"k+group:prod+trusted",
         ] {
             let e = KeySpec::parse(bad).unwrap_err();
             assert!(e.to_string().contains("provider:ironroot:NAME"), "{e}");

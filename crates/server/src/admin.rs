@@ -134,6 +134,26 @@ pub(crate) async fn get_host(
     Ok(Json(summary(&st, h).await?))
 }
 
+/// `DELETE /v1/hosts/{id}`: forgets a host (its reports, tags and trust state go with
+/// it; the trust-event and key-release logs keep what happened). Its TPM must enroll
+/// again to attest, and its name is free for another TPM.
+pub(crate) async fn delete_host(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ServiceError> {
+    require_admin(&st, &headers)?;
+    let h = find_host(&st, &id).await?;
+    if !st.store.delete_host(&h.host_id).await? {
+        return Err(ServiceError::NotFound(format!("host {id}")));
+    }
+    if let Ok(mut caches) = st.evidence_caches.lock() {
+        caches.remove(&h.host_id);
+    }
+    tracing::warn!(host_id = %h.host_id, hostname = %h.hostname, "host deleted by the administrator");
+    Ok(Json(serde_json::json!({ "deleted": h.host_id })))
+}
+
 /// Finds a host by id or by hostname.
 pub(crate) async fn find_host(st: &AppState, key: &str) -> Result<HostRow, ServiceError> {
     if let Some(h) = st.store.host(key).await? {
@@ -350,5 +370,58 @@ pub(crate) async fn delete_flavor(
         Ok(Json(serde_json::json!({ "deleted": id })))
     } else {
         Err(ServiceError::NotFound(format!("flavor {id}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_matches;
+    use axum::http::{HeaderMap, HeaderValue};
+
+    const TOKEN: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn with(values: &[&[u8]]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(
+                axum::http::header::AUTHORIZATION,
+                HeaderValue::from_bytes(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn empty_bearer_credential_is_never_the_administrator() {
+        for v in [&b"Bearer "[..], b"Bearer", b"Bearer  ", b""] {
+            assert!(!bearer_matches(&with(&[v]), TOKEN), "{v:?}");
+            assert!(
+                !bearer_matches(&with(&[v]), b""),
+                "an empty token matches nothing"
+            );
+        }
+        assert!(!bearer_matches(&HeaderMap::new(), TOKEN));
+    }
+
+    #[test]
+    fn the_credential_is_compared_exactly_and_the_scheme_without_case() {
+        let good = [b"Bearer ".as_slice(), TOKEN].concat();
+        assert!(bearer_matches(&with(&[&good]), TOKEN));
+        let lower = [b"bearer ".as_slice(), TOKEN].concat();
+        assert!(
+            bearer_matches(&with(&[&lower]), TOKEN),
+            "RFC 7235: scheme is case-insensitive"
+        );
+        for bad in [
+            [b"Bearer  ".as_slice(), TOKEN].concat(),
+            [b"Bearer ".as_slice(), TOKEN, b" "].concat(),
+            [b"Bearer ".as_slice(), &TOKEN[..31]].concat(),
+            [b"Basic ".as_slice(), TOKEN].concat(),
+            [b"Bearer ".as_slice(), TOKEN, b"0"].concat(),
+        ] {
+            assert!(!bearer_matches(&with(&[&bad]), TOKEN), "{bad:?}");
+        }
+        // Two Authorization headers are ambiguous: refused.
+        assert!(!bearer_matches(&with(&[&good, &good]), TOKEN));
     }
 }

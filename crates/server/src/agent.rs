@@ -1,8 +1,8 @@
 //! Endpoints the trust agent calls: enrollment (EK/AK registration and the credential
 //! challenge), then challenge and evidence for every attestation.
 
-use crate::error::ServiceError;
 use crate::error::ApiJson;
+use crate::error::ServiceError;
 use crate::store::{ActivationRefused, EnrollmentRow, HostRow};
 use crate::tls::{PeerAddr, PeerIdentity};
 use crate::{now, AppState, EkCertPolicy};
@@ -145,7 +145,11 @@ pub(crate) async fn activate(
     // serial, in the transaction that consumes the enrollment.
     let cert = st
         .pki
-        .issue_client_cert(&req.csr_pem, &pending.host_id, st.config.client_cert_lifetime_secs)
+        .issue_client_cert(
+            &req.csr_pem,
+            &pending.host_id,
+            st.config.client_cert_lifetime_secs,
+        )
         .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
     let now = now();
     let answer = digest(HashAlg::Sha256, &req.secret.0);
@@ -204,7 +208,11 @@ pub(crate) async fn renew_certificate(
     st.limits.attest(&old)?;
     let cert = st
         .pki
-        .issue_client_cert(&req.csr_pem, &host.host_id, st.config.client_cert_lifetime_secs)
+        .issue_client_cert(
+            &req.csr_pem,
+            &host.host_id,
+            st.config.client_cert_lifetime_secs,
+        )
         .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
     if !st
         .store
@@ -289,7 +297,8 @@ pub(crate) async fn evidence(
     ApiJson(req): ApiJson<EvidenceRequest>,
 ) -> Result<Json<EvidenceResponse>, ServiceError> {
     let host = enrolled_host(&st, &peer).await?;
-    st.limits.attest(host.cert_serial.as_deref().unwrap_or_default())?;
+    st.limits
+        .attest(host.cert_serial.as_deref().unwrap_or_default())?;
     st.nonce_key
         .check(&host.host_id, &req.nonce.0, now())
         .map_err(|e| ServiceError::NonceInvalid(e.to_string()))?;

@@ -199,9 +199,30 @@ pub(crate) async fn attest(
     };
     let mut report = report;
     if report.results.iter().all(|r| r.rule != "quote") {
-        report.asset_tags = crate::tags::verified_tags(host, asset_tag);
+        report.asset_tags = current_tags(st, host, asset_tag).await?;
     }
     store_signed(st, report, Some(&host.trust_state), schedule.interval_secs).await
+}
+
+/// The tags a report may carry: the host's current tag if the quote covered its digest.
+/// The tag is read from the store now, after the quote verified, never taken from the
+/// host row the request started with: a revocation committed before this read is
+/// honoured, so a revoked tag cannot ride on an attestation that raced it.
+async fn current_tags(
+    st: &AppState,
+    host: &HostRow,
+    quoted: Option<&[u8]>,
+) -> Result<std::collections::BTreeMap<String, String>, ServiceError> {
+    if quoted.is_none() {
+        return Ok(Default::default());
+    }
+    let (tag_digest, tag_json) = st.store.current_tag(&host.host_id).await?;
+    let now = HostRow {
+        tag_digest,
+        tag_json,
+        ..host.clone()
+    };
+    Ok(crate::tags::verified_tags(&now, quoted))
 }
 
 /// Integrity rules passed: the logs explain the quoted PCRs, so flavors may be taken from them.
@@ -252,7 +273,8 @@ async fn evaluate_cached(
 ) -> Result<TrustReport, ServiceError> {
     let group_name = group.name.as_str();
     // Take the host's cache out so that no lock is held while verifying; a concurrent
-    // attestation of the same host simply starts from an empty cache.
+    // attestation of the same host simply starts from an empty cache. The caches are
+    // bounded (hosts and bytes); a host whose cache was dropped is parsed afresh.
     let mut cache = st
         .evidence_caches
         .lock()
@@ -269,7 +291,7 @@ async fn evaluate_cached(
         .map(|ev| ev.verify(group, flavors, now, validity));
     let reused = cache.last_use().is_some_and(|u| u.verdict_reused);
     if let Ok(mut m) = st.evidence_caches.lock() {
-        m.insert(host.host_id.clone(), cache);
+        m.put(host.host_id.clone(), cache);
     }
     match outcome {
         Err(e) => Ok(rejected(

@@ -49,10 +49,14 @@ pub struct ServerConfig {
     pub idle_timeout_secs: u64,
     /// How long an agent's client certificate is valid; agents renew it at half-life.
     pub client_cert_lifetime_secs: u64,
+    /// Enrollments of one EK at once; then one every ten seconds.
+    pub enroll_ek_burst: u32,
     /// Enrollments, for the whole service, whatever their source address or EK.
     pub enroll_global_rate: crate::RateBudget,
     /// Reports older than this are pruned (a host's latest report is always kept).
     pub report_retention_secs: u64,
+    /// Key release-log records (releases and refusals) older than this are pruned.
+    pub release_log_retention_secs: u64,
     /// Attestation requests (challenge or evidence) per host.
     pub attest_rate: crate::RateBudget,
     /// Enrollment requests per client address.
@@ -108,12 +112,14 @@ impl ServerConfig {
             header_read_timeout_secs: 10,
             idle_timeout_secs: 120,
             client_cert_lifetime_secs: 7 * 24 * 3600,
+            enroll_ek_burst: 5,
             enroll_global_rate: crate::RateBudget {
                 burst: 200,
                 per_second: 20,
             },
             // An honest agent attests every interval and on each change: bursts of a few.
             report_retention_secs: 30 * 24 * 3600,
+            release_log_retention_secs: 90 * 24 * 3600,
             attest_rate: crate::RateBudget {
                 burst: 20,
                 per_second: 5,

@@ -33,7 +33,9 @@ pub enum ServiceError {
     #[error("internal error")]
     Internal(String),
     /// The body is larger than this route accepts.
-    #[error("the request body is larger than this endpoint accepts (docs/api.md gives each limit)")]
+    #[error(
+        "the request body is larger than this endpoint accepts (docs/api.md gives each limit)"
+    )]
     PayloadTooLarge,
     #[error("the request body must be JSON (Content-Type: application/json)")]
     UnsupportedMediaType,
@@ -131,7 +133,9 @@ fn from_json_rejection(r: &axum::extract::rejection::JsonRejection) -> ServiceEr
         // serde's message names the field and position: the caller is already
         // authenticated here, or the route is public and documented.
         J::JsonDataError(e) => ServiceError::BadRequest(format!("invalid body: {}", e.body_text())),
-        J::JsonSyntaxError(e) => ServiceError::BadRequest(format!("malformed JSON: {}", e.body_text())),
+        J::JsonSyntaxError(e) => {
+            ServiceError::BadRequest(format!("malformed JSON: {}", e.body_text()))
+        }
         _ => ServiceError::BadRequest("unreadable request body".into()),
     }
 }
@@ -204,10 +208,7 @@ mod tests {
                 ServiceError::Internal("secret detail".into()),
                 StatusCode::INTERNAL_SERVER_ERROR,
             ),
-            (
-                ServiceError::PayloadTooLarge,
-                StatusCode::PAYLOAD_TOO_LARGE,
-            ),
+            (ServiceError::PayloadTooLarge, StatusCode::PAYLOAD_TOO_LARGE),
             (
                 ServiceError::UnsupportedMediaType,
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

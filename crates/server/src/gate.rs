@@ -59,7 +59,11 @@ impl InFlight {
 
 /// Sheds a request when the replica is full. A body without a length is weighed at the
 /// largest any route accepts.
-pub(crate) async fn in_flight(State(f): State<Arc<InFlight>>, req: Request, next: Next) -> Response {
+pub(crate) async fn in_flight(
+    State(f): State<Arc<InFlight>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let claimed = req
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)

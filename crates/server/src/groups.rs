@@ -30,18 +30,16 @@ pub(crate) async fn list_groups(
     Ok(Json(groups))
 }
 
-/// `POST /v1/flavor-groups`: creates or replaces a group.
+/// `POST /v1/flavor-groups`: creates or replaces a group. A group that could never
+/// require a flavor (no policy, or every policy REQUIRED_IF_DEFINED) is refused: holding
+/// no flavors, it would check nothing.
 pub(crate) async fn put_group(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
     ApiJson(g): ApiJson<FlavorGroup>,
 ) -> Result<Json<FlavorGroup>, ServiceError> {
     require_admin(&st, &headers)?;
-    check_name(&g.name)?;
-    if let Some(s) = &g.schedule {
-        s.check()
-            .map_err(|e| ServiceError::BadRequest(format!("group {}: {e}", g.name)))?;
-    }
+    check_group(&g)?;
     let json = serde_json::to_string(&g).map_err(|e| ServiceError::Internal(e.to_string()))?;
     st.store.upsert_group(&g.name, &json).await?;
     st.flavor_cache.invalidate();
@@ -69,6 +67,17 @@ pub(crate) async fn assign(
     })))
 }
 
+/// Everything about a group that can be refused before it is stored.
+fn check_group(g: &FlavorGroup) -> Result<(), ServiceError> {
+    check_name(&g.name)?;
+    let bad = |e: String| ServiceError::BadRequest(format!("group {}: {e}", g.name));
+    g.check().map_err(|e| bad(e.to_string()))?;
+    if let Some(s) = &g.schedule {
+        s.check().map_err(bad)?;
+    }
+    Ok(())
+}
+
 fn check_name(name: &str) -> Result<(), ServiceError> {
     let ok = !name.is_empty()
         && name.len() <= MAX_NAME
@@ -87,6 +96,52 @@ fn check_name(name: &str) -> Result<(), ServiceError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ironroot_verifier::{FlavorPart, MatchPolicy, MatchType, Required};
+
+    fn group(policies: &[(FlavorPart, Required)]) -> FlavorGroup {
+        FlavorGroup {
+            name: "lax".into(),
+            policies: policies
+                .iter()
+                .map(|&(part, required)| MatchPolicy {
+                    part,
+                    match_type: MatchType::AnyOf,
+                    required,
+                })
+                .collect(),
+            schedule: None,
+        }
+    }
+
+    /// The review's finding: a group of REQUIRED_IF_DEFINED policies, holding no
+    /// flavors, trusted anything. Such a group is not saved.
+    #[test]
+    fn a_group_that_can_never_require_a_rule_is_refused_at_put() {
+        use FlavorPart as P;
+        use Required as R;
+        let lax = group(&[
+            (P::Platform, R::RequiredIfDefined),
+            (P::Os, R::RequiredIfDefined),
+        ]);
+        match check_group(&lax) {
+            Err(ServiceError::BadRequest(m)) => {
+                assert!(m.starts_with("group lax: "), "{m}");
+                assert!(m.contains("REQUIRED_IF_DEFINED"), "{m}");
+                assert!(m.contains("make at least one policy REQUIRED"), "{m}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            check_group(&group(&[])),
+            Err(ServiceError::BadRequest(m)) if m.contains("no match policies")
+        ));
+        assert!(check_group(&group(&[
+            (P::Platform, R::Required),
+            (P::Os, R::RequiredIfDefined)
+        ]))
+        .is_ok());
+        assert!(check_group(&FlavorGroup::default_group("automatic")).is_ok());
+    }
 
     #[test]
     fn group_names_are_plain() {

@@ -62,9 +62,9 @@ pub(crate) struct AppState {
     pub flavor_cache: flavor_cache::FlavorCache,
     pub verdicts: writer::VerdictWriter,
     /// Parsed logs and the last report per host, so that repeat attestations re-check
-    /// only what changed (see `ironroot_verifier::EvidenceCache`).
-    pub evidence_caches:
-        std::sync::Mutex<std::collections::HashMap<String, ironroot_verifier::EvidenceCache>>,
+    /// only what changed (see `ironroot_verifier::EvidenceCache`); bounded in hosts and
+    /// bytes, least recently used dropped first.
+    pub evidence_caches: std::sync::Mutex<ironroot_verifier::EvidenceCaches>,
     /// Stored image inventories and their rescans; `None` when not configured.
     pub images: Option<Arc<images::Images>>,
 }
@@ -173,6 +173,7 @@ impl Service {
         let limits = ratelimit::Limits::new(
             config.attest_rate,
             config.enroll_rate,
+            config.enroll_ek_burst,
             config.enroll_global_rate,
         );
         let (verdicts, writer_task) = writer::VerdictWriter::start(store.clone());
@@ -286,28 +287,41 @@ fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
     );
     let agents = Router::new()
         .route("/v1/attest/challenge", post(agent::challenge))
-        .route("/v1/attest/evidence", post(agent::evidence).layer(limit(large)))
+        .route(
+            "/v1/attest/evidence",
+            post(agent::evidence).layer(limit(large)),
+        )
         .route("/v1/agent/asset-tag", get(tags::for_agent))
         .route(
             "/v1/agent/certificate",
             post(agent::renew_certificate).layer(limit(ACTIVATE)),
         )
-        .route("/v1/keys/{id}/release", post(broker::release).layer(limit(large)))
+        .route(
+            "/v1/keys/{id}/release",
+            post(broker::release).layer(limit(large)),
+        )
         .route_layer(axum::middleware::from_fn(gate::agent));
     let admin = Router::new()
         .route("/v1/hosts", get(admin::list_hosts))
-        .route("/v1/hosts/{id}", get(admin::get_host))
+        .route(
+            "/v1/hosts/{id}",
+            get(admin::get_host).delete(admin::delete_host),
+        )
         .route("/v1/hosts/{id}/reports", get(admin::host_reports))
         .route("/v1/reports/{id}", get(admin::get_report))
         .route(
             "/v1/flavors",
-            get(admin::list_flavors).post(admin::import_flavors).layer(limit(FLAVORS)),
+            get(admin::list_flavors)
+                .post(admin::import_flavors)
+                .layer(limit(FLAVORS)),
         )
         .route("/v1/flavors/from-host", post(admin::flavors_from_host))
         .route("/v1/flavors/{id}", delete(admin::delete_flavor))
         .route(
             "/v1/flavor-groups",
-            get(groups::list_groups).post(groups::put_group).layer(limit(FLAVORS)),
+            get(groups::list_groups)
+                .post(groups::put_group)
+                .layer(limit(FLAVORS)),
         )
         .route("/v1/hosts/{id}/group", put(groups::assign))
         .route(
@@ -318,7 +332,10 @@ fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
         .route("/v1/keys/releases", get(broker::releases))
         .route("/v1/keys/{id}", get(broker::show))
         .route("/v1/keys/{id}/wrap", post(broker::wrap))
-        .route("/v1/images/inventories", post(images::submit).layer(limit(large)))
+        .route(
+            "/v1/images/inventories",
+            post(images::submit).layer(limit(large)),
+        )
         .route("/v1/images/rescans", get(images::rescans))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -336,7 +353,10 @@ fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
         .merge(public)
         .merge(agents)
         .merge(admin)
-        .layer(axum::middleware::from_fn_with_state(in_flight, gate::in_flight))
+        .layer(axum::middleware::from_fn_with_state(
+            in_flight,
+            gate::in_flight,
+        ))
         .merge(streams)
         .layer(limit(SMALL))
         .layer(axum::middleware::from_fn(error::uniform_errors))

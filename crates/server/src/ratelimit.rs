@@ -24,10 +24,10 @@ pub(crate) struct Limits {
 
 /// One TPM enrolls at start and after a change of AK; a few attempts at once, then one
 /// every ten seconds, is plenty for an honest agent and slows one that resets a host.
-fn ek_quota() -> Quota {
+fn ek_quota(burst: u32) -> Quota {
     Quota::with_period(std::time::Duration::from_secs(10))
         .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-        .allow_burst(NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN))
+        .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN))
 }
 
 fn quota(b: RateBudget) -> Quota {
@@ -37,11 +37,16 @@ fn quota(b: RateBudget) -> Quota {
 }
 
 impl Limits {
-    pub fn new(attest: RateBudget, enroll: RateBudget, enroll_global: RateBudget) -> Self {
+    pub fn new(
+        attest: RateBudget,
+        enroll: RateBudget,
+        enroll_ek_burst: u32,
+        enroll_global: RateBudget,
+    ) -> Self {
         Limits {
             attest: RateLimiter::keyed(quota(attest)),
             enroll: RateLimiter::keyed(quota(enroll)),
-            enroll_ek: RateLimiter::keyed(ek_quota()),
+            enroll_ek: RateLimiter::keyed(ek_quota(enroll_ek_burst)),
             enroll_global: RateLimiter::direct(quota(enroll_global)),
         }
     }
@@ -99,6 +104,7 @@ mod tests {
                 burst: 2,
                 per_second: 1,
             },
+            5,
             RateBudget {
                 burst: 100,
                 per_second: 1,
@@ -131,6 +137,7 @@ mod enrollment_tests {
         Limits::new(
             wide,
             wide,
+            5,
             RateBudget {
                 burst: global_burst,
                 per_second: 1,

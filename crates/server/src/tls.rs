@@ -3,21 +3,21 @@
 //! enrolled agent require the [`PeerIdentity`] this layer attaches to every request.
 
 use crate::pki::{client_id_from_cert, ClientId, ServicePki};
+use axum::response::IntoResponse;
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
-use std::time::Duration;
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use axum::response::IntoResponse;
 use tower::ServiceExt;
 
 /// The enrolled host a request came from, when it presented a client certificate
@@ -142,7 +142,11 @@ impl Slots {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut map = self.slots.per_address.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self
+            .slots
+            .per_address
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if let Some(n) = map.get_mut(&self.ip) {
             *n = n.saturating_sub(1);
             if *n == 0 {
@@ -183,7 +187,12 @@ impl Drop for InFlightGuard {
 }
 
 /// Serves `app` over TLS on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, tls: Arc<ServerConfig>, app: Router, limits: ConnectionLimits) {
+pub async fn serve(
+    listener: TcpListener,
+    tls: Arc<ServerConfig>,
+    app: Router,
+    limits: ConnectionLimits,
+) {
     let acceptor = TlsAcceptor::from(tls);
     let slots = Arc::new(Slots {
         total: Arc::new(tokio::sync::Semaphore::new(limits.total)),

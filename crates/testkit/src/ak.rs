@@ -86,6 +86,13 @@ impl SoftwareAk {
         Ok(self.public.to_tpm2b()?)
     }
 
+    /// The same key claiming another qualified name in its quotes: what a forger does to
+    /// pass for an AK enrolled under a real EK.
+    pub fn with_qualified_name(mut self, qualified_name: Vec<u8>) -> Self {
+        self.qualified_name = qualified_name;
+        self
+    }
+
     /// What this key's quotes carry as qualifiedSigner.
     pub fn qualified_name(&self) -> &[u8] {
         &self.qualified_name

@@ -60,6 +60,11 @@ impl PgCluster {
     /// PostgreSQL is not installed, so the caller can skip.
     pub fn start() -> Option<PgCluster> {
         let Some(bindir) = find_bindir() else {
+            assert!(
+                crate::skip_allowed(),
+                "PostgreSQL is not installed: run `make test` (it installs every peer), or set \
+                 IRONROOT_ALLOW_SKIP=1 to skip on a developer machine"
+            );
             eprintln!(
                 "SKIPPED: PostgreSQL binaries not found (install the `postgresql` package, \
                  see scripts/install-deps.sh, or set IRONROOT_PG_BINDIR)"
@@ -68,6 +73,10 @@ impl PgCluster {
         };
         let as_postgres_user = running_as_root();
         if as_postgres_user && !postgres_user_exists() {
+            assert!(
+                crate::skip_allowed(),
+                "running as root without a `postgres` user to run PostgreSQL (set IRONROOT_ALLOW_SKIP=1 to skip)"
+            );
             eprintln!("SKIPPED: running as root and there is no `postgres` user to run PostgreSQL");
             return None;
         }

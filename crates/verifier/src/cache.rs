@@ -186,6 +186,15 @@ impl EvidenceCache {
     pub fn clear(&mut self) {
         self.state = None;
     }
+
+    /// The bytes of the logs this cache keeps. Their parsed forms and index cost about
+    /// as much again; callers bounding memory count this figure twice.
+    pub fn retained_bytes(&self) -> usize {
+        self.state.as_ref().map_or(0, |s| {
+            s.event_log.as_ref().map_or(0, |c| c.bytes.len())
+                + s.ima.as_ref().map_or(0, |c| c.bytes.len())
+        })
+    }
 }
 
 impl CachedEvidence<'_> {

@@ -37,6 +37,10 @@ pub enum FaultName {
     NoFlavorMatched,
     /// The flavor group has no match policies, so nothing could make the host trusted.
     NoMatchPolicy,
+    /// Every match policy passed without a single flavor rule being evaluated (each was
+    /// REQUIRED_IF_DEFINED and the group holds no flavors of its part for the host):
+    /// nothing was checked, so nothing vouches for the host.
+    NoRulesEvaluated,
     /// A flavor or rule has nothing to check (no rules, an empty allow-list).
     EmptyRule,
     /// A rule this version cannot evaluate.

@@ -71,6 +71,19 @@ impl Schedule {
     }
 }
 
+/// Why a group cannot be used: it could never vouch for a host by checking something.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GroupError {
+    #[error("it has no match policies, so it would trust nobody")]
+    NoPolicy,
+    #[error(
+        "every match policy is REQUIRED_IF_DEFINED, so the group can never require a flavor: \
+         without flavors it would check nothing; make at least one policy REQUIRED"
+    )]
+    NothingRequired,
+}
+
 /// A named set of match policies, and optionally its own attestation schedule (else the
 /// service's defaults apply). Flavors of a part that has no policy are not evaluated;
 /// a group without any policy makes every host untrusted.
@@ -84,6 +97,24 @@ pub struct FlavorGroup {
 }
 
 impl FlavorGroup {
+    /// Refuses a group that can never require a rule: one without policies, or whose
+    /// every policy is REQUIRED_IF_DEFINED (holding no flavors, it would evaluate nothing;
+    /// [`crate::verify`] makes such a host untrusted, and this keeps the group from being
+    /// saved at all).
+    pub fn check(&self) -> Result<(), GroupError> {
+        if self.policies.is_empty() {
+            return Err(GroupError::NoPolicy);
+        }
+        if self
+            .policies
+            .iter()
+            .all(|p| p.required == Required::RequiredIfDefined)
+        {
+            return Err(GroupError::NothingRequired);
+        }
+        Ok(())
+    }
+
     /// ISecL-DC's `automatic` group: PLATFORM and OS any_of + required; HOST_UNIQUE and
     /// ASSET_TAG latest + required_if_defined; SOFTWARE (ISecL's IMA) all_of +
     /// required_if_defined.
@@ -141,5 +172,31 @@ mod tests {
         );
         let json = serde_json::to_string(&FlavorGroup::default_group("a")).unwrap();
         assert!(!json.contains("schedule"));
+    }
+
+    #[test]
+    fn a_group_that_can_never_require_a_rule_is_refused() {
+        let policy = |part, required| MatchPolicy {
+            part,
+            match_type: MatchType::AnyOf,
+            required,
+        };
+        let group = |policies| FlavorGroup {
+            name: "g".into(),
+            policies,
+            schedule: None,
+        };
+        assert_eq!(group(vec![]).check(), Err(GroupError::NoPolicy));
+        let lax = group(vec![
+            policy(FlavorPart::Platform, Required::RequiredIfDefined),
+            policy(FlavorPart::Software, Required::RequiredIfDefined),
+        ]);
+        assert_eq!(lax.check(), Err(GroupError::NothingRequired));
+        let one_required = group(vec![
+            policy(FlavorPart::Platform, Required::Required),
+            policy(FlavorPart::Software, Required::RequiredIfDefined),
+        ]);
+        assert_eq!(one_required.check(), Ok(()));
+        assert_eq!(FlavorGroup::default_group("automatic").check(), Ok(()));
     }
 }

@@ -11,12 +11,15 @@
 //!    ASSET_TAG flavors only when their `host_id` is this host) and combines them with
 //!    any_of, all_of or latest; `required` policies fail when there are none. Flavors of a
 //!    part the group has no policy for are not evaluated.
-//! 3. The host is trusted only if every integrity rule and every policy passes, and the
-//!    group has at least one policy.
+//! 3. The host is trusted only if every integrity rule and every policy passes, the
+//!    group has at least one policy, and at least one flavor rule was evaluated: policies
+//!    that all pass on nothing (REQUIRED_IF_DEFINED, no flavors) are `NoRulesEvaluated`.
+//!    [`FlavorGroup::check`] refuses, before it is stored, a group that could end so.
 //!
 //! Logs are replayed and indexed once per evaluation, however many flavors read them.
 //! For continuous attestation, [`EvidenceCache`] keeps one host's parsed logs, replays
-//! and last verdict between attestations and redoes only what changed bytes affect.
+//! and last verdict between attestations and redoes only what changed bytes affect;
+//! [`EvidenceCaches`] holds those of many hosts within a bound on hosts and bytes.
 //!
 //! # The default flavor template
 //! [`FlavorTemplate::default_uefi`] is our counterpart of ISecL's `default-linux` template
@@ -43,6 +46,7 @@
 
 mod boot;
 mod cache;
+mod caches;
 mod context;
 mod error;
 mod evidence;
@@ -58,11 +62,12 @@ mod verify;
 
 pub use boot::{reboot_detected, BootChange};
 pub use cache::{CacheUse, CachedEvidence, EvidenceCache, EvidenceError, LogUse};
+pub use caches::EvidenceCaches;
 pub use error::VerifierError;
 pub use evidence::{Evidence, HostInfo};
 pub use fault::{Fault, FaultName};
 pub use flavor::{ExpectedEvent, Flavor, FlavorMeta, FlavorPart, Rule};
-pub use group::{FlavorGroup, MatchPolicy, MatchType, Required, Schedule};
+pub use group::{FlavorGroup, GroupError, MatchPolicy, MatchType, Required, Schedule};
 pub use report::{RuleResult, TrustReport};
 pub use template::{flavors_from_host, EqualsPcr, FlavorTemplate, TemplatePart};
 pub use verify::verify;

@@ -13,7 +13,8 @@ use crate::{rules, Evidence};
 /// `validity_secs` after it.
 ///
 /// The host is trusted only if the built-in log-integrity rules pass, the group has at
-/// least one policy, and every policy is satisfied.
+/// least one policy, every policy is satisfied, and at least one flavor rule was
+/// evaluated (see [`combine_policies`]).
 pub fn verify(
     evidence: &Evidence,
     group: &FlavorGroup,
@@ -42,22 +43,18 @@ pub(crate) fn verify_with(
 ) -> TrustReport {
     let ctx = Context::with_known(evidence, known);
     let mut results = ctx.integrity.results.clone();
-    let mut trusted = results.iter().all(|r| r.trusted);
-    if group.policies.is_empty() {
-        trusted = false;
-        results.push(RuleResult::builtin(
-            "match_policy",
-            vec![Fault::new(
-                FaultName::NoMatchPolicy,
-                format!("flavor group {} has no match policies", group.name),
-            )],
-        ));
-    }
+    let integrity_ok = results.iter().all(|r| r.trusted);
+    let mut outcomes = Vec::with_capacity(group.policies.len());
     for policy in &group.policies {
-        let (ok, policy_results) = evaluate_policy(policy, flavors, &ctx);
-        trusted &= ok;
+        let (outcome, policy_results) = evaluate_policy(policy, flavors, &ctx);
+        outcomes.push(outcome);
         results.extend(policy_results);
     }
+    let verdict = combine_policies(&outcomes);
+    if let Some(fault) = verdict.fault(&group.name) {
+        results.push(RuleResult::builtin("match_policy", vec![fault]));
+    }
+    let trusted = integrity_ok && verdict == PolicyVerdict::Trusted;
     TrustReport {
         host_id: evidence.host.host_id.clone(),
         hostname: evidence.host.hostname.clone(),
@@ -70,6 +67,62 @@ pub(crate) fn verify_with(
         reset_count: evidence.host.reset_count,
         restart_count: evidence.host.restart_count,
         asset_tags: Default::default(),
+    }
+}
+
+/// What one match policy concluded, and how many flavor rules it evaluated to get there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PolicyOutcome {
+    pub passed: bool,
+    pub rules_evaluated: usize,
+}
+
+/// The verdict of a group's policies taken together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PolicyVerdict {
+    /// Every policy passed and at least one flavor rule was evaluated.
+    Trusted,
+    /// At least one policy failed; its own result says why.
+    PolicyFailed,
+    /// The group has no policies.
+    NoPolicy,
+    /// Every policy passed, but not one rule was evaluated: nothing was checked.
+    NothingEvaluated,
+}
+
+impl PolicyVerdict {
+    /// The fault the verdict adds to the report, when the policies' own results do not
+    /// already say why the host is untrusted.
+    fn fault(self, group: &str) -> Option<Fault> {
+        match self {
+            PolicyVerdict::Trusted | PolicyVerdict::PolicyFailed => None,
+            PolicyVerdict::NoPolicy => Some(Fault::new(
+                FaultName::NoMatchPolicy,
+                format!("flavor group {group} has no match policies"),
+            )),
+            PolicyVerdict::NothingEvaluated => Some(Fault::new(
+                FaultName::NoRulesEvaluated,
+                format!(
+                    "flavor group {group} evaluated no flavor rule for this host: every policy is \
+                     REQUIRED_IF_DEFINED and the group holds none of their flavors, so nothing was checked"
+                ),
+            )),
+        }
+    }
+}
+
+/// all_of over the policies, failing closed: no policy, or policies that all passed
+/// without evaluating a single rule, are never trusted. A policy that passes without
+/// evaluating anything (REQUIRED_IF_DEFINED, no flavor) neither helps nor hurts.
+pub(crate) fn combine_policies(outcomes: &[PolicyOutcome]) -> PolicyVerdict {
+    if outcomes.is_empty() {
+        PolicyVerdict::NoPolicy
+    } else if outcomes.iter().any(|o| !o.passed) {
+        PolicyVerdict::PolicyFailed
+    } else if outcomes.iter().all(|o| o.rules_evaluated == 0) {
+        PolicyVerdict::NothingEvaluated
+    } else {
+        PolicyVerdict::Trusted
     }
 }
 
@@ -104,7 +157,7 @@ fn evaluate_policy(
     policy: &MatchPolicy,
     flavors: &[Flavor],
     ctx: &Context<'_>,
-) -> (bool, Vec<RuleResult>) {
+) -> (PolicyOutcome, Vec<RuleResult>) {
     let part = policy.part;
     let host_id = ctx.evidence.host.host_id.as_str();
     let mut candidates: Vec<&Flavor> = flavors
@@ -112,21 +165,25 @@ fn evaluate_policy(
         .filter(|f| f.meta.part == part && applies_to_host(f, host_id))
         .collect();
     if candidates.is_empty() {
-        return match policy.required {
-            Required::RequiredIfDefined => (true, Vec::new()),
-            Required::Required => {
-                let fault = Fault::new(
-                    FaultName::RequiredFlavorTypeMissing,
-                    format!("no {part} flavor is defined for this host"),
-                );
-                (false, vec![RuleResult::for_policy(part, vec![fault])])
-            }
+        let passed = policy.required == Required::RequiredIfDefined;
+        let outcome = PolicyOutcome {
+            passed,
+            rules_evaluated: 0,
         };
+        if passed {
+            return (outcome, Vec::new());
+        }
+        let fault = Fault::new(
+            FaultName::RequiredFlavorTypeMissing,
+            format!("no {part} flavor is defined for this host"),
+        );
+        return (outcome, vec![RuleResult::for_policy(part, vec![fault])]);
     }
     if policy.match_type == MatchType::Latest {
         let newest = candidates.iter().map(|f| f.meta.created).max().unwrap_or(0);
         candidates.retain(|f| f.meta.created == newest);
     }
+    let rules_evaluated = candidates.iter().map(|f| f.rules.len()).sum();
     let evaluated: Vec<(&Flavor, bool, Vec<RuleResult>)> = candidates
         .into_iter()
         .map(|f| {
@@ -139,7 +196,11 @@ fn evaluate_policy(
         MatchType::AnyOf => matched > 0,
         MatchType::AllOf | MatchType::Latest => matched == evaluated.len(),
     };
-    (ok, policy_results(policy, ok, evaluated))
+    let outcome = PolicyOutcome {
+        passed: ok,
+        rules_evaluated,
+    };
+    (outcome, policy_results(policy, ok, evaluated))
 }
 
 /// When an any_of policy is met, only the matching flavors' results are kept: the others
@@ -189,4 +250,52 @@ fn policy_results(
     };
     out.push(RuleResult::for_policy(part, faults));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const fn o(passed: bool, rules_evaluated: usize) -> PolicyOutcome {
+        PolicyOutcome {
+            passed,
+            rules_evaluated,
+        }
+    }
+
+    /// The combinator's truth table, the empty cases first: no policy, and policies that
+    /// all passed on nothing (the group of REQUIRED_IF_DEFINED policies without flavors
+    /// that trusted anything).
+    #[test]
+    fn zero_rules_evaluated_is_never_trusted_combinator_truth_table() {
+        use PolicyVerdict as V;
+        let table: [(&[PolicyOutcome], PolicyVerdict); 9] = [
+            (&[], V::NoPolicy),
+            (&[o(true, 0)], V::NothingEvaluated),
+            (&[o(true, 0), o(true, 0), o(true, 0)], V::NothingEvaluated),
+            (&[o(false, 0)], V::PolicyFailed),
+            (&[o(false, 3)], V::PolicyFailed),
+            (&[o(true, 1)], V::Trusted),
+            (&[o(true, 0), o(true, 2)], V::Trusted),
+            (&[o(true, 2), o(false, 0)], V::PolicyFailed),
+            (&[o(true, 0), o(false, 5), o(true, 1)], V::PolicyFailed),
+        ];
+        for (outcomes, want) in table {
+            assert_eq!(combine_policies(outcomes), want, "{outcomes:?}");
+        }
+    }
+
+    #[test]
+    fn every_untrusted_verdict_without_a_failed_policy_names_its_fault() {
+        assert_eq!(PolicyVerdict::Trusted.fault("g"), None);
+        assert_eq!(PolicyVerdict::PolicyFailed.fault("g"), None);
+        let f = PolicyVerdict::NoPolicy.fault("g").map(|f| f.name);
+        assert_eq!(f, Some(FaultName::NoMatchPolicy));
+        let f = PolicyVerdict::NothingEvaluated.fault("g");
+        assert_eq!(
+            f.as_ref().map(|f| f.name),
+            Some(FaultName::NoRulesEvaluated)
+        );
+        assert!(f.is_some_and(|f| f.description.contains("REQUIRED_IF_DEFINED")));
+    }
 }

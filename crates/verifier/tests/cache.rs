@@ -11,8 +11,8 @@ use ironroot_crypto::HashAlg;
 use ironroot_evidence::{EventLog, EventLogBuilder, EventType, ImaListBuilder, ImaLog};
 use ironroot_tpm_wire::PcrValues;
 use ironroot_verifier::{
-    flavors_from_host, EvidenceCache, EvidenceError, Flavor, FlavorGroup, FlavorTemplate, HostInfo,
-    LogUse, TrustReport,
+    flavors_from_host, EvidenceCache, EvidenceCaches, EvidenceError, Flavor, FlavorGroup,
+    FlavorTemplate, HostInfo, LogUse, TrustReport,
 };
 use std::sync::Arc;
 
@@ -512,4 +512,56 @@ fn any_sequence_of_attestations_matches_fresh_evaluations() {
         let ima = (next(10) != 0).then_some(ima.as_slice());
         let _ = attest(&mut cache, &h, &q, log, ima, host(step), NOW + step);
     }
+}
+
+/// A cache holding `ima` for the golden boot log.
+fn filled(ima: &[u8]) -> EvidenceCache {
+    let log = log_bytes(b"k1");
+    let mut cache = EvidenceCache::new();
+    cache
+        .update(quote(&log, ima), Some(&log), Some(ima), host(1))
+        .unwrap();
+    assert!(cache.retained_bytes() >= log.len() + ima.len());
+    cache
+}
+
+#[test]
+fn a_flood_of_hosts_cannot_grow_the_evidence_caches_past_their_bound() {
+    let ima = ima_bytes(5, b"good");
+    let mut caches = EvidenceCaches::new(3, usize::MAX);
+    for i in 0..10 {
+        caches.put(format!("host-{i}"), filled(&ima));
+        assert!(caches.len() <= 3);
+    }
+    assert_eq!(caches.len(), 3);
+    // The least recently used went first; a host used again moves to the back.
+    assert!(caches.take("host-6").last_use().is_none(), "evicted");
+    let seven = caches.take("host-7");
+    assert!(seven.last_use().is_some());
+    caches.put("host-7".into(), seven);
+    caches.put("host-10".into(), filled(&ima));
+    assert!(caches.take("host-8").last_use().is_none(), "evicted");
+    for kept in ["host-7", "host-9", "host-10"] {
+        assert!(caches.take(kept).last_use().is_some(), "{kept}");
+    }
+    assert!(caches.is_empty());
+    assert_eq!(caches.bytes(), 0, "taken caches count for nothing");
+}
+
+#[test]
+fn ever_growing_logs_cannot_grow_the_evidence_caches_past_their_byte_bound() {
+    let small = filled(&ima_bytes(5, b"good"));
+    let each = small.retained_bytes() * 2;
+    let mut caches = EvidenceCaches::new(usize::MAX, each * 2);
+    for i in 0..5 {
+        caches.put(format!("host-{i}"), filled(&ima_bytes(5, b"good")));
+        assert!(caches.bytes() <= each * 2);
+    }
+    assert_eq!(caches.len(), 2);
+    // A host whose logs alone exceed the bound is not kept at all, and evicts nobody.
+    caches.put("huge".into(), filled(&ima_bytes(2_000, b"good")));
+    assert!(caches.take("huge").last_use().is_none());
+    assert_eq!(caches.len(), 2);
+    caches.remove("host-4");
+    assert_eq!((caches.len(), caches.bytes()), (1, each));
 }

@@ -58,6 +58,9 @@ fn table(match_type: MatchType, required: Required, want: [bool; 6]) {
     }
 }
 
+// The "none" column of REQUIRED_IF_DEFINED is false: with the group's only policy
+// finding no flavor, no rule was evaluated, and nothing checked is never trusted.
+
 #[test]
 fn any_of_truth_table() {
     table(
@@ -68,7 +71,7 @@ fn any_of_truth_table() {
     table(
         MatchType::AnyOf,
         Required::RequiredIfDefined,
-        [true, true, false, true, true, true],
+        [false, true, false, true, true, true],
     );
 }
 
@@ -82,7 +85,7 @@ fn all_of_truth_table() {
     table(
         MatchType::AllOf,
         Required::RequiredIfDefined,
-        [true, true, false, false, false, false],
+        [false, true, false, false, false, false],
     );
 }
 
@@ -96,7 +99,7 @@ fn latest_truth_table() {
     table(
         MatchType::Latest,
         Required::RequiredIfDefined,
-        [true, true, false, true, false, false],
+        [false, true, false, true, false, false],
     );
 }
 
@@ -177,6 +180,43 @@ fn a_group_without_policies_trusts_nobody() {
     );
     assert!(!report.trusted);
     assert_eq!(fault_names(&report), vec![FaultName::NoMatchPolicy]);
+}
+
+/// The review's finding: a group whose policies are all REQUIRED_IF_DEFINED and that holds
+/// no flavors evaluated zero rules and trusted anything (a key was released on it).
+#[test]
+fn a_required_if_defined_group_without_flavors_trusts_nobody() {
+    let ev = golden();
+    let lax = |part| MatchPolicy {
+        part,
+        match_type: MatchType::AnyOf,
+        required: Required::RequiredIfDefined,
+    };
+    let group = FlavorGroup {
+        name: "lax".into(),
+        policies: vec![lax(FlavorPart::Platform), lax(FlavorPart::Software)],
+        schedule: None,
+    };
+    // Flavors of a part the group has no policy for do not count either.
+    let unrelated = [flavor(FlavorPart::Os, 1, vec![pcr0_rule(&ev, true)])];
+    for flavors in [&[][..], &unrelated[..]] {
+        let report = verify(&ev, &group, flavors, NOW, 60);
+        assert!(!report.trusted, "{report:#?}");
+        assert_eq!(fault_names(&report), vec![FaultName::NoRulesEvaluated]);
+        assert!(!report.is_trusted_at(NOW));
+    }
+    // One flavor of a policy's part is enough to have checked something.
+    let platform = [flavor(FlavorPart::Platform, 1, vec![pcr0_rule(&ev, true)])];
+    assert!(verify(&ev, &group, &platform, NOW, 60).trusted);
+    // A REQUIRED_IF_DEFINED policy without flavors beside a policy that checked
+    // something neither helps nor hurts.
+    let mut mixed = FlavorGroup::default_group("automatic");
+    mixed.name = "mixed".into();
+    let both = [
+        flavor(FlavorPart::Platform, 1, vec![pcr0_rule(&ev, true)]),
+        flavor(FlavorPart::Os, 1, vec![pcr0_rule(&ev, true)]),
+    ];
+    assert!(verify(&ev, &mixed, &both, NOW, 60).trusted);
 }
 
 #[test]

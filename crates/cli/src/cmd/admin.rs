@@ -1,6 +1,6 @@
 //! Administrator commands: thin HTTPS calls to the service's admin API.
 
-use super::{Output, Table, EXIT_UNTRUSTED};
+use super::{printable, Output, Table, EXIT_UNTRUSTED};
 use anyhow::{bail, Context};
 use ironroot_api::{FlavorList, FlavorsFromHostRequest, HostSummary, ReportRecord, TrustState};
 use ironroot_crypto::JwkSet;
@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub use super::client::{AdminClient, Conn, MaybeConn};
+use super::key::path_segment;
 
 #[derive(clap::Subcommand)]
 pub enum HostCmd {
@@ -30,8 +31,30 @@ pub enum HostCmd {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Delete a host from the service: its record, its report history, its asset tags and
+    /// its trust state. Exit code 1 if the service knows no such host.
+    ///
+    /// Needed to re-use a hostname for a new TPM. A hostname belongs to the TPM (the EK)
+    /// that enrolled under it first, and a node cannot take the name of another host: after
+    /// a TPM or motherboard is replaced, a TPM is cleared, or a name is given to another
+    /// machine, the node's enrollment is refused until the old host is deleted. Delete it,
+    /// then let the node enroll again: it becomes a new host, with no trust until its
+    /// first passing attestation. Save what you need from the old host's reports first
+    /// (`ironroot report list HOST --output json`): they are deleted with it.
+    Delete {
+        /// The host, by id or hostname.
+        host: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
     Tag(super::asset_tag::TagArgs),
     Untag(super::asset_tag::UntagArgs),
+}
+
+/// What `DELETE /v1/hosts/{id}` answers.
+#[derive(serde::Deserialize, serde::Serialize)]
+struct Deleted {
+    deleted: String,
 }
 
 #[derive(clap::Subcommand)]
@@ -174,20 +197,50 @@ pub async fn host(cmd: HostCmd, out: Output) -> anyhow::Result<ExitCode> {
         }
         HostCmd::Show { host, conn } => {
             let h: HostSummary = AdminClient::new(&conn)?
-                .get(&format!("/v1/hosts/{host}"))
+                .get(&format!("/v1/hosts/{}", path_segment(&host)))
                 .await?;
             match out {
                 Output::Json => print_json(&h)?,
-                Output::Table => {
-                    println!("{}", hosts_table(std::slice::from_ref(&h)));
-                    for f in &h.failures {
-                        println!("  failed: {f}");
-                    }
-                }
+                Output::Table => println!("{}", host_text(&h)),
             }
             Ok(exit_for(h.trust == TrustState::Trusted))
         }
+        HostCmd::Delete { host, conn } => {
+            let client = AdminClient::new(&conn)?;
+            // By id or hostname: the host is looked up first, then deleted by its id.
+            let h: HostSummary = client
+                .get(&format!("/v1/hosts/{}", path_segment(&host)))
+                .await
+                .with_context(|| format!("cannot delete host {}", printable(&host)))?;
+            let done: Deleted = client
+                .delete(&format!("/v1/hosts/{}", path_segment(&h.host_id)))
+                .await
+                .with_context(|| format!("cannot delete host {}", printable(&host)))?;
+            match out {
+                Output::Json => print_json(&done)?,
+                Output::Table => println!("{}", deleted_text(&h, &done)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// `host show`: the host's row, then every failed rule of its latest report.
+fn host_text(h: &HostSummary) -> String {
+    let mut s = hosts_table(std::slice::from_ref(h));
+    for f in &h.failures {
+        s.push_str(&format!("\n  failed: {}", printable(f)));
+    }
+    s
+}
+
+fn deleted_text(h: &HostSummary, done: &Deleted) -> String {
+    format!(
+        "deleted host {} (host id {}) with its reports, asset tags and trust state; \
+         a node may now enroll under that name",
+        printable(&h.hostname),
+        printable(&done.deleted)
+    )
 }
 
 pub async fn flavor(cmd: FlavorCmd, out: Output) -> anyhow::Result<ExitCode> {
@@ -210,7 +263,9 @@ pub async fn flavor(cmd: FlavorCmd, out: Output) -> anyhow::Result<ExitCode> {
                 .await?
         }
         FlavorCmd::List { group, conn } => {
-            let q = group.map(|g| format!("?group={g}")).unwrap_or_default();
+            let q = group
+                .map(|g| format!("?group={}", path_segment(&g)))
+                .unwrap_or_default();
             AdminClient::new(&conn)?
                 .get::<FlavorList>(&format!("/v1/flavors{q}"))
                 .await?
@@ -220,14 +275,16 @@ pub async fn flavor(cmd: FlavorCmd, out: Output) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("reading {}", file.display()))?;
             let list: FlavorList = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a flavor list", file.display()))?;
-            let q = group.map(|g| format!("?group={g}")).unwrap_or_default();
+            let q = group
+                .map(|g| format!("?group={}", path_segment(&g)))
+                .unwrap_or_default();
             AdminClient::new(&conn)?
                 .post::<_, FlavorList>(&format!("/v1/flavors{q}"), &list)
                 .await?
         }
         FlavorCmd::Delete { id, conn } => {
             let v: serde_json::Value = AdminClient::new(&conn)?
-                .delete(&format!("/v1/flavors/{id}"))
+                .delete(&format!("/v1/flavors/{}", path_segment(&id)))
                 .await?;
             print_json(&v)?;
             return Ok(ExitCode::SUCCESS);
@@ -254,13 +311,15 @@ pub async fn flavor(cmd: FlavorCmd, out: Output) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A trust report for a terminal: every string in it came from the service or the node
+/// and goes through [`printable`].
 pub fn report_text(r: &TrustReport) -> String {
     let mut s = format!(
         "host {} ({}): {}  group {}  reset {} restart {}\n",
-        r.hostname,
-        r.host_id,
+        printable(&r.hostname),
+        printable(&r.host_id),
         if r.trusted { "TRUSTED" } else { "UNTRUSTED" },
-        r.group,
+        printable(&r.group),
         r.reset_count,
         r.restart_count
     );
@@ -282,13 +341,15 @@ pub fn report_text(r: &TrustReport) -> String {
     for (res, f) in r.failed_faults() {
         s.push_str(&format!(
             "\n\n{} failed: {:?}\n  {}",
-            res.rule, f.name, f.description
+            printable(&res.rule),
+            f.name,
+            printable(&f.description)
         ));
         if let Some(e) = &f.expected {
-            s.push_str(&format!("\n  expected: {e}"));
+            s.push_str(&format!("\n  expected: {}", printable(e)));
         }
         if let Some(a) = &f.actual {
-            s.push_str(&format!("\n  seen:     {a}"));
+            s.push_str(&format!("\n  seen:     {}", printable(a)));
         }
     }
     s
@@ -311,7 +372,7 @@ pub async fn report(cmd: ReportCmd, out: Output) -> anyhow::Result<ExitCode> {
                 q.push_str(&format!("&to={t}"));
             }
             let list: Vec<ReportRecord> = AdminClient::new(&conn)?
-                .get(&format!("/v1/hosts/{host}/reports{q}"))
+                .get(&format!("/v1/hosts/{}/reports{q}", path_segment(&host)))
                 .await?;
             match out {
                 Output::Json => print_json(&list)?,
@@ -331,7 +392,7 @@ pub async fn report(cmd: ReportCmd, out: Output) -> anyhow::Result<ExitCode> {
         }
         ReportCmd::Show { id, conn } => {
             let rec: ReportRecord = AdminClient::new(&conn)?
-                .get(&format!("/v1/reports/{id}"))
+                .get(&format!("/v1/reports/{}", path_segment(&id)))
                 .await?;
             let report: TrustReport = serde_json::from_value(rec.report.clone())?;
             match out {
@@ -419,20 +480,13 @@ async fn follow(
                 (Some("trust"), Output::Table) => {
                     let e: ironroot_api::TrustEvent =
                         serde_json::from_str(data).context("malformed event")?;
-                    println!(
-                        "{}  {}  {} -> {}{}",
-                        e.at,
-                        e.hostname,
-                        e.previous.as_str(),
-                        e.trust.as_str().to_uppercase(),
-                        e.reasons
-                            .first()
-                            .map(|r| format!("  ({r})"))
-                            .unwrap_or_default()
-                    );
+                    println!("{}", trust_event_line(&e));
                 }
                 (Some("lagged"), _) => {
-                    eprintln!("warning: events were missed ({data}); run `ironroot host list`")
+                    eprintln!(
+                        "warning: events were missed ({}); run `ironroot host list`",
+                        printable(data)
+                    )
                 }
                 _ => {}
             }
@@ -442,4 +496,146 @@ async fn follow(
         }
     }
     Ok(())
+}
+
+/// One `host watch` line; the hostname and the reason come from the node and the service.
+fn trust_event_line(e: &ironroot_api::TrustEvent) -> String {
+    format!(
+        "{}  {}  {} -> {}{}",
+        e.at,
+        printable(&e.hostname),
+        e.previous.as_str(),
+        e.trust.as_str().to_uppercase(),
+        e.reasons
+            .first()
+            .map(|r| format!("  ({})", printable(r)))
+            .unwrap_or_default()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const FORGED: &str = "node-9\nnode-1  TRUSTED\x1b[2J";
+
+    fn host(hostname: &str, failures: &[&str]) -> HostSummary {
+        HostSummary {
+            host_id: "5b0e6a7c-1111-4222-8333-944445555666".into(),
+            hostname: hostname.into(),
+            hardware_uuid: "hw".into(),
+            trust: TrustState::Untrusted,
+            enrolled_at: 0,
+            last_report_id: None,
+            last_attested_at: None,
+            trust_expires_at: None,
+            flavor_group: "automatic".into(),
+            failures: failures.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+
+    /// Nothing a node or the service chose may start a line or reach the terminal raw.
+    fn assert_inert(out: &str) {
+        assert!(
+            !out.chars().any(|c| c.is_control() && c != '\n'),
+            "a control character got through: {out:?}"
+        );
+        assert!(
+            !out.lines().any(|l| l.starts_with("node-1")),
+            "a forged line: {out:?}"
+        );
+        assert!(
+            out.contains("node-9\\nnode-1  TRUSTED\\u{1b}[2J"),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn hostname_with_newline_and_screen_clear_cannot_forge_host_list_rows() {
+        let out = hosts_table(&[host(FORGED, &[])]);
+        assert_eq!(out.lines().count(), 3, "{out}");
+        assert_inert(&out);
+    }
+
+    #[test]
+    fn failure_lines_of_host_show_cannot_forge_lines() {
+        let out = host_text(&host("node-9", &[FORGED]));
+        assert_eq!(out.lines().count(), 4, "{out}");
+        assert_inert(&out);
+    }
+
+    #[test]
+    fn report_text_escapes_hostname_and_fault_text() {
+        let r: TrustReport = serde_json::from_value(serde_json::json!({
+            "host_id": "h", "hostname": FORGED, "trusted": false, "created": 0,
+            "expires": 0, "group": FORGED, "quoted_pcrs": {}, "reset_count": 0,
+            "restart_count": 0,
+            "results": [{"rule": "ima_files", "subject": FORGED, "trusted": false,
+                "faults": [{"name": "PcrValueMismatch", "description": FORGED,
+                    "expected": FORGED, "actual": FORGED}]}]
+        }))
+        .unwrap();
+        assert_inert(&report_text(&r));
+    }
+
+    #[test]
+    fn host_watch_line_cannot_forge_events() {
+        let e: ironroot_api::TrustEvent = serde_json::from_value(serde_json::json!({
+            "host_id": "h", "hostname": FORGED, "previous": "trusted", "trust": "untrusted",
+            "at": 1, "report_id": null, "report_jws": null, "reasons": [FORGED]
+        }))
+        .unwrap();
+        let out = trust_event_line(&e);
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert_inert(&out);
+    }
+
+    #[test]
+    fn host_delete_names_the_freed_hostname_escaped() {
+        let out = deleted_text(
+            &host(FORGED, &[]),
+            &Deleted {
+                deleted: "5b0e6a7c".into(),
+            },
+        );
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert_inert(&out);
+    }
+
+    #[test]
+    fn host_delete_is_a_subcommand_that_explains_hostname_reuse() {
+        use clap::{CommandFactory, Parser};
+        #[derive(Parser)]
+        struct Cli {
+            #[command(subcommand)]
+            host: HostCmd,
+        }
+        let cli = Cli::try_parse_from([
+            "host",
+            "delete",
+            "node-1",
+            "--server",
+            "https://s:8443",
+            "--ca",
+            "c",
+            "--token-file",
+            "t",
+        ])
+        .unwrap();
+        assert!(matches!(cli.host, HostCmd::Delete { ref host, .. } if host == "node-1"));
+        let mut cmd = Cli::command();
+        let help = cmd
+            .find_subcommand_mut("delete")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("re-use a hostname for a new TPM"), "{help}");
+        assert!(
+            help.contains("cannot take the name of another host"),
+            "{help}"
+        );
+        // The host is required: no accidental delete of "everything".
+        assert!(Cli::try_parse_from(["host", "delete", "--ca", "c", "--token-file", "t"]).is_err());
+    }
 }

@@ -9,7 +9,7 @@
 
 use super::admin::{print_json, AdminClient, Conn};
 use super::key::{path_segment, utc};
-use super::{Output, Table};
+use super::{printable, Output, Table};
 use anyhow::Context;
 use ironroot_api::{IssuedTag, TagRequest};
 use std::collections::BTreeMap;
@@ -145,10 +145,14 @@ pub async fn tag(args: TagArgs, out: Output) -> anyhow::Result<ExitCode> {
     match out {
         Output::Json => print_json(&issued)?,
         Output::Table => {
-            println!("tagged {} (host id {})", args.host, issued.host_id);
-            println!("  serial  {}", issued.serial);
-            println!("  digest  sha256:{}", issued.digest);
-            println!("  tags    {}", tags_text(&issued.tags));
+            println!(
+                "tagged {} (host id {})",
+                printable(&args.host),
+                printable(&issued.host_id)
+            );
+            println!("  serial  {}", printable(&issued.serial));
+            println!("  digest  sha256:{}", printable(&issued.digest));
+            println!("  tags    {}", printable(&tags_text(&issued.tags)));
             println!(
                 "The tags count once the node's quote covers this digest (its next attestation)."
             );

@@ -99,7 +99,7 @@ pub async fn run(cmd: GroupCmd, out: Output) -> anyhow::Result<ExitCode> {
         GroupCmd::Assign { host, group, conn } => {
             let done: serde_json::Value = AdminClient::new(&conn)?
                 .put(
-                    &format!("/v1/hosts/{host}/group"),
+                    &format!("/v1/hosts/{}/group", super::key::path_segment(&host)),
                     &AssignGroup {
                         flavor_group: group.clone(),
                     },

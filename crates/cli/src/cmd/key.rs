@@ -24,7 +24,9 @@ pub enum KeyCmd {
     /// The broker releases the key only to a node that a fresh attestation, made in the
     /// same request, finds trusted, and that the service has certified with every --tag
     /// given here (`ironroot host tag`), inside one of the --group flavor groups if any
-    /// are given, before --expires. Without --tag or --group any trusted node qualifies.
+    /// are given, before --expires. The policy must be stated: give --tag or --group,
+    /// or --any-trusted-node to release it to any trusted node; a key with neither is
+    /// refused.
     ///
     /// Then encrypt images for it with `skopeo copy --encryption-key
     /// provider:ironroot:NAME SRC DST` or `ironroot image encrypt SRC DST --key
@@ -40,6 +42,10 @@ pub enum KeyCmd {
         /// A flavor group the node must be judged by (repeatable: any one of them).
         #[arg(long = "group", value_name = "GROUP")]
         groups: Vec<String>,
+        /// Release the key to any node a fresh attestation finds trusted, with no tag or
+        /// group condition (must be asked for explicitly).
+        #[arg(long, conflicts_with_all = ["tags", "groups"])]
+        any_trusted_node: bool,
         /// When the key stops being released to anyone: RFC 3339
         /// (2030-01-31T12:00:00Z) or unix seconds.
         #[arg(long, value_name = "TIME")]
@@ -83,15 +89,12 @@ pub async fn run(cmd: KeyCmd, out: Output) -> anyhow::Result<ExitCode> {
             name,
             tags,
             groups,
+            any_trusted_node,
             expires,
             import_file,
             conn,
         } => {
-            let policy = KeyPolicy {
-                asset_tags: parse_tags(&tags)?,
-                flavor_groups: groups,
-                expires_at: expires.as_deref().map(parse_time).transpose()?,
-            };
+            let policy = stated_policy(&name, &tags, groups, any_trusted_node, expires)?;
             let material = import_file.as_deref().map(read_key_file).transpose()?;
             let mut req = CreateKey {
                 name,
@@ -141,6 +144,30 @@ pub async fn run(cmd: KeyCmd, out: Output) -> anyhow::Result<ExitCode> {
         } => releases(&AdminClient::new(&conn)?, name, limit, json, out).await?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The policy of `key create`, refused here already unless it says who may receive
+/// the key (the broker refuses it too).
+fn stated_policy(
+    name: &str,
+    tags: &[String],
+    groups: Vec<String>,
+    any_trusted_node: bool,
+    expires: Option<String>,
+) -> anyhow::Result<KeyPolicy> {
+    let policy = KeyPolicy {
+        any_trusted_node,
+        asset_tags: parse_tags(tags)?,
+        flavor_groups: groups,
+        expires_at: expires.as_deref().map(parse_time).transpose()?,
+    };
+    policy.check_stated().map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create key {name}: {e} (here: --tag KEY=VALUE, --group GROUP, or \
+             --any-trusted-node)"
+        )
+    })?;
+    Ok(policy)
 }
 
 async fn releases(
@@ -220,6 +247,9 @@ fn keys_table(keys: &[KeyInfo]) -> String {
 /// The policy in one cell: what a trusted node must also have.
 fn policy_summary(p: &KeyPolicy) -> String {
     let mut parts = Vec::new();
+    if p.any_trusted_node {
+        parts.push("any trusted node".to_string());
+    }
     if !p.asset_tags.is_empty() {
         parts.push(format!("tags {}", tags_text(&p.asset_tags)));
     }
@@ -229,11 +259,11 @@ fn policy_summary(p: &KeyPolicy) -> String {
     if let Some(at) = p.expires_at {
         parts.push(format!("until {}", utc(at)));
     }
-    if parts.is_empty() {
-        "any trusted node".into()
-    } else {
-        parts.join("; ")
+    if p.check_stated().is_err() {
+        // The broker releases such a key to nobody; say so rather than guess.
+        parts.insert(0, "nobody (the policy states no condition)".to_string());
     }
+    parts.join("; ")
 }
 
 fn key_text(k: &KeyInfo) -> String {
@@ -250,6 +280,9 @@ fn key_text(k: &KeyInfo) -> String {
         }
     );
     let p = &k.policy;
+    if p.any_trusted_node {
+        s.push_str("\n  with no other condition (any trusted node)");
+    }
     if !p.asset_tags.is_empty() {
         s.push_str(&format!("\n  certified with  {}", tags_text(&p.asset_tags)));
     }
@@ -461,6 +494,57 @@ mod tests {
         }
     }
 
+    /// The review's finding: `ironroot key create NAME` without conditions made a key
+    /// for any trusted node. The policy must now be stated.
+    #[test]
+    fn key_create_requires_a_stated_policy() {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(subcommand)]
+            cmd: KeyCmd,
+        }
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from([&["ironroot", "create", "k"], args].concat()).map(|c| c.cmd)
+        };
+        let Ok(KeyCmd::Create {
+            any_trusted_node, ..
+        }) = parse(&["--any-trusted-node"])
+        else {
+            panic!("--any-trusted-node parses");
+        };
+        assert!(any_trusted_node);
+        for both in [
+            &["--any-trusted-node", "--tag", "region=EU"][..],
+            &["--any-trusted-node", "--group", "prod"],
+        ] {
+            assert!(parse(both).is_err(), "{both:?}");
+        }
+        let Ok(KeyCmd::Create {
+            name,
+            tags,
+            groups,
+            any_trusted_node,
+            expires,
+            ..
+        }) = parse(&["--expires", "2100-01-01T00:00:00Z"])
+        else {
+            panic!("parses; refused before anything is sent");
+        };
+        let e = stated_policy(&name, &tags, groups, any_trusted_node, expires).unwrap_err();
+        let e = e.to_string();
+        assert!(
+            e.contains(
+                "cannot create key k: the transfer policy does not say who may receive the key"
+            ) && e.contains("--any-trusted-node"),
+            "{e}"
+        );
+        let any = stated_policy("k", &[], vec![], true, None).unwrap();
+        assert_eq!(any, KeyPolicy::any_trusted_node());
+        let eu = stated_policy("k", &["region=EU".into()], vec![], false, None).unwrap();
+        assert_eq!(eu.asset_tags["region"], "EU");
+    }
+
     #[test]
     fn encodes_path_segments() {
         assert_eq!(path_segment("payments-eu_1.x~"), "payments-eu_1.x~");
@@ -469,8 +553,25 @@ mod tests {
 
     #[test]
     fn summarises_policies() {
-        assert_eq!(policy_summary(&KeyPolicy::default()), "any trusted node");
+        assert_eq!(
+            policy_summary(&KeyPolicy::any_trusted_node()),
+            "any trusted node"
+        );
+        let any_until = KeyPolicy {
+            expires_at: Some(0),
+            ..KeyPolicy::any_trusted_node()
+        };
+        assert_eq!(
+            policy_summary(&any_until),
+            "any trusted node; until 1970-01-01T00:00:00Z"
+        );
+        // `{}` no longer reads as "any trusted node".
+        assert_eq!(
+            policy_summary(&KeyPolicy::default()),
+            "nobody (the policy states no condition)"
+        );
         let p = KeyPolicy {
+            any_trusted_node: false,
             asset_tags: BTreeMap::from([("region".into(), "EU".into())]),
             flavor_groups: vec!["payments".into()],
             expires_at: Some(0),

@@ -14,7 +14,7 @@ pub mod server;
 pub mod sign;
 mod table;
 
-pub use table::Table;
+pub use table::{printable, Table};
 
 /// Exit codes (documented in `--help` of the commands that use them and in docs/cli.md).
 pub const EXIT_OK: u8 = 0;

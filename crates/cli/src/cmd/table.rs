@@ -1,4 +1,39 @@
-/// A plain text table with aligned columns, for terminals and logs.
+//! Text for terminals and logs: [`Table`], and [`printable`], which every line that shows
+//! a string from the service or a node goes through, so that no such string can end a
+//! line, forge another, or send the terminal an escape sequence.
+
+use std::borrow::Cow;
+
+/// `s` with every character that is not plainly printable escaped as Rust writes it
+/// (`\n`, `\t`, `\u{1b}`, `\u{202e}`): control characters (C0, DEL, C1), line and
+/// paragraph separators, bidirectional and other format characters, and combining marks.
+/// A backslash is doubled, so an escape cannot be forged either. Quotes stay as they are.
+pub fn printable(s: &str) -> Cow<'_, str> {
+    if s.chars().all(shown_as_is) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            c if shown_as_is(c) => out.push(c),
+            c => out.extend(c.escape_debug()),
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn shown_as_is(c: char) -> bool {
+    match c {
+        '\\' => false,
+        '"' | '\'' => true,
+        // `escape_debug` leaves a character alone exactly when it is printable.
+        c => c.escape_debug().len() == 1,
+    }
+}
+
+/// A plain text table with aligned columns, for terminals and logs. Every cell is shown
+/// through [`printable`].
 pub struct Table {
     header: Vec<String>,
     rows: Vec<Vec<String>>,
@@ -7,13 +42,21 @@ pub struct Table {
 impl Table {
     pub fn new(header: &[&str]) -> Self {
         Table {
-            header: header.iter().map(|s| s.to_string()).collect(),
+            header: header.iter().map(|s| printable(s).into_owned()).collect(),
             rows: Vec::new(),
         }
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(
+            cells
+                .into_iter()
+                .map(|c| match printable(&c) {
+                    Cow::Borrowed(_) => c,
+                    Cow::Owned(escaped) => escaped,
+                })
+                .collect(),
+        );
     }
 
     pub fn render(&self) -> String {
@@ -63,5 +106,44 @@ mod tests {
             t.render(),
             "HOST    TRUST\n------  ---------\nnode-1  trusted\nn3      untrusted"
         );
+    }
+
+    #[test]
+    fn hostname_with_newline_cannot_forge_a_table_row() {
+        let mut t = Table::new(&["HOST", "TRUST"]);
+        t.row(vec!["evil\nnode-1  TRUSTED".into(), "untrusted".into()]);
+        let out = t.render();
+        assert_eq!(out.lines().count(), 3, "{out}");
+        assert!(out.contains("evil\\nnode-1  TRUSTED"), "{out}");
+        assert!(!out.lines().any(|l| l.starts_with("node-1")), "{out}");
+    }
+
+    #[test]
+    fn hostname_with_terminal_escape_cannot_clear_the_screen() {
+        let mut t = Table::new(&["HOST"]);
+        t.row(vec!["node\x1b[2J\x1b]0;pwned\x07\r".into()]);
+        let out = t.render();
+        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+        assert!(
+            out.ends_with("node\\u{1b}[2J\\u{1b}]0;pwned\\u{7}\\r"),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn forged_escape_sequences_and_invisible_characters_are_shown() {
+        // A literal backslash is doubled, so "a\\nb" (backslash, n) and "a\nb" (newline)
+        // never look the same.
+        assert_eq!(printable("a\\nb"), "a\\\\nb");
+        assert_eq!(printable("a\nb"), "a\\nb");
+        // Bidirectional overrides, line separators, zero-width characters, DEL and C1.
+        assert_eq!(printable("a\u{202e}b"), "a\\u{202e}b");
+        assert_eq!(printable("a\u{2028}b"), "a\\u{2028}b");
+        assert_eq!(printable("a\u{200b}b"), "a\\u{200b}b");
+        assert_eq!(printable("\u{7f}\u{9b}"), "\\u{7f}\\u{9b}");
+        // Ordinary text is borrowed untouched, quotes and non-ASCII letters included.
+        for s in ["node-1.example", "it's \"fine\"", "Zürich µ 東京", ""] {
+            assert!(matches!(printable(s), Cow::Borrowed(b) if b == s), "{s}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! is wrapped to that binding key (RSA-OAEP-SHA256, label "TPM2\0", as SecL-DC does), so
 //! only that TPM can open it. Every release and refusal is recorded.
 
+mod binding;
 pub(crate) mod master;
 mod policy;
 
@@ -20,13 +21,18 @@ use ironroot_api::{
     CreateKey, KeyInfo, KeyPolicy, ReleaseRecord, ReleaseRequest, ReleaseResponse, WrapRequest,
     WrappedBlob, B64,
 };
-use ironroot_crypto::{HashAlg, RsaPublicKey};
-use ironroot_tpm_wire::{verify_certify, PublicParams, TpmPublic, Unique};
+use ironroot_crypto::HashAlg;
 use serde::Deserialize;
 use std::sync::Arc;
 
 /// Largest plaintext `wrap` seals (an image layer's private options are ~150 bytes).
 const MAX_WRAP: usize = 64 * 1024;
+/// Longest key name; a key id (a UUID) is shorter. Nothing longer read from a request is
+/// looked up, stored or logged.
+const MAX_KEY_REF: usize = 128;
+/// Longest refusal reason stored in the release log or logged: a refusal can quote
+/// faults, whose text comes partly from the node's evidence.
+const MAX_REASON: usize = 1024;
 
 /// `POST /v1/keys`: creates a random AES-256 key, or imports 32 given bytes.
 pub(crate) async fn create(
@@ -36,16 +42,8 @@ pub(crate) async fn create(
 ) -> Result<Json<KeyInfo>, ServiceError> {
     require_admin(&st, &headers)?;
     check_name(&req.name)?;
-    // The same rules as the tags a host can carry: a policy no tag can satisfy is refused.
-    if !req.policy.asset_tags.is_empty() {
-        crate::tags::check_tags(&req.policy.asset_tags)?;
-    }
     let created_at = now();
-    if req.policy.expires_at.is_some_and(|at| at <= created_at) {
-        return Err(ServiceError::BadRequest(
-            "the policy's expires_at is in the past".into(),
-        ));
-    }
+    check_new_policy(&req.policy, created_at)?;
     let imported = req.material.is_some();
     let material = match req.material {
         Some(B64(m)) if m.len() == 32 => zeroize::Zeroizing::new(m),
@@ -138,6 +136,23 @@ pub(crate) async fn wrap(
     }))
 }
 
+/// A new key's policy: stated (never `{}`), with tags a host could carry, not expired.
+fn check_new_policy(policy: &KeyPolicy, now: u64) -> Result<(), ServiceError> {
+    policy
+        .check_stated()
+        .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+    // The same rules as the tags a host can carry: a policy no tag can satisfy is refused.
+    if !policy.asset_tags.is_empty() {
+        crate::tags::check_tags(&policy.asset_tags)?;
+    }
+    if policy.expires_at.is_some_and(|at| at <= now) {
+        return Err(ServiceError::BadRequest(
+            "the policy's expires_at is in the past".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// `POST /v1/keys/{id}/release` (node, mutual TLS): see the module comment.
 pub(crate) async fn release(
     State(st): State<Arc<AppState>>,
@@ -146,28 +161,12 @@ pub(crate) async fn release(
     ApiJson(req): ApiJson<ReleaseRequest>,
 ) -> Result<Json<ReleaseResponse>, ServiceError> {
     let host = enrolled_host(&st, &peer).await?;
-    st.limits.attest(host.cert_serial.as_deref().unwrap_or_default())?;
-    let row = match st.store.key(&id).await? {
-        Some(row) => row,
-        None => {
-            // Asking for a key that is not there is a refusal too, and is recorded.
-            let reason = format!("key {id} does not exist");
-            st.store
-                .record_release(&ReleaseRow {
-                    seq: 0,
-                    key_id: id.chars().take(128).collect(),
-                    host_id: Some(host.host_id.clone()),
-                    hostname: Some(host.hostname.clone()),
-                    at: now(),
-                    released: false,
-                    reason: reason.clone(),
-                    report_id: None,
-                    evidence_json: serde_json::json!({ "key": id }).to_string(),
-                })
-                .await?;
-            tracing::warn!(key = %id, host = %host.hostname, "release of an unknown key refused");
-            return Err(ServiceError::NotFound(format!("key {id}")));
-        }
+    st.limits
+        .attest(host.cert_serial.as_deref().unwrap_or_default())?;
+    // A malformed id is refused before it is looked up, stored or logged in full.
+    let id = key_ref(&id)?;
+    let Some(row) = st.store.key(id).await? else {
+        return refuse_unknown_key(&st, &host, id).await;
     };
     let mut evidence = serde_json::json!({ "key": row.name });
     let decision = decide(&st, &host, &row, &req, &mut evidence).await;
@@ -175,7 +174,7 @@ pub(crate) async fn release(
         Ok(r) => (true, "released".to_string(), Some(r.report_id.clone())),
         Err(e) => (
             false,
-            e.to_string(),
+            bounded(&e.to_string(), MAX_REASON),
             evidence["report_id"].as_str().map(str::to_owned),
         ),
     };
@@ -200,6 +199,30 @@ pub(crate) async fn release(
     decision.map(Json)
 }
 
+/// Asking for a key that is not there is a refusal too, and is recorded: once, under
+/// the id asked for, which `key_ref` bounded.
+async fn refuse_unknown_key(
+    st: &AppState,
+    host: &HostRow,
+    id: &str,
+) -> Result<Json<ReleaseResponse>, ServiceError> {
+    st.store
+        .record_release(&ReleaseRow {
+            seq: 0,
+            key_id: id.to_owned(),
+            host_id: Some(host.host_id.clone()),
+            hostname: Some(host.hostname.clone()),
+            at: now(),
+            released: false,
+            reason: "the key does not exist".into(),
+            report_id: None,
+            evidence_json: "{}".into(),
+        })
+        .await?;
+    tracing::warn!(key = %id, host = %host.hostname, "release of an unknown key refused");
+    Err(ServiceError::NotFound(format!("key {id}")))
+}
+
 async fn decide(
     st: &AppState,
     host: &HostRow,
@@ -213,30 +236,38 @@ async fn decide(
     st.nonce_key
         .check(&host.host_id, nonce, now())
         .map_err(|e| ServiceError::NonceInvalid(e.to_string()))?;
-    let binding = binding_key(host, req, nonce)?;
-    evidence["binding_key_name"] = hex::encode(binding.name()).into();
+    let binding = binding::binding_key(host, &req.binding_key, nonce)?;
+    evidence["binding_key_name"] = hex::encode(binding.public.name()).into();
     // The fresh attestation: the same path as any other, recorded as the host's verdict.
+    // Its tags are read from the store after the quote was verified (`attest`).
     let outcome = crate::attest::attest(st, host, &req.evidence).await?;
     evidence["report_id"] = outcome.report_id.clone().into();
     evidence["trusted"] = outcome.report.trusted.into();
     evidence["group"] = outcome.report.group.clone().into();
     evidence["asset_tags"] = serde_json::to_value(&outcome.report.asset_tags).unwrap_or_default();
-    policy::check(&policy, &outcome.report, now()).map_err(|r| {
+    let refused = |r: policy::Refusal| {
         ServiceError::Forbidden(format!(
             "key {} was not released to {}: {r}",
             row.name, host.hostname
         ))
-    })?;
-    let (PublicParams::Rsa { exponent, .. }, Unique::Rsa { modulus }) =
-        (binding.params(), binding.unique())
-    else {
-        return Err(ServiceError::Internal("binding key checked as RSA".into()));
     };
+    policy::check(&policy, &outcome.report, now()).map_err(refused)?;
+    if !policy.asset_tags.is_empty() {
+        // The last word before the key leaves: a tag revoked since the attestation read
+        // it is not honoured.
+        let current = st.store.current_tag_digest(&host.host_id).await?;
+        policy::tag_still_current(
+            current.as_deref(),
+            req.evidence.asset_tag.as_ref().map(|t| t.0.as_slice()),
+        )
+        .map_err(refused)?;
+    }
     let material = st
         .master
         .open(&row.key_id, &row.sealed)
         .map_err(ServiceError::Internal)?;
-    let wrapped = RsaPublicKey::from_tpm(modulus, *exponent)
+    let wrapped = binding
+        .rsa
         .encrypt_oaep(HashAlg::Sha256, b"TPM2\0", &material)
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
     Ok(ReleaseResponse {
@@ -245,46 +276,6 @@ async fn decide(
         report_id: outcome.report_id,
         report_jws: outcome.jws,
     })
-}
-
-/// The binding key must be an RSA-2048 decryption key that cannot leave its TPM, and the
-/// host's AK must have certified it over this request's nonce.
-fn binding_key(
-    host: &HostRow,
-    req: &ReleaseRequest,
-    nonce: &[u8],
-) -> Result<TpmPublic, ServiceError> {
-    let refuse = |why: &str| ServiceError::Forbidden(format!("binding key refused: {why}"));
-    let key = TpmPublic::parse(&req.binding_key.public.0)
-        .map_err(|e| refuse(&format!("not a TPM2B_PUBLIC ({e})")))?;
-    let a = key.attributes();
-    let rsa2048 = matches!(key.params(), PublicParams::Rsa { key_bits: 2048, .. });
-    if !(rsa2048
-        && a.decrypt()
-        && !a.sign()
-        && !a.restricted()
-        && a.fixed_tpm()
-        && a.fixed_parent())
-    {
-        return Err(refuse(
-            "it must be an RSA-2048 decrypt-only key with fixedTPM and fixedParent",
-        ));
-    }
-    let ak = TpmPublic::parse(&host.ak_public)
-        .map_err(|e| ServiceError::Internal(format!("stored AK: {e}")))?;
-    verify_certify(
-        &ak,
-        &req.binding_key.certify_attest.0,
-        &req.binding_key.certify_signature.0,
-        nonce,
-        &key,
-    )
-    .map_err(|e| {
-        refuse(&format!(
-            "it is not certified by this node's attestation key over this challenge ({e})"
-        ))
-    })?;
-    Ok(key)
 }
 
 #[derive(Deserialize)]
@@ -326,6 +317,7 @@ pub(crate) async fn releases(
 }
 
 async fn find_key(st: &AppState, id: &str) -> Result<KeyRow, ServiceError> {
+    let id = key_ref(id)?;
     st.store
         .key(id)
         .await?
@@ -347,17 +339,121 @@ fn info(row: &KeyRow) -> Result<KeyInfo, ServiceError> {
     })
 }
 
+/// Key names: 1 to `MAX_KEY_REF` letters, digits, '-', '_', '.', '/'. Key ids (UUIDs)
+/// are names too.
+fn valid_key_ref(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_KEY_REF
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'))
+}
+
 fn check_name(name: &str) -> Result<(), ServiceError> {
-    let ok = !name.is_empty()
-        && name.len() <= 128
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'));
-    if ok {
+    if valid_key_ref(name) {
         Ok(())
     } else {
         Err(ServiceError::BadRequest(format!(
-            "a key name is 1 to 128 letters, digits, '-', '_', '.' or '/', not {name:?}"
+            "a key name is 1 to {MAX_KEY_REF} letters, digits, '-', '_', '.' or '/', not {:?}",
+            bounded(name, 64)
         )))
+    }
+}
+
+/// A key id or name from a request path or query, refused (400, and nothing stored)
+/// unless it could name a key.
+fn key_ref(id: &str) -> Result<&str, ServiceError> {
+    if valid_key_ref(id) {
+        Ok(id)
+    } else {
+        Err(ServiceError::BadRequest(format!(
+            "not a key id or name ({} bytes; a key is named by 1 to {MAX_KEY_REF} letters, \
+             digits, '-', '_', '.' or '/')",
+            id.len()
+        )))
+    }
+}
+
+/// `s`, cut to at most `max` bytes on a character boundary, marked when cut.
+fn bounded(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max.saturating_sub(3);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The review's finding: a refusal for an unknown 60 kB key id stored it twice.
+    /// Such an id is refused before any lookup or write, and its error does not echo it.
+    #[test]
+    fn a_huge_key_id_is_refused_before_it_is_stored_or_echoed() {
+        let huge = "k".repeat(60_000);
+        match key_ref(&huge) {
+            Err(ServiceError::BadRequest(m)) => {
+                assert!(m.len() < 200, "{m}");
+                assert!(m.contains("60000 bytes"), "{m}");
+            }
+            other => panic!("{other:?}"),
+        }
+        for bad in ["", "a b", "k\n", "caf\u{e9}", &"n".repeat(MAX_KEY_REF + 1)] {
+            assert!(key_ref(bad).is_err(), "{bad:?}");
+        }
+        for ok in [
+            "payments-eu",
+            "team/app_1.2",
+            "0f8e2c8a-4d61-4a4b-9d0c-6c3a7e1f2b3d",
+        ] {
+            assert_eq!(key_ref(ok).ok(), Some(ok));
+        }
+        assert!(key_ref(&"n".repeat(MAX_KEY_REF)).is_ok());
+        match check_name(&huge) {
+            Err(ServiceError::BadRequest(m)) => assert!(m.len() < 300, "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn logged_reasons_are_bounded_on_a_character_boundary() {
+        assert_eq!(bounded("short", 10), "short");
+        let long = "\u{e9}".repeat(1_000);
+        let cut = bounded(&long, MAX_REASON);
+        assert!(
+            cut.len() <= MAX_REASON && cut.ends_with("..."),
+            "{}",
+            cut.len()
+        );
+        assert_eq!(bounded("abcdef", 5), "ab...");
+    }
+
+    /// The review's finding: `{}` through the API meant "any trusted node".
+    #[test]
+    fn an_empty_key_policy_is_refused_at_create() {
+        let now = 1_000;
+        match check_new_policy(&KeyPolicy::default(), now) {
+            Err(ServiceError::BadRequest(m)) => {
+                assert!(m.contains("does not say who may receive the key"), "{m}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(check_new_policy(&KeyPolicy::any_trusted_node(), now).is_ok());
+        let past = KeyPolicy {
+            expires_at: Some(now),
+            ..KeyPolicy::any_trusted_node()
+        };
+        assert!(matches!(
+            check_new_policy(&past, now),
+            Err(ServiceError::BadRequest(m)) if m.contains("in the past")
+        ));
+        let bad_tag = KeyPolicy {
+            asset_tags: [("re gion".to_string(), "EU".to_string())].into(),
+            ..KeyPolicy::default()
+        };
+        assert!(check_new_policy(&bad_tag, now).is_err());
     }
 }

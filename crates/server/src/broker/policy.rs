@@ -1,7 +1,7 @@
 //! Transfer policy: whether a freshly attested node may receive a key. Pure: the report
 //! comes from the attestation the release request carried, the time from the caller.
 
-use ironroot_api::KeyPolicy;
+use ironroot_api::{KeyPolicy, KeyPolicyError};
 use ironroot_verifier::TrustReport;
 
 /// Why a key was not released, in words a platform engineer can act on.
@@ -19,9 +19,15 @@ pub(crate) enum Refusal {
     Group { group: String, allowed: Vec<String> },
     #[error("the key's transfer policy expired at {0}")]
     Expired(u64),
+    /// A stored policy that says nothing is not read as "any trusted node".
+    #[error("the key's stored transfer policy is refused: {0}")]
+    Unstated(KeyPolicyError),
+    #[error("the node's asset tag was revoked or replaced while the key was being released")]
+    TagRevoked,
 }
 
 pub(crate) fn check(policy: &KeyPolicy, report: &TrustReport, now: u64) -> Result<(), Refusal> {
+    policy.check_stated().map_err(Refusal::Unstated)?;
     if let Some(at) = policy.expires_at {
         if now >= at {
             return Err(Refusal::Expired(at));
@@ -59,6 +65,18 @@ pub(crate) fn check(policy: &KeyPolicy, report: &TrustReport, now: u64) -> Resul
         });
     }
     Ok(())
+}
+
+/// The tag the quote covered (`quoted`, raw SHA-256) is still the host's current one
+/// (`current`, hex, read from the store just now).
+pub(crate) fn tag_still_current(
+    current: Option<&str>,
+    quoted: Option<&[u8]>,
+) -> Result<(), Refusal> {
+    match (current.and_then(|c| hex::decode(c).ok()), quoted) {
+        (Some(c), Some(q)) if ironroot_crypto::constant_time_eq(&c, q) => Ok(()),
+        _ => Err(Refusal::TagRevoked),
+    }
 }
 
 #[cfg(test)]
@@ -101,6 +119,47 @@ mod tests {
                 150
             ),
             Ok(())
+        );
+    }
+
+    #[test]
+    fn a_stored_empty_policy_releases_to_nobody() {
+        let trusted = report(true, &[("region", "EU")]);
+        assert_eq!(
+            check(&KeyPolicy::default(), &trusted, 150),
+            Err(Refusal::Unstated(KeyPolicyError::Unstated))
+        );
+        assert_eq!(check(&KeyPolicy::any_trusted_node(), &trusted, 150), Ok(()));
+        assert!(matches!(
+            check(&KeyPolicy::any_trusted_node(), &report(false, &[]), 150),
+            Err(Refusal::NotTrusted(_))
+        ));
+    }
+
+    /// The review's finding: a revocation racing a release must not be honoured. The
+    /// release re-reads the host's current tag last, and anything but the quoted one
+    /// refuses.
+    #[test]
+    fn a_tag_revoked_during_a_release_is_not_honoured() {
+        let quoted = [0xab; 32];
+        let hex = hex::encode(quoted);
+        assert_eq!(tag_still_current(Some(&hex), Some(&quoted)), Ok(()));
+        assert_eq!(
+            tag_still_current(None, Some(&quoted)),
+            Err(Refusal::TagRevoked)
+        );
+        let replaced = hex::encode([0xcd; 32]);
+        assert_eq!(
+            tag_still_current(Some(&replaced), Some(&quoted)),
+            Err(Refusal::TagRevoked)
+        );
+        assert_eq!(
+            tag_still_current(Some(&hex), None),
+            Err(Refusal::TagRevoked)
+        );
+        assert_eq!(
+            tag_still_current(Some("zz"), Some(&quoted)),
+            Err(Refusal::TagRevoked)
         );
     }
 

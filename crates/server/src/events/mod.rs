@@ -29,9 +29,14 @@ pub(crate) fn tail_cursor(last: i64) -> tail::Cursor {
 const BUS_CAPACITY: usize = 4096;
 /// How often deadlines are checked: the bound on how late an expiry is announced.
 const SWEEP_EVERY: Duration = Duration::from_millis(100);
-/// Most events replayed to a subscriber that resumes with `Last-Event-ID`; one further
-/// behind is told it lagged and should re-read the host list.
+/// Most events, and most bytes of their JSON, replayed to a subscriber that resumes
+/// with `Last-Event-ID`; one further behind is told it lagged and should re-read the
+/// host list. Both bound what one stream holds before it sends anything (an event
+/// carries its failure reasons, so a count alone does not bound the bytes).
 const MAX_REPLAY: usize = 10_000;
+const MAX_REPLAY_BYTES: usize = 4 * 1024 * 1024;
+/// Events read from the log per query while replaying.
+const REPLAY_PAGE: u32 = 1_000;
 
 /// A trust event and its position in the log (its SSE `id`).
 #[derive(Debug, Clone)]
@@ -82,7 +87,8 @@ const PRUNE_EVERY_SWEEPS: u64 = 600;
 const PRUNE_BATCH: u32 = 5_000;
 
 /// Announces every trusted verdict whose deadline passed without a new attestation,
-/// and prunes reports past the retention period. The database decides which replica
+/// and prunes reports, trust events and key release-log records past their retention
+/// periods. The database decides which replica
 /// announces an expiry (each flips once), and the service's clock decides when: a
 /// node's clock plays no part in deadlines. A database error here changes nothing: the
 /// hosts stay as recorded and the next sweep tries again.
@@ -118,9 +124,21 @@ pub(crate) async fn sweep_deadlines(st: Arc<AppState>) {
                 }
                 Err(e) => tracing::warn!(error = %e, "event pruning failed; will retry"),
             }
+            let releases_cutoff = now().saturating_sub(st.config.release_log_retention_secs);
+            match st.store.prune_releases(releases_cutoff, PRUNE_BATCH).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    releases = n,
+                    "pruned key release-log records past their retention period"
+                ),
+                Err(e) => tracing::warn!(error = %e, "release-log pruning failed; will retry"),
+            }
             match st.store.prune_enrollments(now()).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(enrollments = n, "dropped unanswered enrollments past their expiry"),
+                Ok(n) => tracing::info!(
+                    enrollments = n,
+                    "dropped unanswered enrollments past their expiry"
+                ),
                 Err(e) => tracing::warn!(error = %e, "enrollment pruning failed; will retry"),
             }
         }
@@ -138,27 +156,20 @@ pub(crate) async fn stream(
     let resume = last_event_id(&headers)?;
     // Subscribe before reading the log, so nothing falls between the two.
     let live = st.events.subscribe();
-    let mut replay: Vec<Event> = Vec::new();
-    let mut replayed = std::collections::HashSet::new();
+    let mut replay = Replay::new(MAX_REPLAY, MAX_REPLAY_BYTES);
     if let Some(mut after) = resume {
-        loop {
-            let page = st.store.events_after(after, 1_000).await?;
+        'pages: loop {
+            let page = st.store.events_after(after, REPLAY_PAGE).await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
             for e in page {
-                replayed.insert(e.seq);
-                replay.push(trust_event(e.seq, &e.event));
-            }
-            if replay.len() >= MAX_REPLAY {
-                replay.push(
-                    Event::default()
-                        .event("lagged")
-                        .data("replay limit reached"),
-                );
-                break;
+                if !replay.push(e.seq, &e.event) {
+                    break 'pages;
+                }
             }
         }
     }
+    let (replay, replayed) = replay.finish();
     let live = BroadcastStream::new(live).filter_map(move |item| match item {
         Ok(e) if replayed.contains(&e.seq) => None,
         Ok(e) => Some(Ok(trust_event(e.seq, &e.event))),
@@ -168,6 +179,67 @@ pub(crate) async fn stream(
     });
     let events = tokio_stream::iter(replay.into_iter().map(Ok)).chain(live);
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// The events a resuming subscriber missed, within a budget of events and bytes. Once
+/// the budget is spent, a `lagged` event ends the replay.
+struct Replay {
+    events: Vec<Event>,
+    seqs: std::collections::HashSet<i64>,
+    bytes: usize,
+    max_events: usize,
+    max_bytes: usize,
+    lagged: bool,
+}
+
+impl Replay {
+    fn new(max_events: usize, max_bytes: usize) -> Self {
+        Replay {
+            events: Vec::new(),
+            seqs: std::collections::HashSet::new(),
+            bytes: 0,
+            max_events,
+            max_bytes,
+            lagged: false,
+        }
+    }
+
+    /// Adds one event if the budget allows; false once it is spent (nothing more is
+    /// taken after that).
+    fn push(&mut self, seq: i64, event: &TrustEvent) -> bool {
+        if self.lagged {
+            return false;
+        }
+        let Ok(json) = serde_json::to_string(event) else {
+            return true;
+        };
+        if self.events.len() >= self.max_events || self.bytes + json.len() > self.max_bytes {
+            self.lagged = true;
+            return false;
+        }
+        self.bytes += json.len();
+        self.seqs.insert(seq);
+        self.events.push(
+            Event::default()
+                .event("trust")
+                .id(seq.to_string())
+                .data(json),
+        );
+        true
+    }
+
+    /// The events to send first, ending with `lagged` if the budget ran out, and the
+    /// sequence numbers they cover (not to be sent again from the live stream).
+    fn finish(mut self) -> (Vec<Event>, std::collections::HashSet<i64>) {
+        if self.lagged {
+            self.events.push(
+                Event::default()
+                    .event("lagged")
+                    .data("replay limit reached"),
+            );
+        }
+        (self.events, self.seqs)
+    }
 }
 
 /// The `Last-Event-ID` a reconnecting client sends. Anything but an id is refused,
@@ -205,6 +277,52 @@ mod tests {
             axum::http::HeaderValue::from_bytes(v).unwrap(),
         );
         h
+    }
+
+    fn event(n: usize) -> TrustEvent {
+        TrustEvent {
+            host_id: "h".into(),
+            hostname: "node".into(),
+            previous: ironroot_api::TrustState::Trusted,
+            trust: ironroot_api::TrustState::Untrusted,
+            at: 1,
+            report_id: None,
+            report_jws: None,
+            reasons: vec!["x".repeat(n)],
+        }
+    }
+
+    /// The review's finding: what a resuming subscriber is replayed was bounded in
+    /// events only, and one event can carry many long reasons.
+    #[test]
+    fn a_resuming_subscriber_cannot_make_the_replay_grow_past_its_byte_budget() {
+        let big = event(10_000);
+        let size = serde_json::to_string(&big).unwrap().len();
+        let mut r = Replay::new(1_000, size * 3);
+        let taken = (0..100).take_while(|i| r.push(*i, &big)).count();
+        assert_eq!(taken, 3);
+        assert!(
+            !r.push(100, &event(1)),
+            "nothing more once the budget is spent"
+        );
+        assert!(r.bytes <= size * 3);
+        let (events, seqs) = r.finish();
+        assert_eq!(
+            (events.len(), seqs.len()),
+            (4, 3),
+            "three events and lagged"
+        );
+
+        let mut r = Replay::new(2, usize::MAX);
+        assert!(r.push(1, &event(1)) && r.push(2, &event(1)));
+        assert!(!r.push(3, &event(1)));
+        assert_eq!(r.finish().0.len(), 3);
+
+        let mut r = Replay::new(10, 10);
+        assert!(!r.push(1, &event(100)), "an event larger than the budget");
+        assert_eq!(r.finish().1.len(), 0);
+        let (events, _) = Replay::new(10, 100).finish();
+        assert!(events.is_empty(), "nothing missed, nothing sent");
     }
 
     #[test]

@@ -27,7 +27,6 @@ pub struct HostRow {
     pub cert_serial: Option<String>,
 }
 
-
 const HOST_COLUMNS: &str =
     "host_id, hostname, hardware_uuid, ek_public, ek_certificate, ak_public, ak_name, \
      ak_qualified_name, enrolled_at, activated_at, flavor_group, reset_count, restart_count, clock, \
@@ -236,7 +235,10 @@ impl Store {
     }
 
     /// An outstanding enrollment, without consuming it.
-    pub async fn enrollment(&self, enrollment_id: &str) -> Result<Option<EnrollmentRow>, StoreError> {
+    pub async fn enrollment(
+        &self,
+        enrollment_id: &str,
+    ) -> Result<Option<EnrollmentRow>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT {ENROLLMENT_COLUMNS} FROM enrollments WHERE enrollment_id = $1"
         ))
@@ -339,6 +341,15 @@ impl Store {
         .bind(old)
         .execute(self.pool())
         .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes a host and what hangs off it (reports, tags: `ON DELETE CASCADE`).
+    pub async fn delete_host(&self, host_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM hosts WHERE host_id = $1")
+            .bind(host_id)
+            .execute(self.pool())
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 

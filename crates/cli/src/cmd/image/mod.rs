@@ -341,7 +341,12 @@ fn broker_wrapper(conn: &BrokerConn) -> anyhow::Result<BrokerWrapper> {
         std::fs::read_to_string(token_file)
             .with_context(|| format!("reading {}", token_file.display()))?,
     );
-    Ok(BrokerWrapper::new(&conn.server, &ca_pem, token.trim())?)
+    Ok(BrokerWrapper::with_plain_http(
+        &conn.server,
+        &ca_pem,
+        token.trim(),
+        ironroot_keyprovider::admin_url::PlainHttp::from_flag(conn.insecure_http_loopback),
+    )?)
 }
 
 fn print_summary(s: &Summary, verb: &str, dst: &LayoutRef, out: Output) -> anyhow::Result<()> {
