@@ -8,15 +8,21 @@
 #   scripts/bench-load.sh --ima-files 1000                 # larger IMA lists
 #
 # Every argument goes to ironroot-loadgen (see `ironroot-loadgen --help`).
-# Environment: PORT (default 18443), KEEP_DATA=1 keeps the data directory and server log.
+# Environment: PORT (default 18443), KEEP_DATA=1 keeps the data directory and server log,
+# IRONROOT_BIN_DIR runs ironroot and ironroot-loadgen from that directory instead of building.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/ironroot/target}"
 PORT="${PORT:-18443}"
 
-cargo build --release --quiet -p ironroot-cli --features bench-enrollment
-cargo build --release --quiet -p ironroot-loadgen
-BIN="$CARGO_TARGET_DIR/release"
+# IRONROOT_BIN_DIR: binaries built elsewhere (scripts/bench-load-vs.sh's baseline).
+if [[ -n "${IRONROOT_BIN_DIR:-}" ]]; then
+    BIN="$IRONROOT_BIN_DIR"
+else
+    cargo build --release --quiet -p ironroot-cli --features bench-enrollment
+    cargo build --release --quiet -p ironroot-loadgen
+    BIN="$CARGO_TARGET_DIR/release"
+fi
 
 # One connection per node on each side.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

@@ -313,7 +313,9 @@ fn check_ek_cert_chain(fuzz: &Path, out: &Path) -> Result<()> {
             .ok_or("EK length past the end")?;
         let got = roots.verify(cert, &TpmPublic::parse(ek)?, 1_900_000_000);
         if got != expected {
-            return Err(format!("ek_cert_chain seed {seed}: {got:?}, expected {expected:?}").into());
+            return Err(
+                format!("ek_cert_chain seed {seed}: {got:?}, expected {expected:?}").into(),
+            );
         }
     }
     Ok(())

@@ -140,22 +140,30 @@ pub(crate) async fn activate(
         .enrollment(&id)
         .await?
         .ok_or_else(|| rejected("unknown or already answered enrollment"))?;
-    // The certificate is made before the answer is checked (the CSR is the caller's and
-    // may be bad), but it speaks for the host only once the activation below stores its
-    // serial, in the transaction that consumes the enrollment.
-    let cert = st
-        .pki
-        .issue_client_cert(
+    // A right answer gets its certificate made first (the CSR is the caller's and may be
+    // bad), but the certificate speaks for the host only once the activation below stores
+    // its serial, in the transaction that consumes the enrollment and re-checks the
+    // answer. A wrong answer, or a bad CSR, consumes the enrollment too.
+    let answer = digest(HashAlg::Sha256, &req.secret.0);
+    let cert = if ironroot_crypto::constant_time_eq(&answer, &pending.secret_sha256) {
+        match st.pki.issue_client_cert(
             &req.csr_pem,
             &pending.host_id,
             st.config.client_cert_lifetime_secs,
-        )
-        .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
-    let now = now();
-    let answer = digest(HashAlg::Sha256, &req.secret.0);
+        ) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                st.store.discard_enrollment(&id).await?;
+                return Err(ServiceError::BadRequest(e.to_string()));
+            }
+        }
+    } else {
+        None
+    };
+    let serial = cert.as_ref().map(|c| c.serial.as_str()).unwrap_or_default();
     let e = match st
         .store
-        .activate_enrollment(&id, &answer, now, &cert.serial)
+        .activate_enrollment(&id, &answer, now(), serial)
         .await?
     {
         Ok(e) => e,
@@ -176,6 +184,11 @@ pub(crate) async fn activate(
                 "another host is enrolled as {hostname}: choose another name, or delete that host first"
             )))
         }
+    };
+    let Some(cert) = cert else {
+        return Err(ServiceError::Internal(
+            "an activation without its certificate".into(),
+        ));
     };
     // A re-enrolled TPM starts from nothing: no cached logs or verdicts survive it.
     if let Ok(mut caches) = st.evidence_caches.lock() {

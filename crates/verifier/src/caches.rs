@@ -6,9 +6,12 @@
 use crate::cache::EvidenceCache;
 use std::collections::{BTreeMap, HashMap};
 
-/// Default bounds: enough for a large fleet's boot logs and IMA lists, not for a flood
-/// of hosts or of ever-growing IMA lists to exhaust the service's memory.
-pub const DEFAULT_MAX_HOSTS: usize = 16_384;
+/// Default bounds: room for the 100,000-node fleet one service is sized for
+/// (docs/benchmarks.md), and about 1 GiB of logs and their parsed forms, so neither a
+/// flood of hosts nor ever-growing IMA lists exhaust the service's memory. Past the byte
+/// bound, hosts attesting in turn evict each other and are parsed afresh: slower, never
+/// wrong.
+pub const DEFAULT_MAX_HOSTS: usize = 131_072;
 pub const DEFAULT_MAX_BYTES: usize = 1024 * 1024 * 1024;
 
 #[derive(Debug)]

@@ -505,7 +505,9 @@ mod tests {
             cmd: KeyCmd,
         }
         let parse = |args: &[&str]| {
-            Cli::try_parse_from([&["ironroot", "create", "k"], args].concat()).map(|c| c.cmd)
+            let conn = ["--ca", "ca.pem", "--token-file", "admin.token"];
+            Cli::try_parse_from([&["ironroot", "create", "k"], &conn[..], args].concat())
+                .map(|c| c.cmd)
         };
         let Ok(KeyCmd::Create {
             any_trusted_node, ..

@@ -88,6 +88,32 @@ pub struct Args {
     /// but are marked stale in the log and in `ironroot rescan --server`.
     #[arg(long, default_value = "7d", value_parser = crate::cmd::scan::parse_duration, requires = "vulndb")]
     max_db_age: u64,
+    /// How long an agent's client certificate is valid: 12h, 7d. Agents renew at
+    /// half-life; a certificate from before a host's latest enrollment is refused anyway.
+    #[arg(long, default_value = "7d", value_parser = crate::cmd::scan::parse_duration)]
+    client_cert_lifetime: u64,
+    /// Open connections at most (kept below the file-descriptor limit, which is raised
+    /// to its hard limit at start). Beyond it new connections are closed at once.
+    #[arg(long, default_value_t = 16384)]
+    max_connections: usize,
+    /// Open connections at most from one client address, so that one address cannot
+    /// take every connection. Agents behind one NAT address share it: size it for them.
+    #[arg(long, default_value_t = 4096)]
+    max_connections_per_address: usize,
+    /// Requests in flight at most on this replica; more are answered 503 with
+    /// Retry-After (the agent retries), never queued without bound.
+    #[arg(long, default_value_t = 512)]
+    max_in_flight: usize,
+    /// Largest body of evidence, key release and inventory requests, in MiB (other
+    /// routes have fixed, smaller limits: docs/architecture.md).
+    #[arg(long, default_value_t = 32)]
+    max_request_mib: usize,
+    /// Seconds a connection has to send a request's headers, and seconds a connection
+    /// with no request in flight is kept.
+    #[arg(long, default_value_t = 10)]
+    header_timeout: u64,
+    #[arg(long, default_value_t = 120)]
+    idle_timeout: u64,
     /// Benchmarks only: accept POST /v1/bench/enroll, hosts without a TPM.
     #[cfg(feature = "bench-enrollment")]
     #[arg(long, hide = true)]
@@ -105,6 +131,13 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         EkCertPolicy::IfPresent
     };
     cfg.tls_names = a.tls_names;
+    cfg.client_cert_lifetime_secs = a.client_cert_lifetime;
+    cfg.max_connections = a.max_connections;
+    cfg.max_connections_per_address = a.max_connections_per_address;
+    cfg.max_in_flight = a.max_in_flight;
+    cfg.max_request_bytes = a.max_request_mib.saturating_mul(1024 * 1024);
+    cfg.header_read_timeout_secs = a.header_timeout;
+    cfg.idle_timeout_secs = a.idle_timeout;
     cfg.trust_validity_secs = a.trust_validity;
     cfg.attestation_interval_secs = a.interval;
     cfg.broker_pkcs11 = match (

@@ -35,8 +35,9 @@ const SWEEP_EVERY: Duration = Duration::from_millis(100);
 /// carries its failure reasons, so a count alone does not bound the bytes).
 const MAX_REPLAY: usize = 10_000;
 const MAX_REPLAY_BYTES: usize = 4 * 1024 * 1024;
-/// Events read from the log per query while replaying.
-const REPLAY_PAGE: u32 = 1_000;
+/// Events read from the log per query while replaying: small, since one event can carry
+/// a long signed report, and a page is held whole before the budget is applied to it.
+const REPLAY_PAGE: u32 = 100;
 
 /// A trust event and its position in the log (its SSE `id`).
 #[derive(Debug, Clone)]
@@ -211,6 +212,8 @@ impl Replay {
             return false;
         }
         let Ok(json) = serde_json::to_string(event) else {
+            // As the live stream does: the subscriber learns an event could not be sent.
+            self.events.push(Event::default().event("error"));
             return true;
         };
         if self.events.len() >= self.max_events || self.bytes + json.len() > self.max_bytes {

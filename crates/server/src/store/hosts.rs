@@ -325,6 +325,15 @@ impl Store {
         Ok(Ok(e))
     }
 
+    /// Drops an enrollment unanswered (its answer came with an unusable request).
+    pub async fn discard_enrollment(&self, enrollment_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM enrollments WHERE enrollment_id = $1")
+            .bind(enrollment_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Replaces the host's client certificate serial, only if `old` is still current
     /// (a renewal raced by a re-enrollment loses).
     pub async fn renew_cert_serial(

@@ -171,12 +171,13 @@ pub fn render(r: &ImageReport) -> String {
             },
         ]);
     }
+    // The table escapes its cells; the tag and digest come from the layout too.
     format!(
         "manifest {}{}\n{}",
-        r.manifest,
+        crate::cmd::printable(&r.manifest),
         r.tag
             .as_deref()
-            .map(|t| format!(" (tag {t})"))
+            .map(|t| format!(" (tag {})", crate::cmd::printable(t)))
             .unwrap_or_default(),
         t.render()
     )

@@ -1,7 +1,9 @@
 //! The report for a terminal: a summary, then vulnerabilities and findings, worst first.
+//! Names and versions come from the image (or, for `rescan --service`, from whoever
+//! submitted the inventory), so every one goes through [`printable`] or a [`Table`].
 
 use super::store::Rescan;
-use crate::cmd::Table;
+use crate::cmd::{printable, Table};
 use ironroot_scanner::{ScanReport, Severity};
 use std::fmt::Write;
 
@@ -16,14 +18,15 @@ pub fn render(r: &ScanReport) -> String {
             });
     let _ = writeln!(
         out,
-        "{} ({}): {os}, {} layers, {} packages",
-        r.image.reference,
-        r.image.source,
+        "{} ({}): {}, {} layers, {} packages",
+        printable(&r.image.reference),
+        printable(&r.image.source),
+        printable(&os),
         r.layers.len(),
         r.packages.len()
     );
     if let Some(d) = &r.image.manifest_digest {
-        let _ = writeln!(out, "manifest {d}");
+        let _ = writeln!(out, "manifest {}", printable(d));
     }
     let _ = writeln!(out, "{}", summary(r));
     if !r.vulnerabilities.is_empty() {
@@ -75,7 +78,7 @@ pub fn render(r: &ScanReport) -> String {
         let _ = writeln!(out, "\nFindings\n{}", t.render());
     }
     for p in &r.problems {
-        let _ = writeln!(out, "incomplete: {}", p.message);
+        let _ = writeln!(out, "incomplete: {}", printable(&p.message));
     }
     if !r.suppressed.is_empty() {
         let _ = writeln!(
@@ -117,7 +120,7 @@ pub fn rescan(r: &Rescan) -> String {
         let _ = writeln!(
             out,
             "{}: {} new, {} gone",
-            i.image,
+            printable(&i.image),
             i.new.len(),
             i.fixed.len()
         );
@@ -126,12 +129,15 @@ pub fn rescan(r: &Rescan) -> String {
                 out,
                 "  new  {:<8} {} {} {} ({})",
                 v.severity.name().to_uppercase(),
-                v.id,
-                v.package,
-                v.version,
+                printable(&v.id),
+                printable(&v.package),
+                printable(&v.version),
                 v.fixed_version
                     .as_deref()
-                    .map_or("no fix yet".to_owned(), |f| format!("fixed in {f}"))
+                    .map_or("no fix yet".to_owned(), |f| format!(
+                        "fixed in {}",
+                        printable(f)
+                    ))
             );
         }
     }
@@ -151,7 +157,7 @@ pub fn service_rescans(log: &ironroot_inventory::RescanLog, summary: bool) -> St
         None => "no vulnerability database loaded yet\n".to_owned(),
     };
     if let Some(p) = &log.problem {
-        let _ = writeln!(out, "problem: {p}");
+        let _ = writeln!(out, "problem: {}", printable(p));
     }
     if log.rescans.is_empty() {
         out.push_str("no rescan yet\n");

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Fleet load (docs/benchmarks.md, "Fleet load") of this tree against a baseline revision,
+# one after the other in the same run on the same machine, then each step's ratio:
+#
+#   scripts/bench-load-vs.sh f01a2b5 --nodes 2000 --rates 1300,1700,1900 --step-secs 15 --warmup-secs 5
+#
+# The baseline is exported with `git archive` to /var/cache/ironroot/base-src/REV and built
+# with its own load generator (the wire may differ between revisions) in
+# BASE_TARGET_DIR (default /var/cache/ironroot/target-base, seeded from this tree's
+# release build so that only the workspace's crates build again).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[[ $# -ge 1 ]] || { echo "usage: $0 BASE_REV [ironroot-loadgen arguments]" >&2; exit 2; }
+rev="$(git rev-parse --short "$1")"
+shift
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/ironroot/target}"
+base_target="${BASE_TARGET_DIR:-/var/cache/ironroot/target-base}"
+src="/var/cache/ironroot/base-src/$rev"
+
+cargo build --release --quiet -p ironroot-cli --features bench-enrollment
+cargo build --release --quiet -p ironroot-loadgen
+if [[ ! -d "$src" ]]; then
+    mkdir -p "$src"
+    git archive "$rev" | tar -x -C "$src"
+fi
+if [[ ! -d "$base_target/release" ]]; then
+    mkdir -p "$base_target"
+    cp -a "$CARGO_TARGET_DIR/release" "$base_target/"
+fi
+(cd "$src" && CARGO_TARGET_DIR="$base_target" cargo build --release --quiet -p ironroot-cli --features bench-enrollment \
+    && CARGO_TARGET_DIR="$base_target" cargo build --release --quiet -p ironroot-loadgen)
+
+runs="$(mktemp -d)"
+trap 'rm -rf "$runs"' EXIT
+echo "== baseline $rev"
+IRONROOT_BIN_DIR="$base_target/release" scripts/bench-load.sh "$@" | tee "$runs/base"
+echo "== this tree ($(git rev-parse --short HEAD)$(git diff --quiet || echo '+changes'))"
+IRONROOT_BIN_DIR="$CARGO_TARGET_DIR/release" scripts/bench-load.sh "$@" | tee "$runs/new"
+
+# The summary rows: target/s achieved/s ok errors p50 p90 p99 max CPU% RSS loadgen%.
+rows() { sed -n '/^summary (measured steps):/,/^$/p' "$1" | awk 'NR > 2 && NF >= 11'; }
+echo
+echo "this tree / baseline $rev, per step (achieved rate: higher is better; p99 and CPU: lower is better)"
+printf '%8s  %14s  %10s  %10s  %12s\n' target/s achieved-ratio p50-ratio p99-ratio CPU-ratio
+join <(rows "$runs/new" | awk '{print $1, $2, $5, $7, $9}' | sort -k1,1) \
+     <(rows "$runs/base" | awk '{print $1, $2, $5, $7, $9}' | sort -k1,1) |
+    sort -n | awk '{ printf "%8s  %14.3f  %10.3f  %10.3f  %12.3f\n", $1, $2/$6, $3/$7, $4/$8, $5/$9 }'
