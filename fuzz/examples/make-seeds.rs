@@ -212,6 +212,7 @@ fn evidence_json(seeds: &Seeds) -> Result<()> {
         pcrs,
         event_log: None,
         ima_log: None,
+        asset_tag: None,
     };
     seeds.write(
         "evidence_json",

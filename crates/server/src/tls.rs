@@ -99,9 +99,9 @@ impl ConnectionLimits {
 fn raise_fd_limit() -> u64 {
     use rustix::process::{getrlimit, setrlimit, Resource};
     let mut lim = getrlimit(Resource::Nofile);
-    if lim.current < lim.maximum {
+    if lim.current != lim.maximum {
         lim.current = lim.maximum;
-        if let Err(e) = setrlimit(Resource::Nofile, lim.clone()) {
+        if let Err(e) = setrlimit(Resource::Nofile, lim) {
             tracing::warn!(error = %e, "cannot raise the file-descriptor limit");
             return getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
         }

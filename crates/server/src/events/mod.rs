@@ -134,7 +134,11 @@ pub(crate) async fn sweep_deadlines(st: Arc<AppState>) {
                 ),
                 Err(e) => tracing::warn!(error = %e, "release-log pruning failed; will retry"),
             }
-            match st.store.prune_enrollments(now()).await {
+            // Hosts left unactivated by services before 0005 (some were activated hosts
+            // that an enrollment request reset) keep their tags for the retention period,
+            // so that their agents can come back to them.
+            let pending_cutoff = cutoff;
+            match st.store.prune_enrollments(now(), pending_cutoff).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(
                     enrollments = n,

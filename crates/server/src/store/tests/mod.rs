@@ -218,7 +218,15 @@ async fn enrollment_is_taken_once(store: &Store) {
         .insert_enrollment(&enrollment("e4", "other", 4, b"ek-o"))
         .await
         .unwrap();
-    assert_eq!(store.prune_enrollments(1_700_000_600).await.unwrap(), 1);
+    let mut legacy = host("legacy", "never-activated", b"ek-legacy");
+    legacy.enrolled_at = 1_600_000_000;
+    store.put_host(&legacy).await.unwrap();
+    assert_eq!(
+        store.prune_enrollments(1_700_000_600, 1_650_000_000).await.unwrap(),
+        2,
+        "the expired enrollment and the host that never activated"
+    );
+    assert!(store.host("legacy").await.unwrap().is_none());
     assert!(store.enrollment("e4").await.unwrap().is_none());
     // Another EK cannot take an enrolled host's name.
     let mut squat = enrollment("e5", "squatter", 5, b"ek-squat");
