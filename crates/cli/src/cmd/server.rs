@@ -114,6 +114,9 @@ pub struct Args {
     header_timeout: u64,
     #[arg(long, default_value_t = 120)]
     idle_timeout: u64,
+    /// How long the key broker's log of releases and refusals is kept: 30d, 90d.
+    #[arg(long, default_value = "90d", value_parser = crate::cmd::scan::parse_duration)]
+    release_log_retention: u64,
     /// Benchmarks only: accept POST /v1/bench/enroll, hosts without a TPM.
     #[cfg(feature = "bench-enrollment")]
     #[arg(long, hide = true)]
@@ -132,6 +135,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
     cfg.tls_names = a.tls_names;
     cfg.client_cert_lifetime_secs = a.client_cert_lifetime;
+    cfg.release_log_retention_secs = a.release_log_retention;
     cfg.max_connections = a.max_connections;
     cfg.max_connections_per_address = a.max_connections_per_address;
     cfg.max_in_flight = a.max_in_flight;

@@ -365,15 +365,20 @@ impl Store {
     /// Drops enrollments whose challenge expired before it was answered, and hosts that
     /// never completed one (rows of services before 0005, which made a host at the
     /// request) once they are older than `pending_cutoff`.
-    pub async fn prune_enrollments(&self, now: u64, pending_cutoff: u64) -> Result<u64, StoreError> {
+    pub async fn prune_enrollments(
+        &self,
+        now: u64,
+        pending_cutoff: u64,
+    ) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM enrollments WHERE expires_at <= $1")
             .bind(to_i64(now))
             .execute(self.pool())
             .await?;
-        let hosts = sqlx::query("DELETE FROM hosts WHERE activated_at IS NULL AND enrolled_at < $1")
-            .bind(to_i64(pending_cutoff))
-            .execute(self.pool())
-            .await?;
+        let hosts =
+            sqlx::query("DELETE FROM hosts WHERE activated_at IS NULL AND enrolled_at < $1")
+                .bind(to_i64(pending_cutoff))
+                .execute(self.pool())
+                .await?;
         Ok(done.rows_affected() + hosts.rows_affected())
     }
 }

@@ -222,7 +222,10 @@ async fn enrollment_is_taken_once(store: &Store) {
     legacy.enrolled_at = 1_600_000_000;
     store.put_host(&legacy).await.unwrap();
     assert_eq!(
-        store.prune_enrollments(1_700_000_600, 1_650_000_000).await.unwrap(),
+        store
+            .prune_enrollments(1_700_000_600, 1_650_000_000)
+            .await
+            .unwrap(),
         2,
         "the expired enrollment and the host that never activated"
     );
