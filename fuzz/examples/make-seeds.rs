@@ -298,7 +298,7 @@ fn check_quote_seed(bytes: &[u8]) -> Result<()> {
 /// here; this checks that the two chains get through every check of `EkRoots::verify` and
 /// that the two decoys fail where they should, at the time the target verifies at.
 fn check_ek_cert_chain(fuzz: &Path, out: &Path) -> Result<()> {
-    use ironroot_server::{EkCertError, EkRoots};
+    use ironroot_tpm_wire::{EkCertError, EkRoots};
     let mut roots = EkRoots::default();
     roots.add_pem(&fs::read(fuzz.join("fixtures/ekcert/roots.pem"))?)?;
     for (seed, expected) in [

@@ -8,7 +8,7 @@
 //! `fixtures/ekcert/roots.pem` (made by its `make-fixtures.sh`, like the seeds).
 #![no_main]
 
-use ironroot_server::EkRoots;
+use ironroot_tpm_wire::EkRoots;
 use ironroot_tpm_wire::TpmPublic;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;

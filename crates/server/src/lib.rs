@@ -14,7 +14,6 @@ mod attest;
 mod bench_enroll;
 mod broker;
 mod config;
-mod ekcert;
 mod error;
 mod events;
 mod flavor_cache;
@@ -31,7 +30,8 @@ mod writer;
 
 pub use broker::master::{MasterKey, MasterKeyError, Pkcs11Config};
 pub use config::{EkCertPolicy, ImagesConfig, ServerConfig};
-pub use ekcert::{EkCertError, EkRoots};
+/// The EK-certificate checks live in the pure `ironroot-tpm-wire` (fuzzed there).
+pub use ironroot_tpm_wire::{EkCertError, EkRoots};
 pub use error::ServiceError;
 pub use ratelimit::RateBudget;
 

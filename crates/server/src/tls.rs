@@ -238,14 +238,16 @@ pub async fn serve(
                 .peer_certificates()
                 .and_then(|c| c.first())
                 .and_then(|c| client_id_from_cert(c.as_ref()));
-            let app = app
-                .layer(axum::Extension(PeerIdentity(identity)))
-                .layer(axum::Extension(PeerAddr(peer)));
+            // Who is calling goes into each request's extensions (not a layer per
+            // connection, which would rebuild the router for every connection).
+            let identity = PeerIdentity(identity);
             let activity = Arc::new(Activity::default());
             activity.touch();
             let seen = activity.clone();
             let service =
-                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(identity.clone());
+                    req.extensions_mut().insert(PeerAddr(peer));
                     seen.in_flight.fetch_add(1, Ordering::AcqRel);
                     let guard = InFlightGuard(seen.clone());
                     // Every request but the event stream ends within a bound, however

@@ -7,7 +7,7 @@
 //! checked here: signature by signature, with the crypto crate.
 
 use ironroot_crypto::{EcCurve, EcPublicKey, HashAlg, RsaPublicKey};
-use ironroot_tpm_wire::TpmPublic;
+use crate::TpmPublic;
 use x509_parser::prelude::*;
 use x509_parser::public_key::PublicKey;
 
