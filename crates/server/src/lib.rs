@@ -30,9 +30,9 @@ mod writer;
 
 pub use broker::master::{MasterKey, MasterKeyError, Pkcs11Config};
 pub use config::{EkCertPolicy, ImagesConfig, ServerConfig};
+pub use error::ServiceError;
 /// The EK-certificate checks live in the pure `ironroot-tpm-wire` (fuzzed there).
 pub use ironroot_tpm_wire::{EkCertError, EkRoots};
-pub use error::ServiceError;
 pub use ratelimit::RateBudget;
 
 use axum::extract::DefaultBodyLimit;

@@ -244,8 +244,8 @@ pub async fn serve(
             let activity = Arc::new(Activity::default());
             activity.touch();
             let seen = activity.clone();
-            let service =
-                hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            let service = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
                     req.extensions_mut().insert(identity.clone());
                     req.extensions_mut().insert(PeerAddr(peer));
                     seen.in_flight.fetch_add(1, Ordering::AcqRel);
@@ -269,7 +269,8 @@ pub async fn serve(
                         drop(guard);
                         res
                     }
-                });
+                },
+            );
             let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             builder
                 .http1()

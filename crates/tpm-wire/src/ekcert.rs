@@ -6,8 +6,8 @@
 //! with TPM manufacturer attributes) that WebPKI verifiers refuse, so the chain is
 //! checked here: signature by signature, with the crypto crate.
 
-use ironroot_crypto::{EcCurve, EcPublicKey, HashAlg, RsaPublicKey};
 use crate::TpmPublic;
+use ironroot_crypto::{EcCurve, EcPublicKey, HashAlg, RsaPublicKey};
 use x509_parser::prelude::*;
 use x509_parser::public_key::PublicKey;
 

@@ -11,8 +11,8 @@
 
 pub mod alg;
 mod attest;
-mod ekcert;
 mod credential;
+mod ekcert;
 mod kdf;
 mod pcr;
 mod public;
@@ -25,8 +25,8 @@ pub use attest::{
     read_pcr_selection, Attest, Attested, ClockInfo, PcrSelection, TPM_GENERATED_VALUE,
     TPM_ST_ATTEST_CERTIFY, TPM_ST_ATTEST_QUOTE,
 };
-pub use ekcert::{EkCertError, EkRoots};
 pub use credential::{make_credential, CredentialError, MadeCredential, MAX_CREDENTIAL};
+pub use ekcert::{EkCertError, EkRoots};
 pub use kdf::{kdfa, kdfe};
 pub use pcr::{Digest, PcrValues};
 pub use public::{
