@@ -307,3 +307,25 @@ async fn short_admin_token_refuses_to_start() {
         assert!(err.to_string().contains("at least 32"), "{err}");
     }
 }
+
+/// The data directory holds the CA key, the signing keys and the nonce key: it used to
+/// be 0755 with `ironroot.db` 0644. A directory made looser by hand is tightened at start.
+#[tokio::test]
+async fn data_directory_and_database_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("perms").unwrap();
+    let data = dir.0.join("service");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let p = Platform::start(dir, vec![], |c| {
+        c.ek_cert_policy = ironroot_server::EkCertPolicy::IfPresent;
+    })
+    .await
+    .unwrap();
+    let mode = |f: &std::path::Path| std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&p.config.data_dir), 0o700);
+    for f in ["ironroot.db", "ca.key", "admin.token", "broker-master.key"] {
+        let m = mode(&p.config.data_dir.join(f));
+        assert_eq!(m & 0o077, 0, "{f} is {m:o}");
+    }
+}
