@@ -54,10 +54,7 @@ impl Identity {
 }
 
 pub(crate) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    ironroot_timestamp::now_unix()
 }
 
 fn file_err(path: &Path, e: impl std::fmt::Display) -> AgentError {
@@ -109,14 +106,20 @@ fn save(dir: &Path, id: &Identity, key_pem: &str) -> Result<(), AgentError> {
     std::fs::write(&p, json).map_err(|e| file_err(&p, e))
 }
 
-/// Runs the whole enrollment and stores the resulting identity.
-pub(crate) async fn enroll(
+/// An enrollment the service answered with a credential challenge.
+pub(crate) struct Pending {
+    challenge: EnrollChallenge,
+    ak_public: Vec<u8>,
+}
+
+/// The first half of enrolling: EK and AK to the service, which answers with a
+/// credential challenge only this TPM can open.
+pub(crate) async fn request_challenge(
     client: &ServiceClient,
     tpm: &SharedTpm,
-    state_dir: &Path,
     hostname: &str,
     hardware_uuid: &str,
-) -> Result<(Identity, zeroize::Zeroizing<String>), AgentError> {
+) -> Result<Pending, AgentError> {
     let (ek, ak) = tpm
         .call(|t| {
             let ek = t.endorsement_key(EkKind::Rsa2048)?;
@@ -131,15 +134,33 @@ pub(crate) async fn enroll(
         ek_certificate: ek.certificate.map(B64),
         ak_public: B64(ak.public.clone()),
     };
-    let challenge: EnrollChallenge = client.post("/v1/enroll", &req).await?;
+    let challenge: EnrollChallenge = client.enroll(&req).await?;
+    Ok(Pending {
+        challenge,
+        ak_public: ak.public,
+    })
+}
+
+/// The second half: the TPM answers the challenge, the service issues the client
+/// certificate, and the identity is stored.
+pub(crate) async fn activate(
+    client: &ServiceClient,
+    tpm: &SharedTpm,
+    state_dir: &Path,
+    hostname: &str,
+    Pending {
+        challenge,
+        ak_public,
+    }: Pending,
+) -> Result<(Identity, zeroize::Zeroizing<String>), AgentError> {
     let (id_object, secret_blob) = (challenge.id_object.0, challenge.encrypted_secret.0);
     let secret = tpm
         .call(move |t| Ok(t.activate_credential(&id_object, &secret_blob)?))
         .await?;
     let (key_pem, csr_pem) = new_key_and_csr(hostname)?;
     let activated: ActivateResponse = client
-        .post(
-            &format!("/v1/enroll/{}/activate", challenge.enrollment_id),
+        .activate(
+            &challenge.enrollment_id,
             &ActivateRequest {
                 secret: B64(secret.to_vec()),
                 csr_pem,
@@ -149,7 +170,7 @@ pub(crate) async fn enroll(
     let id = Identity {
         host_id: activated.host_id,
         client_certificate_pem: activated.client_certificate_pem,
-        ak_public_hex: hex_encode(&ak.public),
+        ak_public_hex: hex::encode(&ak_public),
         certificate_issued_at: unix_now(),
         certificate_expires_at: activated.client_certificate_expires_at,
     };
@@ -183,9 +204,7 @@ pub(crate) async fn renew(
     id: &Identity,
 ) -> Result<(Identity, zeroize::Zeroizing<String>), AgentError> {
     let (key_pem, csr_pem) = new_key_and_csr(hostname)?;
-    let renewed: ActivateResponse = client
-        .post("/v1/agent/certificate", &RenewRequest { csr_pem })
-        .await?;
+    let renewed: ActivateResponse = client.renew_certificate(&RenewRequest { csr_pem }).await?;
     let id = Identity {
         host_id: renewed.host_id,
         client_certificate_pem: renewed.client_certificate_pem,
@@ -196,10 +215,6 @@ pub(crate) async fn renew(
     save(state_dir, &id, &key_pem)?;
     tracing::info!(host_id = %id.host_id, expires_at = id.certificate_expires_at, "client certificate renewed");
     Ok((id, key_pem))
-}
-
-pub(crate) fn hex_encode(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 #[cfg(test)]

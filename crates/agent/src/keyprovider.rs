@@ -171,29 +171,30 @@ mod tests {
 
     #[tokio::test]
     async fn keyprovider_socket_never_exists_with_umask_permissions() {
-        let dir = std::env::temp_dir().join(format!("ironroot-agent-kp-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let tmp = tempfile::Builder::new()
+            .prefix("ironroot-agent-kp-")
+            .tempdir()
+            .unwrap();
+        let dir = tmp.path();
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         let socket = dir.join("keyprovider.sock");
         let _listener = bind_keyprovider(&socket).unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
         assert_eq!(mode(&socket), 0o600);
         assert_eq!(
-            mode(&dir) & 0o002,
+            mode(dir) & 0o002,
             0,
             "the socket's directory is world-writable"
         );
         assert_eq!(
-            std::fs::read_dir(&dir).unwrap().count(),
+            std::fs::read_dir(dir).unwrap().count(),
             1,
             "staging left behind"
         );
 
         // A directory any user could write to is refused, so nobody can swap the socket.
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         let e = bind_keyprovider(&dir.join("other.sock")).unwrap_err();
         assert!(e.to_string().contains("writable by every user"), "{e}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

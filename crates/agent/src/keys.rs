@@ -58,9 +58,9 @@ impl Session {
                 })
                 .await;
         };
-        let tag: IssuedTag = self.client()?.get("/v1/agent/asset-tag").await?;
+        let tag: IssuedTag = self.client()?.asset_tag().await?;
         let d = digest(HashAlg::Sha256, tag.certificate.as_bytes());
-        if hex(&d) != wanted || tag.digest != wanted {
+        if hex::encode(&d) != wanted || tag.digest != wanted {
             return Err(AgentError::Config(
                 "the asset-tag certificate the service sent does not match its digest".into(),
             ));
@@ -107,13 +107,13 @@ impl Session {
     pub async fn prepare_release(&self) -> Result<PreparedRelease, AgentError> {
         let mut timings = ReleaseTimings::default();
         let current: Option<String> =
-            match self.client()?.get::<IssuedTag>("/v1/agent/asset-tag").await {
+            match self.client()?.asset_tag().await.map_err(AgentError::from) {
                 Ok(t) => Some(t.digest),
                 Err(AgentError::Refused(e)) if e.kind == ironroot_api::ErrorKind::NotFound => None,
                 Err(e) => return Err(e),
             };
         let held = self
-            .with_tpm(|t| Ok(provisioned_tag(t).map(|d| hex(&d))))
+            .with_tpm(|t| Ok(provisioned_tag(t).map(hex::encode)))
             .await?;
         if held != current {
             self.sync_asset_tag(current.as_deref()).await?;
@@ -160,8 +160,7 @@ impl Session {
         key: &str,
         request: &ReleaseRequest,
     ) -> Result<ReleaseResponse, AgentError> {
-        let path = format!("/v1/keys/{key}/release");
-        self.client()?.post(&path, request).await
+        Ok(self.client()?.release(key, request).await?)
     }
 
     /// Unwraps a released key inside this TPM (RSA-OAEP-SHA256, label "TPM2\0").
@@ -181,8 +180,4 @@ pub struct PreparedRelease {
     pub request: ReleaseRequest,
     pub binding: BindingKey,
     pub timings: ReleaseTimings,
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }

@@ -10,9 +10,11 @@
 //! leaves the TPM, and the client key stays in its state directory with mode 0600.
 
 mod client;
+pub mod command;
 mod enroll;
 mod keyprovider;
 mod keys;
+mod lifecycle;
 mod run;
 
 pub use client::ServiceClient;

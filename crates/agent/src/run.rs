@@ -1,7 +1,7 @@
 //! The agent's main loop.
 
-use crate::client::ServiceClient;
-use crate::enroll::{self, Identity};
+use crate::client::{service_client, ServiceClient};
+use crate::lifecycle::{Credentials, Enrollment};
 use crate::AgentError;
 use ironroot_api::{Challenge, EvidenceRequest, EvidenceResponse, B64};
 use ironroot_crypto::HashAlg;
@@ -74,22 +74,24 @@ fn read_log(path: &Option<PathBuf>, max: u64) -> Result<Option<B64>, AgentError>
 /// One agent's conversation with the service: enrollment, then challenges answered with
 /// evidence. [`run`] drives it in a loop; tests drive it step by step.
 pub struct Session {
-    cfg: AgentConfig,
-    tpm: SharedTpm,
-    anon: ServiceClient,
-    enrolled: Option<(Identity, ServiceClient)>,
+    pub(crate) cfg: AgentConfig,
+    pub(crate) tpm: SharedTpm,
+    pub(crate) anon: ServiceClient,
+    /// Where enrollment is, with the identity and its client once there is one
+    /// (`enroll.rs` drives it).
+    pub(crate) enrollment: Enrollment<Credentials>,
     /// The TPM binding key for key release, made on first need.
     pub(crate) binding: tokio::sync::Mutex<Option<ironroot_tpm::BindingKey>>,
 }
 
 impl Session {
     pub fn new(cfg: AgentConfig, tpm: Box<dyn TpmDevice>) -> Result<Session, AgentError> {
-        let anon = ServiceClient::new(&cfg.server, &cfg.ca_pem, None)?;
+        let anon = service_client(&cfg.server, &cfg.ca_pem, None)?;
         Ok(Session {
             cfg,
             tpm: SharedTpm(Arc::new(Mutex::new(tpm))),
             anon,
-            enrolled: None,
+            enrollment: Enrollment::Unenrolled,
             binding: Default::default(),
         })
     }
@@ -104,116 +106,8 @@ impl Session {
         &self.cfg
     }
 
-    /// The host id once enrolled.
-    pub fn host_id(&self) -> Option<&str> {
-        self.enrolled.as_ref().map(|(id, _)| id.host_id.as_str())
-    }
-
-    /// Loads the stored identity, or enrolls when there is none or the TPM's AK changed.
-    pub async fn ensure_enrolled(&mut self) -> Result<String, AgentError> {
-        if let Some((id, _)) = &self.enrolled {
-            return Ok(id.host_id.clone());
-        }
-        let mut loaded = enroll::load(&self.cfg.state_dir)?;
-        if let Some((id, _)) = &loaded {
-            // A TPM that was cleared or re-provisioned has a different AK: enroll again.
-            let ak = self.tpm.call(|t| Ok(t.attestation_key()?)).await?;
-            if enroll::hex_encode(&ak.public) != id.ak_public_hex {
-                tracing::warn!(
-                    "the TPM's attestation key changed since enrollment; enrolling again"
-                );
-                loaded = None;
-            }
-        }
-        // A certificate that expired while the agent was stopped would fail the TLS
-        // handshake: enroll again instead.
-        if let Some((id, _)) = &loaded {
-            if id.certificate_age(enroll::unix_now()) == enroll::CertificateAge::Expired {
-                tracing::warn!("the client certificate has expired; enrolling again");
-                loaded = None;
-            }
-        }
-        let (id, key) = match loaded {
-            Some(x) => x,
-            None => {
-                enroll::enroll(
-                    &self.anon,
-                    &self.tpm,
-                    &self.cfg.state_dir,
-                    &self.cfg.hostname,
-                    &self.cfg.hardware_uuid,
-                )
-                .await?
-            }
-        };
-        let client = ServiceClient::new(
-            &self.cfg.server,
-            &self.cfg.ca_pem,
-            Some((&id.client_certificate_pem, &key)),
-        )?;
-        let host_id = id.host_id.clone();
-        self.enrolled = Some((id, client));
-        Ok(host_id)
-    }
-
-    /// Renews the client certificate past its half-life; enrolls again when it has
-    /// expired or the service refuses it (revoked by a re-enrollment).
-    pub async fn renew_certificate_if_due(&mut self) -> Result<(), AgentError> {
-        let Some((id, client)) = &self.enrolled else {
-            return Ok(());
-        };
-        match id.certificate_age(enroll::unix_now()) {
-            enroll::CertificateAge::Fresh => Ok(()),
-            enroll::CertificateAge::Expired => {
-                tracing::warn!("the client certificate has expired; enrolling again");
-                self.forget_identity();
-                Ok(())
-            }
-            enroll::CertificateAge::RenewalDue => {
-                match enroll::renew(client, &self.cfg.state_dir, &self.cfg.hostname, id).await {
-                    Ok((id, key)) => {
-                        let client = ServiceClient::new(
-                            &self.cfg.server,
-                            &self.cfg.ca_pem,
-                            Some((&id.client_certificate_pem, &key)),
-                        )?;
-                        self.enrolled = Some((id, client));
-                        Ok(())
-                    }
-                    Err(AgentError::Refused(e))
-                        if matches!(
-                            e.kind,
-                            ironroot_api::ErrorKind::Unauthenticated
-                                | ironroot_api::ErrorKind::Forbidden
-                        ) =>
-                    {
-                        tracing::warn!(error = %e.message, "certificate renewal refused; enrolling again");
-                        self.forget_identity();
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-        }
-    }
-
-    /// Drops the identity so that the next [`Session::ensure_enrolled`] enrolls again.
-    pub fn forget_identity(&mut self) {
-        self.enrolled = None;
-        let _ = std::fs::remove_file(enroll::identity_path(&self.cfg.state_dir));
-    }
-
-    pub(crate) fn client(&self) -> Result<&ServiceClient, AgentError> {
-        self.enrolled
-            .as_ref()
-            .map(|(_, c)| c)
-            .ok_or_else(|| AgentError::Config("not enrolled".into()))
-    }
-
     pub async fn challenge(&self) -> Result<Challenge, AgentError> {
-        self.client()?
-            .post("/v1/attest/challenge", &serde_json::json!({}))
-            .await
+        Ok(self.client()?.challenge().await?)
     }
 
     /// Quotes for a challenge and gathers the logs. Logs are read under the same TPM lock
@@ -258,7 +152,7 @@ impl Session {
     }
 
     pub async fn submit(&self, req: &EvidenceRequest) -> Result<EvidenceResponse, AgentError> {
-        self.client()?.post("/v1/attest/evidence", req).await
+        Ok(self.client()?.evidence(req).await?)
     }
 
     /// Runs `f` with the node's TPM (tests and tools that must share the session's TPM
@@ -276,7 +170,7 @@ impl Session {
         let ch = self.challenge().await?;
         let req = self.collect(&ch).await?;
         let r = self.submit(&req).await?;
-        let presented = req.asset_tag.as_ref().map(|t| hex_lower(&t.0));
+        let presented = req.asset_tag.as_ref().map(|t| hex::encode(&t.0));
         if r.asset_tag == presented {
             return Ok(r);
         }
@@ -413,8 +307,4 @@ async fn spawn_ima(dev: DevNode, tpm: SharedTpm, changed: Arc<Notify>) -> Result
         }
     });
     Ok(())
-}
-
-fn hex_lower(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }

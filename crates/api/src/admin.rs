@@ -1,5 +1,6 @@
 //! Administrator-facing API types: hosts, reports, flavors.
 
+use crate::TrustState;
 use serde::{Deserialize, Serialize};
 
 /// A host as listed by `GET /v1/hosts`.
@@ -17,37 +18,6 @@ pub struct HostSummary {
     pub flavor_group: String,
     /// One line per failed rule of the latest report.
     pub failures: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TrustState {
-    Trusted,
-    Untrusted,
-    Unknown,
-    Expired,
-}
-
-impl TrustState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TrustState::Trusted => "trusted",
-            TrustState::Untrusted => "untrusted",
-            TrustState::Unknown => "unknown",
-            TrustState::Expired => "expired",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<TrustState> {
-        [
-            TrustState::Trusted,
-            TrustState::Untrusted,
-            TrustState::Unknown,
-            TrustState::Expired,
-        ]
-        .into_iter()
-        .find(|t| t.as_str() == s)
-    }
 }
 
 /// A stored trust report.

@@ -12,6 +12,7 @@ mod broker;
 mod error;
 mod events;
 mod hostname;
+mod trust;
 
 pub use admin::*;
 pub use agent::*;
@@ -20,6 +21,7 @@ pub use broker::*;
 pub use error::{ApiError, ErrorKind};
 pub use events::TrustEvent;
 pub use hostname::{dns_hostname, HostnameError, MAX_HOSTNAME};
+pub use trust::{IllegalTrustTransition, TrustInput, TrustState};
 
 /// Path prefix of every versioned endpoint.
 pub const API_PREFIX: &str = "/v1";

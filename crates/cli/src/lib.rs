@@ -2,5 +2,5 @@
 //! arguments into the typed configuration of a library crate and calls it.
 
 pub mod cmd;
-pub mod peers;
-pub mod registry;
+/// The demo's peers live in `ironroot-peers` (the end-to-end tests use them too).
+pub use ironroot_peers as peers;

@@ -130,7 +130,8 @@ fn scan_statement(lab: &Lab, image: &str, out: &str) -> Value {
 
 #[test]
 fn help_teaches_attest_with_examples() {
-    let dir = std::env::temp_dir();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
     let help = ok(ironroot_in(&dir, &["sign", "attest", "--help"]));
     assert!(
         help.contains("Examples:") && help.contains("--statement"),

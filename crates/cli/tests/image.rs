@@ -33,39 +33,37 @@ fn rootfs_missing() -> Option<String> {
 macro_rules! need_skopeo {
     () => {
         if let Some(why) = rootfs_missing() {
-            assert!(
-            std::env::var_os("IRONROOT_ALLOW_SKIP").is_some_and(|v| v == "1"),
-            "{}: run `make test` (it installs every peer), or set IRONROOT_ALLOW_SKIP=1 to skip on a developer machine",
-            why
-            );
-            eprintln!("SKIPPED: {why}");
+            ironroot_testkit::skip_missing_peer(&why);
             return;
         }
     };
 }
 
-/// A scratch directory (lowercase, under /tmp), removed on drop.
-struct Work(PathBuf);
+/// A scratch directory (lowercase, under /tmp), removed on drop (by the `TempDir` that
+/// owns it).
+struct Work(PathBuf, #[allow(dead_code)] tempfile::TempDir);
 
 impl Work {
     fn new(name: &str) -> Work {
-        let d = std::env::temp_dir().join(format!("ironroot-image-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
+        // No random suffix: tempfile's would bring upper case into the path. The process
+        // id keeps concurrent runs apart, as before.
+        let stale =
+            std::env::temp_dir().join(format!("ironroot-image-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&stale);
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!("ironroot-image-{}-{name}", std::process::id()))
+            .rand_bytes(0)
+            .tempdir()
+            .unwrap();
+        let d = tmp.path().to_path_buf();
         let keys = repo().join("crates/ocicrypt/tests/fixtures/skopeo");
         for k in ["rsa-pub.pem", "rsa-priv.pem", "ec-pub.pem", "ec-priv.pem"] {
             std::fs::copy(keys.join(k), d.join(k)).unwrap();
         }
-        Work(d)
+        Work(d, tmp)
     }
     fn p(&self, rel: &str) -> String {
         self.0.join(rel).to_string_lossy().into_owned()
-    }
-}
-
-impl Drop for Work {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -419,12 +417,9 @@ fn push_sends_an_encrypted_image_as_it_is() {
         .map(|o| !o.status.success())
         .unwrap_or(true)
     {
-        assert!(
-        std::env::var_os("IRONROOT_ALLOW_SKIP").is_some_and(|v| v == "1"),
-        "{}: run `make test` (it installs every peer), or set IRONROOT_ALLOW_SKIP=1 to skip on a developer machine",
-        "docker-registry is missing"
+        ironroot_testkit::skip_missing_peer(
+            "docker-registry missing (scripts/install-deps.sh installs it)",
         );
-        eprintln!("SKIPPED: docker-registry missing (scripts/install-deps.sh installs it)");
         return;
     }
     let w = Work::new("push");
@@ -527,7 +522,7 @@ fn inspect_shows_ironroot_and_skopeo_encryption() {
     );
 
     if let Some(why) = rootfs_missing() {
-        eprintln!("SKIPPED (skopeo half): {why}");
+        ironroot_testkit::skip_missing_peer(&format!("the skopeo half: {why}"));
         return;
     }
     let sk = w.p("sk");

@@ -5,26 +5,22 @@
 
 use ironroot_api::{KeyInfo, ReleaseRecord};
 use ironroot_server::{EkCertPolicy, ServerConfig, Service};
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 /// A service with its own data directory; both go away on drop.
 struct Platform {
     service: Option<Service>,
     runtime: tokio::runtime::Runtime,
-    dir: PathBuf,
+    dir: tempfile::TempDir,
 }
 
 impl Platform {
     fn start(name: &str) -> Platform {
-        let rnd: String = ironroot_crypto::random_bytes(6)
-            .unwrap()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let dir = std::env::temp_dir().join(format!("ironroot-keys-cli-{name}-{rnd}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut config = ServerConfig::new(dir.join("service"));
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("ironroot-keys-cli-{name}-"))
+            .tempdir()
+            .unwrap();
+        let mut config = ServerConfig::new(dir.path().join("service"));
         config.listen = "127.0.0.1:0".parse().unwrap();
         config.ek_cert_policy = EkCertPolicy::IfPresent;
         // The service runs on this runtime's workers while the test blocks on the binary.
@@ -44,7 +40,7 @@ impl Platform {
     /// Runs `ironroot ARGS` as an administrator of this service.
     fn ironroot(&self, args: &[&str]) -> Output {
         let service = self.service.as_ref().unwrap();
-        let data = self.dir.join("service");
+        let data = self.dir.path().join("service");
         Command::new(env!("CARGO_BIN_EXE_ironroot"))
             .args(args)
             .env("IRONROOT_SERVER", format!("https://{}", service.addr))
@@ -87,8 +83,8 @@ impl Platform {
 impl Drop for Platform {
     fn drop(&mut self) {
         let _guard = self.runtime.enter();
+        // The service stops before its directory (a field, dropped after this) goes.
         drop(self.service.take());
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -241,9 +237,9 @@ fn key_create_refuses_bad_tags_and_times() {
 #[test]
 fn key_import_takes_exactly_32_raw_bytes() {
     let p = Platform::start("import");
-    let short = p.dir.join("short.key");
-    let long = p.dir.join("long.key");
-    let good = p.dir.join("good.key");
+    let short = p.dir.path().join("short.key");
+    let long = p.dir.path().join("long.key");
+    let good = p.dir.path().join("good.key");
     std::fs::write(&short, [7u8; 31]).unwrap();
     std::fs::write(&long, [7u8; 64]).unwrap();
     std::fs::write(&good, [7u8; 32]).unwrap();
@@ -270,7 +266,7 @@ fn key_import_takes_exactly_32_raw_bytes() {
         long.to_str().unwrap(),
     ]);
     assert!(err.contains("holds more than 32 bytes"), "{err}");
-    let missing = p.dir.join("missing.key");
+    let missing = p.dir.path().join("missing.key");
     let err = p.fails(&[
         "key",
         "create",

@@ -16,7 +16,7 @@ fn layout(w: &Work, name: &str, layers: &[Vec<u8>]) -> String {
     std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
     let put = |data: &[u8]| {
         let d = ironroot_crypto::digest(ironroot_crypto::HashAlg::Sha256, data);
-        let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = hex::encode(d);
         std::fs::write(dir.join("blobs/sha256").join(&hex), data).unwrap();
         serde_json::json!({"digest": format!("sha256:{hex}"), "size": data.len()})
     };

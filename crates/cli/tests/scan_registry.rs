@@ -42,7 +42,7 @@ fn peers_missing() -> Option<String> {
 #[test]
 fn an_image_in_a_registry_is_scanned_as_a_stream_and_checked_by_digest() {
     if let Some(why) = peers_missing() {
-        eprintln!("SKIPPED: {why}");
+        ironroot_testkit::skip_missing_peer(&why);
         return;
     }
     let w = Work::new("registry");
@@ -90,7 +90,7 @@ fn an_image_in_a_registry_is_scanned_as_a_stream_and_checked_by_digest() {
 #[test]
 fn a_private_registry_is_read_with_the_credentials_skopeo_login_wrote() {
     if let Some(why) = peers_missing() {
-        eprintln!("SKIPPED: {why}");
+        ironroot_testkit::skip_missing_peer(&why);
         return;
     }
     let w = Work::new("registry-auth");

@@ -20,9 +20,8 @@ use std::process::Command;
 
 #[test]
 fn keygen_writes_cosign_key_files_private_0600_and_never_replaces_them() {
-    let dir = std::env::temp_dir().join(format!("ironroot-sign-keygen-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
     let no_password = ironroot_in(&dir, &["sign", "keygen"]);
     assert_eq!(no_password.status.code(), Some(1), "{}", text(&no_password));
     assert!(String::from_utf8_lossy(&no_password.stderr).contains("COSIGN_PASSWORD"));
@@ -82,12 +81,12 @@ fn keygen_writes_cosign_key_files_private_0600_and_never_replaces_them() {
     );
     assert_eq!(mode & 0o777, 0o600);
     assert!(dir.join("signing-gpg.pub.gpg").exists() && dir.join("signing-gpg.pub.asc").exists());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn help_teaches_with_examples_and_unpinned_images_are_refused() {
-    let dir = std::env::temp_dir();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
     for cmd in [
         &["sign", "--help"][..],
         &["verify", "--help"],

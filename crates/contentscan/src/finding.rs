@@ -2,29 +2,26 @@
 
 use serde::{Deserialize, Serialize};
 
-/// How bad a finding is. Serialized in lowercase (`"critical"`, ...); orders from `Info` up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
+/// How bad a finding is: the workspace's one scale, serialized in lowercase (`"critical"`).
+/// Rules rate what they find from `info` up, never `unknown` (see [`rule_severity`]).
+pub use ironroot_severity::Severity;
+
+/// The severities a rule may declare, as rules files and YARA `meta: severity` spell them.
+const RULE_SEVERITIES: &[&str] = &["info", "low", "medium", "high", "critical"];
+
+/// Parses the exact lowercase name a rule declares. `unknown` is refused: a rule's author
+/// says how bad what it finds is, and a typo must not quietly change a rating.
+pub(crate) fn rule_severity(name: &str) -> Option<Severity> {
+    Severity::from_name(name).filter(|s| *s != Severity::Unknown)
 }
 
-impl Severity {
-    /// Parses the lowercase name used in rules files and YARA `meta: severity = "..."`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "info" => Some(Self::Info),
-            "low" => Some(Self::Low),
-            "medium" => Some(Self::Medium),
-            "high" => Some(Self::High),
-            "critical" => Some(Self::Critical),
-            _ => None,
-        }
-    }
+/// A rules file's `severity`, parsed as [`rule_severity`] does, refused with the message the
+/// format has always given (serde's "unknown variant ..., expected one of ...").
+pub(crate) fn deserialize_rule_severity<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Severity, D::Error> {
+    let name = String::deserialize(d)?;
+    rule_severity(&name).ok_or_else(|| serde::de::Error::unknown_variant(&name, RULE_SEVERITIES))
 }
 
 /// What kind of thing a finding is.
@@ -111,17 +108,13 @@ mod tests {
     }
 
     #[test]
-    fn severity_names_round_trip() {
-        for s in [
-            Severity::Info,
-            Severity::Low,
-            Severity::Medium,
-            Severity::High,
-            Severity::Critical,
-        ] {
+    fn rules_declare_every_severity_but_unknown() {
+        for s in Severity::ALL {
             let json = serde_json::to_string(&s).unwrap_or_default();
-            assert_eq!(Severity::from_name(json.trim_matches('"')), Some(s));
+            let want = (s != Severity::Unknown).then_some(s);
+            assert_eq!(rule_severity(json.trim_matches('"')), want);
         }
-        assert_eq!(Severity::from_name("severe"), None);
+        assert_eq!(rule_severity("severe"), None);
+        assert_eq!(rule_severity("High"), None);
     }
 }

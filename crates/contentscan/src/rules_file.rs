@@ -23,6 +23,7 @@ pub(crate) struct RulesFile {
 pub(crate) struct RuleSpec {
     pub(crate) id: String,
     pub(crate) title: String,
+    #[serde(deserialize_with = "crate::finding::deserialize_rule_severity")]
     pub(crate) severity: Severity,
     #[serde(default)]
     pub(crate) keywords: Vec<String>,
@@ -87,7 +88,19 @@ mod tests {
     #[test]
     fn unknown_severity_is_an_error() {
         let text = "[[rule]]\nid='a'\ntitle='t'\nseverity='severe'\nregex='x'\n";
+        let err = parse("mine.toml", text).err().map(|e| e.to_string());
+        let want = "unknown variant `severe`, expected one of `info`, `low`, `medium`, `high`, \
+                    `critical`";
+        assert!(err.as_deref().is_some_and(|e| e.contains(want)), "{err:?}");
+    }
+
+    #[test]
+    fn rules_cannot_rate_their_findings_unknown() {
+        let text = "[[rule]]\nid='a'\ntitle='t'\nseverity='unknown'\nregex='x'\n";
         assert!(parse("mine.toml", text).is_err());
+        let text = "[[rule]]\nid='a'\ntitle='t'\nseverity='critical'\nregex='x'\n";
+        let file = parse("mine.toml", text).ok();
+        assert!(file.is_some_and(|f| f.rule[0].severity == Severity::Critical));
     }
 
     #[test]

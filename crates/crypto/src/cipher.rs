@@ -48,9 +48,7 @@ mod tests {
 
     fn hex16(s: &str) -> [u8; 16] {
         let mut out = [0u8; 16];
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap();
-        }
+        hex::decode_to_slice(s, &mut out).unwrap();
         out
     }
 }

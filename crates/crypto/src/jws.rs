@@ -167,7 +167,7 @@ impl JwkSet {
 }
 
 fn hex_prefix(d: &[u8]) -> String {
-    d.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    hex::encode(d.get(..8).unwrap_or(d))
 }
 
 #[cfg(test)]

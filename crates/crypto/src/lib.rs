@@ -2,7 +2,11 @@
 //!
 //! Every other crate asks this one for digests, MACs, signatures, key agreement and
 //! encryption; none of them names an algorithm implementation. The provider is aws-lc-rs,
-//! the same one rustls uses, so the whole process has a single crypto stack.
+//! the same one rustls uses, so the whole process has a single crypto stack. Formats that
+//! demand what aws-lc-rs lacks get RustCrypto crates here and nowhere else: scrypt and
+//! secretbox for cosign keys (`password_box`), crypt(3) hashes of etc/shadow (`unix_crypt`).
+//! X.509 signatures are checked here too (`verify_x509_signature`), so no X.509 parser needs
+//! a crypto backend of its own (x509-parser's `verify` would link ring).
 //!
 //! This crate must never do I/O, never log key material, and never expose a way to
 //! skip a check: every `verify_*` returns an error unless the signature is good.
@@ -21,6 +25,8 @@ mod keywrap;
 mod password_box;
 mod rsa;
 mod rsa_private;
+pub mod unix_crypt;
+mod x509_signature;
 
 pub use aead::{aes_gcm_open, aes_gcm_seal, GcmSealed};
 pub use cipher::{aes_cfb_decrypt, aes_cfb_encrypt};
@@ -39,6 +45,7 @@ pub use password_box::{
 };
 pub use rsa::RsaPublicKey;
 pub use rsa_private::{is_rsa_spki, rsa_oaep_encrypt_spki, RsaPrivateKey};
+pub use x509_signature::{verify_x509_signature, X509PublicKey};
 
 /// Errors from cryptographic operations. They never say more than which operation failed,
 /// so they are safe to show to a remote caller.

@@ -6,8 +6,12 @@
 //! MacroVector lookup with interpolation. Scores are computed, never copied from an advisory,
 //! so a feed cannot claim a severity its vector does not support.
 //!
+//! The qualitative rating is the workspace's one [`Severity`] (from `ironroot-severity`,
+//! re-exported here), so a score's rating needs no mapping anywhere else.
+//!
 //! This crate must never do I/O, hold global state or depend on anything beyond `thiserror`
-//! (and `serde` behind the `serde` feature); it is a pure function from strings to scores.
+//! and `ironroot-severity` (and `serde` behind the `serde` feature); it is a pure function
+//! from strings to scores.
 //!
 //! ```
 //! let v = ironroot_cvss::Cvss::parse("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N")?;

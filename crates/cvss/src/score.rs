@@ -1,6 +1,8 @@
-//! Scores with one decimal, and the qualitative severity scale.
+//! Scores with one decimal, and their qualitative severity.
 
 use std::fmt;
+
+pub use ironroot_severity::Severity;
 
 /// A CVSS score between 0.0 and 10.0 with one decimal, held as tenths so that it compares and
 /// prints exactly.
@@ -38,9 +40,10 @@ impl Score {
         f64::from(self.0) / 10.0
     }
 
-    /// The qualitative rating of this score.
-    pub fn severity(self) -> Severity {
-        Severity::from_score(self)
+    /// The qualitative rating of this score (the rating scale is the same in v3.x and
+    /// v4.0; its rating "None" is `Severity::Info`).
+    pub const fn severity(self) -> Severity {
+        Severity::from_cvss_tenths(self.0)
     }
 }
 
@@ -57,52 +60,6 @@ impl serde::Serialize for Score {
     }
 }
 
-/// The qualitative severity rating scale, identical in CVSS v3.x and v4.0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub enum Severity {
-    /// 0.0
-    None,
-    /// 0.1 to 3.9
-    Low,
-    /// 4.0 to 6.9
-    Medium,
-    /// 7.0 to 8.9
-    High,
-    /// 9.0 to 10.0
-    Critical,
-}
-
-impl Severity {
-    /// The rating of a score.
-    pub fn from_score(score: Score) -> Severity {
-        match score.tenths() {
-            0 => Severity::None,
-            1..=39 => Severity::Low,
-            40..=69 => Severity::Medium,
-            70..=89 => Severity::High,
-            _ => Severity::Critical,
-        }
-    }
-
-    /// The name used by the specifications ("Critical").
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::None => "None",
-            Severity::Low => "Low",
-            Severity::Medium => "Medium",
-            Severity::High => "High",
-            Severity::Critical => "Critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -114,7 +71,7 @@ mod tests {
 
     #[test]
     fn severity_boundaries_follow_the_rating_scale() {
-        assert_eq!(s(0).severity(), Severity::None);
+        assert_eq!(s(0).severity(), Severity::Info);
         assert_eq!(s(1).severity(), Severity::Low);
         assert_eq!(s(39).severity(), Severity::Low);
         assert_eq!(s(40).severity(), Severity::Medium);

@@ -151,5 +151,5 @@ impl ImaEmulator {
 }
 
 fn hex_short(d: &[u8]) -> String {
-    d.iter().take(6).map(|b| format!("{b:02x}")).collect()
+    hex::encode(&d[..d.len().min(6)])
 }

@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use ironroot_agent::{AgentConfig, Session};
-use ironroot_cli::cmd::admin::AdminClient;
+use ironroot_client::{Client, EventStream, PlainHttp};
 use ironroot_devnode::{ImaEmulator, NodeLayout};
 use ironroot_server::{EkCertPolicy, ServerConfig, Service};
 use ironroot_tpm::swtpm::{SetupOptions, Swtpm};
@@ -13,45 +13,36 @@ use ironroot_tpm::{AkConfig, EsapiTpm};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-/// A temporary directory removed on drop.
-pub struct TempDir(pub PathBuf);
+/// A temporary directory removed on drop (by the `tempfile::TempDir` it holds); `.0` is
+/// its path.
+pub struct TempDir(pub PathBuf, #[allow(dead_code)] tempfile::TempDir);
 
 impl TempDir {
     pub fn new(tag: &str) -> anyhow::Result<TempDir> {
-        let rnd = ironroot_crypto::random_bytes(6)?;
-        let name: String = rnd.iter().map(|b| format!("{b:02x}")).collect();
-        let p = std::env::temp_dir().join(format!("ironroot-{tag}-{name}"));
-        std::fs::create_dir_all(&p)?;
-        Ok(TempDir(p))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("ironroot-{tag}-"))
+            .tempdir()?;
+        Ok(TempDir(dir.path().to_path_buf(), dir))
     }
 }
 
 /// Whether the real peers are installed. A missing peer fails the test (CI must never
-/// pass by skipping), unless a developer set `IRONROOT_ALLOW_SKIP=1` on a machine
-/// without them; the test then says that it skipped.
+/// pass by skipping), unless a developer allowed skipping on a machine without them
+/// (`ironroot_testkit::skip_missing_peer`); the test then says that it skipped.
 pub fn peers_available() -> bool {
     if Swtpm::available() {
         return true;
     }
-    assert!(
-        std::env::var_os("IRONROOT_ALLOW_SKIP").is_some_and(|v| v == "1"),
-        "swtpm is not installed: run `make test` (it installs every peer), or set \
-         IRONROOT_ALLOW_SKIP=1 to skip on a developer machine"
+    ironroot_testkit::skip_missing_peer(
+        "swtpm is not installed (apt-get install swtpm swtpm-tools)",
     );
-    eprintln!("SKIPPED: swtpm is not installed (IRONROOT_ALLOW_SKIP=1)");
     false
 }
 
 pub struct Platform {
     pub service: Service,
     pub config: ServerConfig,
-    pub admin: AdminClient,
+    pub admin: Client,
     pub dir: TempDir,
 }
 
@@ -69,10 +60,11 @@ impl Platform {
         tune(&mut config);
         let service = Service::start(config.clone()).await?;
         let token = std::fs::read_to_string(config.data_dir.join("admin.token"))?;
-        let admin = AdminClient::from_parts(
+        let admin = Client::admin(
             &format!("https://{}", service.addr),
             service.ca_pem.as_bytes(),
             token.trim(),
+            PlainHttp::Refused,
         )?;
         Ok(Platform {
             service,
@@ -191,13 +183,13 @@ impl Node {
 
 /// Reads `trust` events, with their ids, from a server-sent event stream.
 pub struct EventReader {
-    resp: reqwest::Response,
+    resp: EventStream,
     buf: String,
 }
 
 impl EventReader {
     /// Opens `/v1/events` on `admin`'s service, resuming after `resume` if given.
-    pub async fn open(admin: &AdminClient, resume: Option<i64>) -> anyhow::Result<EventReader> {
+    pub async fn open(admin: &Client, resume: Option<i64>) -> anyhow::Result<EventReader> {
         Ok(EventReader {
             resp: admin.event_stream("/v1/events", resume).await?,
             buf: String::new(),
@@ -306,19 +298,14 @@ pub async fn tagged_fleet(tag: &str, nodes: &[(&str, &str)]) -> anyhow::Result<T
         parts: vec![],
         flavor_group: None,
     };
-    let _: ironroot_api::FlavorList = platform.admin.post("/v1/flavors/from-host", &req).await?;
+    platform.admin.flavors_from_host(&req).await?;
     let mut tags = Vec::new();
     for (s, (name, region)) in sessions.iter().zip(nodes) {
         let req = ironroot_api::TagRequest {
             tags: std::collections::BTreeMap::from([("region".into(), region.to_string())]),
         };
         let host = s.host_id().context("not enrolled")?;
-        tags.push(
-            platform
-                .admin
-                .post(&format!("/v1/hosts/{host}/tags"), &req)
-                .await?,
-        );
+        tags.push(platform.admin.issue_tag(host, &req).await?);
         anyhow::ensure!(
             s.attest_once().await?.trusted,
             "{name} is not trusted after tagging"

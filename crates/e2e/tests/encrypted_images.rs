@@ -10,8 +10,8 @@
 
 use ironroot_agent::{serve_keyprovider, NodeUnwrapper, Session};
 use ironroot_api::{KeyInfo, ReleaseRecord};
-use ironroot_cli::peers::{self, scripts_dir, skopeo_rootfs_ready, Output, Podman, Registry};
 use ironroot_e2e::{peers_available, tagged_fleet, TempDir};
+use ironroot_peers::{self as peers, scripts_dir, skopeo_rootfs_ready, Output, Podman, Registry};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +22,9 @@ fn skopeo_available() -> bool {
         && Path::new("/usr/bin/podman").exists()
         && Path::new("/usr/bin/docker-registry").exists();
     if !ok {
-        eprintln!("skipping: the Debian 13 rootfs with skopeo, podman or docker-registry is missing (make test installs them)");
+        ironroot_testkit::skip_missing_peer(
+            "the Debian 13 rootfs with skopeo, podman or docker-registry is missing (make test installs them)",
+        );
     }
     ok
 }

@@ -9,7 +9,9 @@ use ironroot_api::{
 use ironroot_e2e::{peers_available, Node, Platform, TempDir};
 use ironroot_tpm::EkKind;
 
-fn kind<T: std::fmt::Debug>(r: Result<T, AgentError>) -> ErrorKind {
+/// The service's refusal, through the agent's session or straight from its client.
+fn kind<T: std::fmt::Debug, E: Into<AgentError>>(r: Result<T, E>) -> ErrorKind {
+    let r: Result<T, AgentError> = r.map_err(Into::into);
     match r {
         Err(AgentError::Refused(e)) => e.kind,
         other => panic!("expected a refusal, got {other:?}"),

@@ -8,7 +8,7 @@
 use ironroot_agent::{AgentError, ServiceClient, Session};
 use ironroot_api::{
     EnrollChallenge, EnrollRequest, ErrorKind, EvidenceRequest, FlavorList, FlavorsFromHostRequest,
-    HostSummary, IssuedTag, B64,
+    HostSummary, B64,
 };
 use ironroot_crypto::JwkSet;
 use ironroot_e2e::{peers_available, Node, Platform, TempDir};
@@ -41,7 +41,8 @@ async fn platform(
     .unwrap()
 }
 
-fn refusal<T: std::fmt::Debug>(r: Result<T, AgentError>) -> ErrorKind {
+fn refusal<T: std::fmt::Debug, E: Into<AgentError>>(r: Result<T, E>) -> ErrorKind {
+    let r: Result<T, AgentError> = r.map_err(Into::into);
     match r {
         Err(AgentError::Refused(e)) => e.kind,
         other => panic!("expected a refusal, got {other:?}"),
@@ -228,7 +229,7 @@ async fn unauthenticated_enrollment_of_a_known_ek_cannot_reset_or_rename_the_hos
         {
             Ok(_) => {}
             Err(e) => {
-                assert_eq!(refusal::<()>(Err(e)), ErrorKind::RateLimited);
+                assert_eq!(refusal::<(), _>(Err(e)), ErrorKind::RateLimited);
                 limited = true;
             }
         }
@@ -268,18 +269,12 @@ async fn client_certificate_from_before_re_enrollment_is_refused_and_drains_noth
     s.forget_identity();
     s.ensure_enrolled().await.unwrap();
     // The old certificate is refused where the database is read...
-    assert_eq!(
-        refusal(old.get::<IssuedTag>("/v1/agent/asset-tag").await),
-        ErrorKind::Unauthenticated
-    );
+    assert_eq!(refusal(old.asset_tag().await), ErrorKind::Unauthenticated);
     // ...and hammering the challenge endpoint with it spends its own budget only.
     let mut limited = false;
     for _ in 0..20 {
-        if let Err(AgentError::Refused(e)) = old
-            .post::<_, serde_json::Value>("/v1/attest/challenge", &serde_json::json!({}))
-            .await
-        {
-            limited |= e.kind == ErrorKind::RateLimited;
+        if let Err(e) = old.challenge().await {
+            limited |= e.api().is_some_and(|e| e.kind == ErrorKind::RateLimited);
         }
     }
     assert!(limited, "the old certificate met its own limit");
@@ -294,7 +289,7 @@ fn stored_client(p: &Platform, node: &Node) -> ServiceClient {
         serde_json::from_slice(&std::fs::read(dir.join("identity.json")).unwrap()).unwrap();
     let key = std::fs::read_to_string(dir.join("client.key")).unwrap();
     let cert = id["client_certificate_pem"].as_str().unwrap();
-    ServiceClient::new(&p.url(), p.service.ca_pem.as_bytes(), Some((cert, &key))).unwrap()
+    ServiceClient::agent(&p.url(), p.service.ca_pem.as_bytes(), Some((cert, &key))).unwrap()
 }
 
 /// Certificates expire: the agent renews at half-life (the old one is then refused), and
@@ -320,7 +315,7 @@ async fn agent_renews_its_certificate_and_recovers_from_expiry() {
     );
     s.attest_once().await.unwrap();
     assert_eq!(
-        refusal(before.get::<IssuedTag>("/v1/agent/asset-tag").await),
+        refusal(before.asset_tag().await),
         ErrorKind::Unauthenticated,
         "the certificate a renewal replaced is refused"
     );

@@ -121,9 +121,8 @@ async fn a_flooding_node_is_limited_and_an_honest_one_is_not() {
     };
     let mut kinds = Vec::new();
     for _ in 0..5 {
-        let r: Result<ironroot_api::EnrollChallenge, _> =
-            honest.anonymous().post("/v1/enroll", &bogus).await;
-        match r {
+        let r: Result<ironroot_api::EnrollChallenge, _> = honest.anonymous().enroll(&bogus).await;
+        match r.map_err(AgentError::from) {
             Err(AgentError::Refused(e)) => kinds.push(e.kind),
             other => panic!("bogus enrollment accepted: {other:?}"),
         }

@@ -1,13 +1,14 @@
 //! Replicas over one PostgreSQL: a subscriber of one replica hears of the changes made
 //! through another and resumes with `Last-Event-ID`; and the database going away fails
 //! closed (clear errors, nobody newly trusted, nothing lost) and recovers by itself.
-//! Each test prints SKIPPED and passes when swtpm or PostgreSQL is not installed.
+//! A missing swtpm or PostgreSQL fails each test, unless a developer allowed skipping
+//! (`ironroot_testkit::skip_missing_peer`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use ironroot_agent::AgentError;
 use ironroot_api::{ErrorKind, FlavorList, FlavorsFromHostRequest, ReportRecord, TrustState};
-use ironroot_cli::cmd::admin::AdminClient;
+use ironroot_client::{Client, PlainHttp};
 use ironroot_e2e::{peers_available, EventReader, Node, Platform, TempDir};
 use ironroot_server::Service;
 use ironroot_testkit::databases::PgCluster;
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 
 const SOON: Duration = Duration::from_secs(5);
 
-async fn trust_from_host(admin: &AdminClient, host_id: &str) {
+async fn trust_from_host(admin: &Client, host_id: &str) {
     let req = FlavorsFromHostRequest {
         host_id: host_id.into(),
         label: "golden".into(),
@@ -42,7 +43,13 @@ async fn a_subscriber_of_one_replica_sees_changes_made_through_another_and_resum
     let b = Service::start(a.config.clone()).await.unwrap();
     let b_url = format!("https://{}", b.addr);
     let token = std::fs::read_to_string(a.config.data_dir.join("admin.token")).unwrap();
-    let b_admin = AdminClient::from_parts(&b_url, b.ca_pem.as_bytes(), token.trim()).unwrap();
+    let b_admin = Client::admin(
+        &b_url,
+        b.ca_pem.as_bytes(),
+        token.trim(),
+        PlainHttp::Refused,
+    )
+    .unwrap();
 
     let mut on_a = EventReader::open(&a.admin, None).await.unwrap();
     // The node talks only to B.

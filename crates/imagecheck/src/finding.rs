@@ -5,16 +5,9 @@
 
 use serde::Serialize;
 
-/// How bad a finding is. Serialized in lowercase (`"critical"`, ...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
+/// How bad a finding is: the workspace's one scale, serialized in lowercase (`"critical"`).
+/// Every rule here rates its findings from `Info` up, never `Unknown`.
+pub use ironroot_severity::Severity;
 
 /// One rule of the catalogue: what it looks for and how to fix what it finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -203,3 +196,13 @@ static RULES: &[RuleInfo] = &[
     USER_ROOT,
     USER_UNKNOWN,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_rates_its_findings() {
+        assert!(rules().iter().all(|r| r.severity > Severity::Unknown));
+    }
+}

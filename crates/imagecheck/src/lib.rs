@@ -29,14 +29,12 @@
 //! - secrets in the configuration's environment, redacted in the finding.
 //!
 //! This crate must never do I/O, never panic on any input (all of it comes from whoever
-//! pushed the image), and never put a secret or a password hash into a finding. Its one
-//! departure from the workspace's single crypto provider (aws-lc-rs) is `src/crypt.rs`: the
-//! crypt(3) schemes are demanded by etc/shadow's format and aws-lc-rs has none of them.
+//! pushed the image), and never put a secret or a password hash into a finding. The crypt(3)
+//! schemes it verifies live in `ironroot_crypto::unix_crypt`, with every other primitive.
 #![forbid(unsafe_code)]
 
 mod accounts;
 mod config;
-mod crypt;
 mod finding;
 mod image;
 mod passwords;

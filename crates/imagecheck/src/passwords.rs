@@ -2,9 +2,9 @@
 //! etc/passwd, with the guessing work bounded by [`crate::Options`].
 
 use crate::accounts::{self, Account, PasswordField};
-use crate::crypt::{self, HashLimits};
 use crate::finding::{self as rule, Finding};
 use crate::Options;
+use ironroot_crypto::unix_crypt::{self as crypt, HashLimits};
 use ironroot_layers::Overlay;
 
 /// Passwords tried against every hash, after the account's own name; most common first, so

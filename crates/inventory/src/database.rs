@@ -3,6 +3,7 @@
 //! tracker's export, as fetched). Every record was validated when it was installed; it
 //! is parsed again here with the same limits, and a bad line refuses the whole load.
 
+use ironroot_timestamp::rfc3339;
 use ironroot_vulndb::Database;
 use serde::{Deserialize, Serialize};
 use std::io::BufRead;
@@ -41,6 +42,46 @@ pub enum DatabaseError {
     },
     #[error("{path}: {reason}")]
     Invalid { path: String, reason: String },
+    #[error(
+        "the vulnerability database is {} days old (newest advisory {}; loaded {}), older than \
+         the {} days --max-db-age allows; run ironroot db update, or raise --max-db-age knowingly",
+        .age / 86_400,
+        rfc3339::format(*.built_at),
+        rfc3339::format(*.updated_at),
+        .max_age / 86_400
+    )]
+    TooOld {
+        age: u64,
+        max_age: u64,
+        built_at: u64,
+        updated_at: u64,
+    },
+}
+
+/// Refuses a database whose data is older than `max_age` seconds at `now`: what it does
+/// not know about may be the vulnerability that matters.
+pub fn check_age(m: &Metadata, max_age: u64, now: u64) -> Result<(), DatabaseError> {
+    let age = now.saturating_sub(m.built_at);
+    if age > max_age {
+        return Err(DatabaseError::TooOld {
+            age,
+            max_age,
+            built_at: m.built_at,
+            updated_at: m.updated_at,
+        });
+    }
+    Ok(())
+}
+
+impl Metadata {
+    /// What a scan report says about the database it was matched against.
+    pub fn report_info(&self) -> ironroot_scanner::DatabaseInfo {
+        ironroot_scanner::DatabaseInfo {
+            built_at: rfc3339::format(self.built_at),
+            updated_at: rfc3339::format(self.updated_at),
+            records: self.osv_records + self.tracker_issues,
+        }
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DatabaseError + '_ {
@@ -104,40 +145,59 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
-    fn scratch(name: &str) -> std::path::PathBuf {
-        let d = std::env::temp_dir().join(format!(
-            "ironroot-inventory-db-{}-{name}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
+    fn scratch(name: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("ironroot-inventory-db-{name}-"))
+            .tempdir()
+            .unwrap()
     }
 
     #[test]
     fn a_missing_database_says_how_to_get_one() {
-        let d = scratch("missing");
-        let e = read_metadata(&d).unwrap_err().to_string();
+        let tmp = scratch("missing");
+        let d = tmp.path();
+        let e = read_metadata(d).unwrap_err().to_string();
         assert!(e.contains("ironroot db update"), "{e}");
-        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
     fn an_unknown_schema_and_a_bad_record_are_refused() {
-        let d = scratch("bad");
+        let tmp = scratch("bad");
+        let d = tmp.path();
         std::fs::write(
             d.join("metadata.json"),
             r#"{"schema":"other/v9","updated_at":1,"built_at":1,"sources":[],"osv_records":0,"tracker_issues":0}"#,
         )
         .unwrap();
-        let e = read_metadata(&d).unwrap_err().to_string();
+        let e = read_metadata(d).unwrap_err().to_string();
         assert!(e.contains("unknown schema"), "{e}");
         std::fs::write(d.join("osv.jsonl"), "{\"id\": 1}\n").unwrap();
-        let Err(e) = load(&d) else {
+        let Err(e) = load(d) else {
             panic!("a bad record was loaded")
         };
         let e = e.to_string();
         assert!(e.contains("osv.jsonl: line 1"), "{e}");
-        let _ = std::fs::remove_dir_all(&d);
+    }
+    #[test]
+    fn a_database_older_than_allowed_is_refused() {
+        let m = Metadata {
+            schema: SCHEMA.into(),
+            updated_at: 1_709_209_815,
+            built_at: 1_709_164_800,
+            sources: Vec::new(),
+            osv_records: 2,
+            tracker_issues: 3,
+        };
+        let week = 7 * 86_400;
+        assert!(check_age(&m, week, m.built_at + week).is_ok());
+        let e = check_age(&m, week, m.built_at + week + 1).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the vulnerability database is 7 days old (newest advisory 2024-02-29T00:00:00Z; \
+             loaded 2024-02-29T12:30:15Z), older than the 7 days --max-db-age allows; run \
+             ironroot db update, or raise --max-db-age knowingly"
+        );
+        assert_eq!(m.report_info().records, 5);
+        assert_eq!(m.report_info().updated_at, "2024-02-29T12:30:15Z");
     }
 }

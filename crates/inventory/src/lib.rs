@@ -7,16 +7,19 @@
 //! (`ironroot scan`, `ironroot rescan`); the service keeps one beside its data and
 //! rescans on its own whenever the database it watches changes.
 //!
-//! [`database`] reads the vulnerability database directory that `ironroot db update`
-//! writes: its metadata (whose `updated_at` is the generation stored matches are
+//! [`install`] validates vulnerability feeds and installs them as the database directory
+//! (`ironroot db update`; the caller fetches URLs), and [`database`] reads it back: its
+//! metadata (whose `updated_at` is the generation stored matches are
 //! compared by) and the records, loaded for matching.
 
 pub mod database;
 mod history;
+pub mod install;
 mod store;
 
-pub use database::{DatabaseError, Metadata};
+pub use database::{check_age, DatabaseError, Metadata};
 pub use history::{recent_rescans, record_rescan};
+pub use install::{Feed, InstallError, Staging};
 pub use store::{key, open, rescan, save, ImageChange, InventoryError, Rescan, Timings};
 
 use serde::{Deserialize, Serialize};

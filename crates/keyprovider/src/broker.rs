@@ -2,22 +2,15 @@
 //! under the named key (`POST /v1/keys/{id}/wrap`), creating the key with the given
 //! policy if it does not exist. The build host never sees the key.
 
-use crate::admin_url::{admin_base_url, PlainHttp};
 use crate::{BoxFuture, KeySpec, Packet, ProviderError, Wrapper};
 use ironroot_api::{ApiError, CreateKey, ErrorKind, KeyInfo, WrapRequest, WrappedBlob, B64};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::CertificateDer;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use ironroot_client::{Client, ClientError, PlainHttp};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// An HTTPS client of the broker, authenticated with the admin token.
 pub struct BrokerWrapper {
-    http: reqwest::Client,
-    base: String,
-    token: zeroize::Zeroizing<String>,
+    client: Client,
     /// Key name to id, once checked against the requested policy (one lookup per key,
     /// not per layer).
     resolved: Mutex<HashMap<KeySpecKey, Arc<KeyInfo>>>,
@@ -39,93 +32,54 @@ impl BrokerWrapper {
         token: &str,
         plain_http: PlainHttp,
     ) -> Result<BrokerWrapper, ProviderError> {
-        let base = admin_base_url(base, plain_http)
+        // The URL is checked first: nothing is read or sent for a refused one.
+        ironroot_client::admin_base_url(base, plain_http)
             .map_err(|e| ProviderError::NotConfigured(e.to_string()))?;
-        let bad = |e: String| ProviderError::NotConfigured(format!("the service CA: {e}"));
-        let mut roots = rustls::RootCertStore::empty();
-        for c in CertificateDer::pem_slice_iter(ca_pem) {
-            roots
-                .add(c.map_err(|e| bad(e.to_string()))?)
-                .map_err(|e| bad(e.to_string()))?;
+        let no_ca = ironroot_tls::certs_from_pem(ca_pem).is_ok_and(|c| c.is_empty());
+        if no_ca {
+            return Err(ProviderError::NotConfigured(
+                "the service CA: no certificate in the file".into(),
+            ));
         }
-        if roots.is_empty() {
-            return Err(bad("no certificate in the file".into()));
-        }
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ProviderError::Internal(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(5))
-            // A redirect could lead the token to another scheme or host.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ProviderError::Internal(e.to_string()))?;
         let token = token.trim();
+        let client = Client::admin(base, ca_pem, token, plain_http).map_err(|e| match e {
+            e @ (ClientError::Url(_) | ClientError::Ca(_)) => {
+                ProviderError::NotConfigured(e.to_string())
+            }
+            e => ProviderError::Internal(e.to_string()),
+        })?;
         if token.is_empty() {
             return Err(ProviderError::NotConfigured(
                 "the admin token is empty".into(),
             ));
         }
         Ok(BrokerWrapper {
-            http,
-            base,
-            token: zeroize::Zeroizing::new(token.to_owned()),
+            client,
             resolved: Mutex::new(HashMap::new()),
         })
     }
 
-    async fn send<R: DeserializeOwned>(
-        &self,
-        req: reqwest::RequestBuilder,
-    ) -> Result<Result<R, ApiError>, ProviderError> {
-        let unreachable = |e: &dyn std::error::Error| {
-            ProviderError::Unreachable(format!(
-                "cannot reach the ironroot key broker at {}: {e}",
-                self.base
-            ))
-        };
-        let resp = req
-            .bearer_auth(self.token.as_str())
-            .send()
-            .await
-            .map_err(|e| unreachable(&e))?;
-        let status = resp.status();
-        let body = resp.bytes().await.map_err(|e| unreachable(&e))?;
-        if status.is_success() {
-            return serde_json::from_slice(&body).map(Ok).map_err(|e| {
-                ProviderError::Internal(format!("unexpected answer from the broker: {e}"))
-            });
-        }
-        match serde_json::from_slice::<ApiError>(&body) {
-            Ok(e) => Ok(Err(e)),
-            Err(_) => Err(ProviderError::Unreachable(format!(
+    /// The service's refusal as `Ok(Err(_))` (the caller decides what a refusal means);
+    /// anything else as the provider's error.
+    fn answer<R>(&self, r: Result<R, ClientError>) -> Result<Result<R, ApiError>, ProviderError> {
+        match r {
+            Ok(v) => Ok(Ok(v)),
+            Err(ClientError::Api { error, .. }) => Ok(Err(error)),
+            Err(ClientError::Unreachable { detail, .. }) => {
+                Err(ProviderError::Unreachable(format!(
+                    "cannot reach the ironroot key broker at {}: {detail}",
+                    self.client.base()
+                )))
+            }
+            Err(ClientError::Status { status }) => Err(ProviderError::Unreachable(format!(
                 "the key broker at {} answered HTTP {status}",
-                self.base
+                self.client.base()
             ))),
+            Err(ClientError::Decode(e)) => Err(ProviderError::Internal(format!(
+                "unexpected answer from the broker: {e}"
+            ))),
+            Err(e) => Err(ProviderError::Internal(format!("the key broker: {e}"))),
         }
-    }
-
-    async fn get<R: DeserializeOwned>(
-        &self,
-        path: &str,
-    ) -> Result<Result<R, ApiError>, ProviderError> {
-        self.send(self.http.get(format!("{}{path}", self.base)))
-            .await
-    }
-
-    async fn post<B: Serialize, R: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &B,
-    ) -> Result<Result<R, ApiError>, ProviderError> {
-        self.send(self.http.post(format!("{}{path}", self.base)).json(body))
-            .await
     }
 
     /// Finds the key, creating it when a policy was given and it does not exist; a key
@@ -139,8 +93,7 @@ impl BrokerWrapper {
         if let Some(k) = lock(&self.resolved).get(&cache_key) {
             return Ok(k.clone());
         }
-        let path = format!("/v1/keys/{}", spec.name.replace('/', "%2F"));
-        let mut found = match self.get::<KeyInfo>(&path).await? {
+        let mut found = match self.answer(self.client.key(&spec.name).await)? {
             Ok(k) => Some(k),
             Err(e) if e.kind == ErrorKind::NotFound => None,
             Err(e) => return Err(refused(e)),
@@ -158,15 +111,16 @@ impl BrokerWrapper {
                 policy: policy.clone(),
                 material: None,
             };
-            found = match self.post::<_, KeyInfo>("/v1/keys", &create).await? {
+            found = match self.answer(self.client.create_key(&create).await)? {
                 Ok(k) => {
                     tracing::info!(key = %k.name, key_id = %k.key_id, "created broker key");
                     Some(k)
                 }
                 // Another layer or build created it meanwhile: read it back.
-                Err(e) if e.kind == ErrorKind::BadRequest && e.message.contains("exists") => {
-                    Some(self.get::<KeyInfo>(&path).await?.map_err(refused)?)
-                }
+                Err(e) if e.kind == ErrorKind::BadRequest && e.message.contains("exists") => Some(
+                    self.answer(self.client.key(&spec.name).await)?
+                        .map_err(refused)?,
+                ),
                 Err(e) => return Err(refused(e)),
             };
         }
@@ -217,8 +171,7 @@ impl Wrapper for BrokerWrapper {
                 plaintext: B64(optsdata.to_vec()),
             };
             let blob: WrappedBlob = self
-                .post(&format!("/v1/keys/{}/wrap", key.key_id), &req)
-                .await?
+                .answer(self.client.wrap(&key.key_id, &req).await)?
                 .map_err(refused)?;
             if blob.key_id != key.key_id {
                 return Err(ProviderError::Internal(

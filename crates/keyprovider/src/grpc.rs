@@ -240,13 +240,13 @@ impl Client {
                 }
             }))
             .await
-            .map_err(|e| unreachable(error_chain(&e)))?;
+            .map_err(|e| unreachable(ironroot_client::error_chain(&e)))?;
         let mut grpc = tonic::client::Grpc::new(channel)
             .max_decoding_message_size(MAX_MESSAGE_LEN)
             .max_encoding_message_size(MAX_MESSAGE_LEN);
         grpc.ready()
             .await
-            .map_err(|e| unreachable(error_chain(&e)))?;
+            .map_err(|e| unreachable(ironroot_client::error_chain(&e)))?;
         let path = if unwrap { UNWRAP_PATH } else { WRAP_PATH };
         let reply = grpc
             .unary(
@@ -260,15 +260,4 @@ impl Client {
             &mut reply.into_inner().json,
         )))
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }

@@ -23,7 +23,6 @@
 
 #![forbid(unsafe_code)]
 
-pub mod admin_url;
 pub mod broker;
 pub mod command;
 mod error;

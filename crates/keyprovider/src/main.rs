@@ -2,7 +2,7 @@
 //! buildah, cri-o and containerd. See the crate documentation and `--help`.
 
 use clap::{Parser, Subcommand};
-use ironroot_keyprovider::admin_url::PlainHttp;
+use ironroot_client::url::PlainHttp;
 use ironroot_keyprovider::broker::BrokerWrapper;
 use ironroot_keyprovider::command::{run_once, AgentSocketUnwrapper};
 use ironroot_keyprovider::grpc::{self, Client};

@@ -12,8 +12,8 @@
 //! any user may write to without the sticky bit (any of them could swap the socket).
 
 use crate::ProviderError;
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::Path;
 
 /// Binds the socket at `path` (replacing a stale socket) with mode 0600 from the start.
 pub fn bind(path: &Path) -> Result<tokio::net::UnixListener, ProviderError> {
@@ -37,9 +37,8 @@ pub fn bind(path: &Path) -> Result<tokio::net::UnixListener, ProviderError> {
         }
         Err(_) => {}
     }
-    let staging =
-        StagingDir::create(parent).map_err(|e| io("creating a private directory for", e))?;
-    let staged = staging.path.join("socket");
+    let staging = staging_dir(parent).map_err(|e| io("creating a private directory for", e))?;
+    let staged = staging.path().join("socket");
     let listener = tokio::net::UnixListener::bind(&staged).map_err(|e| io("binding", e))?;
     std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| io("setting the mode of", e))?;
@@ -64,40 +63,14 @@ fn check_directory(dir: &Path) -> Result<(), ProviderError> {
     Ok(())
 }
 
-/// A directory of mode 0700 beside the socket's path, removed (with what it holds) when
-/// dropped; the socket it held lives on under its final name.
-struct StagingDir {
-    path: PathBuf,
-}
-
-impl StagingDir {
-    fn create(parent: &Path) -> std::io::Result<StagingDir> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let mut last = None;
-        // A name someone else took (in a sticky directory) is skipped, never reused.
-        for attempt in 0..16u32 {
-            let path = parent.join(format!(
-                ".ironroot-keyprovider-{}-{nanos:x}-{attempt}",
-                std::process::id()
-            ));
-            match std::fs::DirBuilder::new().mode(0o700).create(&path) {
-                Ok(()) => return Ok(StagingDir { path }),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| std::io::Error::other("no free name")))
-    }
-}
-
-impl Drop for StagingDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(self.path.join("socket"));
-        let _ = std::fs::remove_dir(&self.path);
-    }
+/// A fresh directory of mode 0700 beside the socket's path, removed (with what it holds)
+/// when dropped; the socket it held lives on under its final name. A name someone else took
+/// (in a sticky directory) is skipped for another random one, never reused.
+fn staging_dir(parent: &Path) -> std::io::Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix(".ironroot-keyprovider-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir_in(parent)
 }
 
 #[cfg(test)]
@@ -105,12 +78,13 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn temp_dir(name: &str) -> PathBuf {
-        let d =
-            std::env::temp_dir().join(format!("ironroot-kp-socket-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::DirBuilder::new().mode(0o755).create(&d).unwrap();
-        d
+    /// A directory of mode 0755, as a socket's directory usually is.
+    fn temp_dir() -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix("ironroot-kp-socket-")
+            .permissions(std::fs::Permissions::from_mode(0o755))
+            .tempdir()
+            .unwrap()
     }
 
     fn mode(p: &Path) -> u32 {
@@ -119,7 +93,8 @@ mod tests {
 
     #[tokio::test]
     async fn socket_is_never_created_with_umask_permissions() {
-        let dir = temp_dir("mode");
+        let tmp = temp_dir();
+        let dir = tmp.path();
         let socket = dir.join("kp.sock");
         let listener = bind(&socket).unwrap();
         assert!(std::fs::symlink_metadata(&socket)
@@ -128,12 +103,12 @@ mod tests {
             .is_socket());
         assert_eq!(mode(&socket), 0o600);
         assert_eq!(
-            mode(&dir) & 0o002,
+            mode(dir) & 0o002,
             0,
             "the socket's directory is world-writable"
         );
         // The private directory it was bound in is gone; only the socket remains.
-        let names: Vec<_> = std::fs::read_dir(&dir)
+        let names: Vec<_> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
@@ -143,38 +118,38 @@ mod tests {
             tokio::join!(listener.accept(), tokio::net::UnixStream::connect(&socket));
         accepted.unwrap();
         connected.unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn socket_is_bound_in_a_directory_no_other_user_can_enter() {
-        let dir = temp_dir("staging");
-        let staging = StagingDir::create(&dir).unwrap();
-        assert_eq!(mode(&staging.path), 0o700);
-        let other = StagingDir::create(&dir).unwrap();
-        assert_ne!(other.path, staging.path);
+        let tmp = temp_dir();
+        let dir = tmp.path();
+        let staging = staging_dir(dir).unwrap();
+        assert_eq!(mode(staging.path()), 0o700);
+        let other = staging_dir(dir).unwrap();
+        assert_ne!(other.path(), staging.path());
         drop((staging, other));
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
-        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(std::fs::read_dir(dir).unwrap().count(), 0);
     }
 
     #[tokio::test]
     async fn socket_in_a_world_writable_directory_is_refused_so_no_user_can_swap_it() {
-        let dir = temp_dir("open");
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let tmp = temp_dir();
+        let dir = tmp.path();
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         let e = bind(&dir.join("kp.sock")).unwrap_err();
         assert!(e.to_string().contains("writable by every user"), "{e}");
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        assert_eq!(std::fs::read_dir(dir).unwrap().count(), 0);
         // With the sticky bit (as /tmp), other users cannot remove or rename the socket.
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
         drop(bind(&dir.join("kp.sock")).unwrap());
         assert_eq!(mode(&dir.join("kp.sock")), 0o600);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[tokio::test]
     async fn a_file_planted_at_the_socket_path_is_never_replaced() {
-        let dir = temp_dir("planted");
+        let tmp = temp_dir();
+        let dir = tmp.path();
         let planted = dir.join("kp.sock");
         std::fs::write(&planted, b"not a socket").unwrap();
         let e = bind(&planted).unwrap_err();
@@ -185,6 +160,5 @@ mod tests {
         drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
         drop(bind(&stale).unwrap());
         assert_eq!(mode(&stale), 0o600);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -14,7 +14,6 @@ use ironroot_ocicrypt::keyprovider::{parse_unwrap_response, parse_wrap_response}
 use ironroot_ocicrypt::{KeyProviderRequest, ProviderKeySpec};
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use zeroize::Zeroizing;
@@ -58,15 +57,11 @@ impl Unwrapper for FixedKey {
     }
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let rnd: String = ironroot_crypto::random_bytes(4)
+fn temp_dir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("ironroot-kp-{tag}-"))
+        .tempdir()
         .unwrap()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let d = std::env::temp_dir().join(format!("ironroot-kp-{tag}-{rnd}"));
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 fn wrap_request(spec: &str, opts: &[u8]) -> Vec<u8> {
@@ -95,7 +90,8 @@ fn unwrap_request(annotation: Vec<u8>) -> Vec<u8> {
 
 #[tokio::test]
 async fn grpc_wraps_and_unwraps_on_a_unix_socket_and_carries_errors() {
-    let dir = temp_dir("grpc");
+    let tmp = temp_dir("grpc");
+    let dir = tmp.path();
     let socket = dir.join("kp.sock");
     let h = Handler::new(
         "ironroot",
@@ -176,7 +172,6 @@ async fn grpc_wraps_and_unwraps_on_a_unix_socket_and_carries_errors() {
         .unwrap_err()
         .to_string()
         .contains("not a socket"));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 fn run_command(args: &[&str], stdin: &[u8]) -> (bool, String, String) {
@@ -202,7 +197,8 @@ fn run_command(args: &[&str], stdin: &[u8]) -> (bool, String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_command_transport_forwards_unwrap_to_the_agent_socket_and_explains_failures() {
-    let dir = temp_dir("cmd");
+    let tmp = temp_dir("cmd");
+    let dir = tmp.path();
     let socket = dir.join("agent.sock");
     let listener = grpc::bind(&socket).unwrap();
     let h = Handler::new(
@@ -279,5 +275,4 @@ async fn the_command_transport_forwards_unwrap_to_the_agent_socket_and_explains_
             "{want}: {err}"
         );
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -7,9 +7,8 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::http::{header, Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use rustls::ClientConfig;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use ironroot_tls::{ClientConfig, Identity};
+use rustls_pki_types::ServerName;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpStream;
@@ -51,25 +50,12 @@ pub fn tls_config(
     ca_pem: &[u8],
     identity: Option<(&str, Vec<u8>)>,
 ) -> Result<Arc<ClientConfig>, ConnError> {
-    let tls = |e: &dyn std::fmt::Display| ConnError::Tls(e.to_string());
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_slice_iter(ca_pem) {
-        roots.add(c.map_err(|e| tls(&e))?).map_err(|e| tls(&e))?;
-    }
-    let b = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| tls(&e))?
-        .with_root_certificates(roots);
-    let cfg = match identity {
-        None => b.with_no_client_auth(),
-        Some((cert_pem, key_der)) => {
-            let chain =
-                vec![CertificateDer::from_pem_slice(cert_pem.as_bytes()).map_err(|e| tls(&e))?];
-            let key = PrivateKeyDer::Pkcs8(key_der.into());
-            b.with_client_auth_cert(chain, key).map_err(|e| tls(&e))?
-        }
-    };
+    let tls = |e: ironroot_tls::TlsError| ConnError::Tls(e.to_string());
+    let identity = identity
+        .map(|(cert_pem, key_der)| Identity::from_pem_and_pkcs8(cert_pem.as_bytes(), key_der))
+        .transpose()
+        .map_err(tls)?;
+    let cfg = ironroot_tls::service_client_config(ca_pem, identity).map_err(tls)?;
     Ok(Arc::new(cfg))
 }
 

@@ -7,11 +7,12 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bytes::Bytes;
 use hyper::http::StatusCode;
-use ironroot_api::{ApiError, Challenge, EvidenceResponse};
+use ironroot_api::{Challenge, EvidenceResponse};
+use ironroot_client::ClientError;
 use ironroot_crypto::HashAlg;
 use ironroot_testkit::{HostImage, QuoteClock, SoftwareAk};
+use ironroot_tls::ClientConfig;
 use ironroot_tpm_wire::PcrSelection;
-use rustls::ClientConfig;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -257,18 +258,18 @@ pub fn decode<T: serde::de::DeserializeOwned>(
     status: StatusCode,
     bytes: &[u8],
 ) -> Result<T, Failure> {
-    if status.is_success() {
-        return serde_json::from_slice(bytes)
-            .map_err(|e| Failure::Local(format!("{step} answer: {e}")));
-    }
-    let kind = serde_json::from_slice::<ApiError>(bytes)
-        .ok()
-        .and_then(|e| serde_json::to_value(e.kind).ok())
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| status.as_u16().to_string());
+    let status = status.as_u16();
+    let kind = match ironroot_client::decode(status, bytes) {
+        Ok(v) => return Ok(v),
+        Err(ClientError::Api { error, .. }) => serde_json::to_value(error.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned)),
+        Err(ClientError::Decode(e)) => return Err(Failure::Local(format!("{step} answer: {e}"))),
+        Err(_) => None,
+    };
     Err(Failure::Service {
         step,
-        kind,
-        status: status.as_u16(),
+        kind: kind.unwrap_or_else(|| status.to_string()),
+        status,
     })
 }

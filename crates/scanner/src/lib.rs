@@ -9,6 +9,10 @@
 //! end, the package databases become an inventory in which each package carries the
 //! layer it came from.
 //!
+//! [`assemble`] makes the report from what the pass, the configuration [`checks`] and a
+//! content scanner found, and [`ScanReport::match_against`] matches it with a
+//! vulnerability database; [`policy`] applies the user's ignore rules and thresholds.
+//!
 //! [`render`] turns the finished [`ScanReport`] into the formats other tools read (SARIF,
 //! CycloneDX, SPDX, the cosign vulnerability attestation), as pure functions.
 //!
@@ -18,20 +22,24 @@
 //! not read: that is an [`InventoryProblem`].
 #![forbid(unsafe_code)]
 
+mod assemble;
+pub mod checks;
 mod digest;
 mod inventory;
 mod osrelease;
+pub mod policy;
 pub mod render;
 mod report;
 mod scan;
 
+pub use assemble::{assemble, ScanParts};
 pub use digest::{BlobDigest, DigestReader};
 pub use inventory::{is_package_db, InventoryProblem, NoRpmSqlite, RpmSqlite};
 pub use osrelease::OsRelease;
 pub use render::{RenderError, RuleText};
 pub use report::{
     layer_finding, match_problems, vulnerabilities, CheckFinding, DatabaseInfo, ImageInfo,
-    ReportProblem, ScanReport, Severity, Suppressed, Vulnerability, SCHEMA,
+    ProblemKind, ReportProblem, ScanReport, Severity, Suppressed, Vulnerability, SCHEMA,
 };
 pub use scan::{
     Collected, Inspector, InventoryItem, LayerFinding, LayerSummary, NoInspector, Scan, ScanError,

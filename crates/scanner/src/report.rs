@@ -4,59 +4,10 @@ use crate::osrelease::OsRelease;
 use crate::scan::{InventoryItem, LayerFinding, LayerSummary};
 use serde::{Deserialize, Serialize};
 
-/// Severity on one scale for every kind of finding. `Unknown` is a finding nothing rated
-/// (review it, it is not harmless); it sorts lowest but is never dropped silently.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Unknown,
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 6] = [
-        Severity::Unknown,
-        Severity::Info,
-        Severity::Low,
-        Severity::Medium,
-        Severity::High,
-        Severity::Critical,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Unknown => "unknown",
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Severity> {
-        Severity::ALL
-            .into_iter()
-            .find(|v| v.name().eq_ignore_ascii_case(s.trim()))
-    }
-}
-
-impl From<Option<ironroot_cvss::Severity>> for Severity {
-    fn from(s: Option<ironroot_cvss::Severity>) -> Severity {
-        match s {
-            None => Severity::Unknown,
-            Some(ironroot_cvss::Severity::None) => Severity::Info,
-            Some(ironroot_cvss::Severity::Low) => Severity::Low,
-            Some(ironroot_cvss::Severity::Medium) => Severity::Medium,
-            Some(ironroot_cvss::Severity::High) => Severity::High,
-            Some(ironroot_cvss::Severity::Critical) => Severity::Critical,
-        }
-    }
-}
+/// Severity on one scale for every kind of finding: the workspace's one type. `Unknown` is
+/// a finding nothing rated (review it, it is not harmless); it sorts lowest but is never
+/// dropped silently.
+pub use ironroot_severity::Severity;
 
 /// What was scanned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,10 +81,23 @@ pub struct CheckFinding {
     pub evidence: Option<String>,
 }
 
+/// Where a scan could not decide. Serialized as today's strings (`inventory`, `config`,
+/// `match`); an unknown kind in a submitted report is refused, not guessed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProblemKind {
+    /// A package database that could not be read.
+    Inventory,
+    /// The image config could not be read; the checks that need it did not run.
+    Config,
+    /// Matching against the vulnerability database could not decide.
+    Match,
+}
+
 /// Something the scan could not decide; the report is incomplete there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportProblem {
-    pub kind: String,
+    pub kind: ProblemKind,
     pub message: String,
 }
 
@@ -253,7 +217,7 @@ pub fn vulnerabilities(
                 version: f.package.version.clone(),
                 source_package: f.package.source_name.clone(),
                 fixed_version: f.fixed_version.clone(),
-                severity: f.severity.into(),
+                severity: f.severity.unwrap_or(Severity::Unknown),
                 severity_source: match f.severity_basis {
                     ironroot_vulndb::SeverityBasis::CvssV4 => "cvss-v4",
                     ironroot_vulndb::SeverityBasis::CvssV3 => "cvss-v3",
@@ -284,7 +248,7 @@ pub fn match_problems(report: &ironroot_vulndb::MatchReport) -> Vec<ReportProble
         .problems
         .iter()
         .map(|p| ReportProblem {
-            kind: "match".to_owned(),
+            kind: ProblemKind::Match,
             message: match (&p.package, &p.vuln_id) {
                 (Some(pkg), Some(id)) => {
                     format!("{} {} / {id}: {:?}", pkg.name, pkg.version, p.kind)

@@ -83,11 +83,7 @@ async fn summary(st: &AppState, h: HostRow) -> Result<HostSummary, ServiceError>
     // The recorded state is the one events announce; a deadline the sweeper has not yet
     // reached still counts as expired here (fail closed).
     let trust = match st.store.trust_state(&h.host_id).await? {
-        Some((state, deadline)) => match TrustState::parse(&state) {
-            Some(TrustState::Trusted) if deadline.is_none_or(|d| d <= now) => TrustState::Expired,
-            Some(t) => t,
-            None => TrustState::Unknown,
-        },
+        Some((state, deadline)) => state.as_of(deadline, now),
         None => trust_state(latest.as_ref(), now),
     };
     if trust == TrustState::Expired {

@@ -12,7 +12,7 @@ use ironroot_crypto::HashAlg;
 use ironroot_evidence::{EventLog, ImaLog};
 use ironroot_tpm_wire::{verify_quote, PcrValues, TpmPublic};
 use ironroot_verifier::{
-    Evidence, Fault, FaultName, Flavor, FlavorGroup, HostInfo, RuleResult, TrustReport,
+    Evidence, Fault, FaultName, Flavor, FlavorGroup, HostInfo, RuleId, RuleResult, TrustReport,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -62,7 +62,7 @@ fn rejected(
     group: &str,
     now: u64,
     validity: u64,
-    rule: &str,
+    rule: RuleId,
     fault: Fault,
 ) -> TrustReport {
     TrustReport {
@@ -73,7 +73,7 @@ fn rejected(
         expires: now + validity,
         group: group.to_owned(),
         results: vec![RuleResult {
-            rule: rule.into(),
+            rule,
             subject: None,
             flavor_id: None,
             flavor_label: None,
@@ -126,7 +126,7 @@ pub(crate) async fn attest(
             &group_name,
             now,
             validity,
-            "quote",
+            RuleId::Quote,
             Fault::new(
                 FaultName::QuoteInvalid,
                 format!("the quote was rejected: {e}"),
@@ -137,7 +137,7 @@ pub(crate) async fn attest(
             &group_name,
             now,
             validity,
-            "quote",
+            RuleId::Quote,
             Fault::new(
                 FaultName::QuoteInvalid,
                 "the quote does not cover PCRs 0-10 in the SHA-256 bank, which every attestation must",
@@ -179,7 +179,7 @@ pub(crate) async fn attest(
                 host: info,
             };
             if backwards {
-                rejected(host, &group_name, now, validity, "tpm_clock", Fault::new(
+                rejected(host, &group_name, now, validity, RuleId::TpmClock, Fault::new(
                     FaultName::ClockWentBackwards,
                     format!(
                         "the TPM's counters went backwards (reset {} restart {} clock {} ms, after reset {} restart {} clock {} ms): \
@@ -198,10 +198,10 @@ pub(crate) async fn attest(
         }
     };
     let mut report = report;
-    if report.results.iter().all(|r| r.rule != "quote") {
+    if !report.results.iter().any(|r| r.rule.is_quote()) {
         report.asset_tags = current_tags(st, host, asset_tag).await?;
     }
-    store_signed(st, report, Some(&host.trust_state), schedule.interval_secs).await
+    store_signed(st, report, Some(host.trust_state), schedule.interval_secs).await
 }
 
 /// The tags a report may carry: the host's current tag if the quote covered its digest.
@@ -230,7 +230,7 @@ fn report_integrity_ok(report: &TrustReport) -> bool {
     report
         .results
         .iter()
-        .filter(|r| r.rule.ends_with("_integrity"))
+        .filter(|r| r.rule.is_log_integrity())
         .all(|r| r.trusted)
 }
 
@@ -299,7 +299,7 @@ async fn evaluate_cached(
             group_name,
             now,
             validity,
-            "evidence",
+            RuleId::Evidence,
             Fault::new(
                 FaultName::EvidenceMalformed,
                 format!("the measurement logs could not be parsed: {e}"),
@@ -321,7 +321,7 @@ async fn evaluate_cached(
 async fn store_signed(
     st: &AppState,
     report: TrustReport,
-    expected: Option<&str>,
+    expected: Option<TrustState>,
     next_attestation_in: u64,
 ) -> Result<Outcome, ServiceError> {
     let payload = serde_json::to_vec(&report).map_err(|e| ServiceError::Internal(e.to_string()))?;
@@ -330,13 +330,8 @@ async fn store_signed(
         .sign_compact("ironroot-trust-report+jws", &payload)
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
     let report_id = uuid::Uuid::new_v4().to_string();
-    let now_state = if report.trusted {
-        TrustState::Trusted
-    } else {
-        TrustState::Untrusted
-    };
     // The report and the host's new state are written together, in the next group
-    // commit; the answer waits for it.
+    // commit, which moves the state by the verdict; the answer waits for it.
     let previous = st
         .verdicts
         .write(Verdict {
@@ -349,14 +344,15 @@ async fn store_signed(
                 report: String::from_utf8_lossy(&payload).into_owned(),
                 jws: jws.clone(),
             },
-            state: now_state.as_str(),
             deadline: report.trusted.then_some(report.expires),
-            expected: expected.map(str::to_owned),
+            expected,
             hostname: report.hostname.clone(),
             reasons: crate::admin::failure_lines(&report),
         })
         .await?;
-    let previous = TrustState::parse(&previous).unwrap_or(TrustState::Unknown);
+    let now_state = previous
+        .next(ironroot_api::TrustInput::from_verdict(report.trusted))
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
     if previous != now_state {
         tracing::info!(host = %report.hostname, from = previous.as_str(), to = now_state.as_str(), "trust changed");
         st.events.poke();

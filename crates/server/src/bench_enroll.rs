@@ -105,7 +105,7 @@ pub(crate) async fn enroll(
         reset_count: None,
         restart_count: None,
         clock: None,
-        trust_state: "unknown".into(),
+        trust_state: ironroot_api::TrustState::INITIAL,
         tag_digest: None,
         tag_json: None,
         cert_serial: Some(cert.serial),

@@ -259,16 +259,15 @@ mod tests {
 
     #[test]
     fn secrets_published_once_under_a_race() {
-        let dir = std::env::temp_dir().join(format!("ironroot-secret-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = ironroot_testkit::databases::TempDir::new("secret");
+        let dir = tmp.path();
         let (tokens, kids): (Vec<String>, Vec<String>) = std::thread::scope(|s| {
             let hs: Vec<_> = (0..4)
                 .map(|_| {
                     s.spawn(|| {
                         (
-                            load_or_create_token(&dir).unwrap().to_string(),
-                            load_or_create_signer(&dir, "report-signing.pk8")
+                            load_or_create_token(dir).unwrap().to_string(),
+                            load_or_create_signer(dir, "report-signing.pk8")
                                 .unwrap()
                                 .kid()
                                 .to_owned(),
@@ -280,6 +279,5 @@ mod tests {
         });
         assert!(tokens.windows(2).all(|w| w[0] == w[1]) && kids.windows(2).all(|w| w[0] == w[1]));
         assert_eq!(tokens[0].len(), 64);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

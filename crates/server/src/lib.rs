@@ -363,9 +363,7 @@ fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
         .with_state(state)
 }
 
+/// The service's one clock: every expiry, issue time and retention cut-off reads it.
 pub(crate) fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    ironroot_timestamp::now_unix()
 }

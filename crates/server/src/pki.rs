@@ -1,10 +1,11 @@
 //! The service's own PKI: a CA created on first start, the server's TLS certificate,
 //! and the client certificates that enrolled agents use for mutual TLS.
 
+mod csr;
+
 use rcgen::{
-    BasicConstraints, Certificate, CertificateParams, CertificateSigningRequestParams, DnType,
-    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
-    PKCS_ECDSA_P256_SHA256,
+    BasicConstraints, Certificate, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose, SanType, SerialNumber, PKCS_ECDSA_P256_SHA256,
 };
 use std::path::Path;
 
@@ -22,18 +23,14 @@ pub enum PkiError {
     BadCsr(String),
 }
 
-/// A name no other process or thread will pick for a temporary file.
+/// A name no other process or thread will pick for a temporary file: the process id and a
+/// counter keep threads and processes on one host apart, the random part replicas on other
+/// hosts that share the data directory.
 fn unique() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let r = ironroot_crypto::random_bytes(8).unwrap_or_default();
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!(
-        "{}.{t}.{}",
-        std::process::id(),
-        r.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    )
+    format!("{}.{n}.{}", std::process::id(), hex::encode(r))
 }
 
 /// Loads the CA from `dir`, or creates it. Replicas sharing a data directory may start
@@ -170,8 +167,7 @@ impl ServicePki {
         host_id: &str,
         lifetime_secs: u64,
     ) -> Result<IssuedCert, PkiError> {
-        let mut csr = CertificateSigningRequestParams::from_pem(csr_pem)
-            .map_err(|e| PkiError::BadCsr(e.to_string()))?;
+        let public_key = csr::public_key_from_pem(csr_pem)?;
         let mut p = CertificateParams::new(Vec::<String>::new())?;
         p.distinguished_name.push(DnType::CommonName, host_id);
         p.subject_alt_names.push(SanType::URI(
@@ -190,9 +186,8 @@ impl ServicePki {
         p.serial_number = Some(SerialNumber::from_slice(&serial));
         p.not_before = unix_time(now.saturating_sub(60));
         p.not_after = unix_time(not_after);
-        csr.params = p;
         Ok(IssuedCert {
-            pem: csr.signed_by(&self.ca_cert, &self.ca_key)?.pem(),
+            pem: p.signed_by(&public_key, &self.ca_cert, &self.ca_key)?.pem(),
             serial: hex::encode(&serial),
             not_after,
         })
@@ -244,14 +239,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn issued_client_certificate_carries_the_csr_key_and_the_host_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = ServicePki::load_or_create(dir.path(), &["localhost".to_string()]).unwrap();
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let csr = CertificateParams::new(vec!["ignored".to_string()])
+            .unwrap()
+            .serialize_request(&key)
+            .unwrap()
+            .pem()
+            .unwrap();
+        let issued = pki.issue_client_cert(&csr, "host-1", 3600).unwrap();
+        let (_, pem) = x509_parser::pem::parse_x509_pem(issued.pem.as_bytes()).unwrap();
+        let cert = pem.parse_x509().unwrap();
+        assert_eq!(cert.public_key().raw, key.public_key_der().as_slice());
+        let id = client_id_from_cert(&pem.contents).unwrap();
+        assert_eq!(id.host_id, "host-1");
+        assert_eq!(id.serial, issued.serial);
+    }
+
+    #[test]
     fn replicas_starting_together_share_one_ca() {
-        let dir = std::env::temp_dir().join(format!("ironroot-pki-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
         let names = vec!["localhost".to_string()];
         let pems: Vec<String> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..4)
-                .map(|_| s.spawn(|| ServicePki::load_or_create(&dir, &names).unwrap().ca_pem))
+                .map(|_| s.spawn(|| ServicePki::load_or_create(dir, &names).unwrap().ca_pem))
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
@@ -263,8 +277,7 @@ mod tests {
             std::fs::read_to_string(dir.join("ca.pem")).unwrap(),
             pems[0]
         );
-        let again = ServicePki::load_or_create(&dir, &names).unwrap();
+        let again = ServicePki::load_or_create(dir, &names).unwrap();
         assert_eq!(again.ca_pem, pems[0], "a restart keeps the CA");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

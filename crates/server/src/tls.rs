@@ -6,10 +6,7 @@ use crate::pki::{client_id_from_cert, ClientId, ServicePki};
 use axum::response::IntoResponse;
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use rustls::server::WebPkiClientVerifier;
-use rustls::{RootCertStore, ServerConfig};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use ironroot_tls::ServerConfig;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,29 +26,15 @@ pub struct PeerIdentity(pub Option<ClientId>);
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub std::net::SocketAddr);
 
+/// The listener's TLS configuration (built by `ironroot-tls`): the service certificate,
+/// and client certificates of the service CA asked for but not required.
 pub fn server_config(pki: &ServicePki) -> Result<Arc<ServerConfig>, String> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut roots = RootCertStore::empty();
-    let ca = CertificateDer::from_pem_slice(pki.ca_pem.as_bytes()).map_err(|e| e.to_string())?;
-    roots.add(ca).map_err(|e| e.to_string())?;
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .allow_unauthenticated()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let chain = vec![
-        CertificateDer::from_pem_slice(pki.server_cert_pem.as_bytes())
-            .map_err(|e| e.to_string())?,
-    ];
-    let key =
-        PrivateKeyDer::from_pem_slice(pki.server_key_pem.as_bytes()).map_err(|e| e.to_string())?;
-    let mut cfg = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(chain, key)
-        .map_err(|e| e.to_string())?;
-    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Arc::new(cfg))
+    let identity = ironroot_tls::Identity::from_pem(
+        pki.server_cert_pem.as_bytes(),
+        pki.server_key_pem.as_bytes(),
+    )
+    .map_err(|e| e.to_string())?;
+    ironroot_tls::server_config(pki.ca_pem.as_bytes(), identity).map_err(|e| e.to_string())
 }
 
 /// How many connections the service holds, and for how long a quiet one is kept.

@@ -6,13 +6,14 @@
 //! loses no verdict that was announced.
 
 use crate::store::{Store, StoreError, Verdict};
+use ironroot_api::TrustState;
 use tokio::sync::{mpsc, oneshot};
 
 /// Largest batch; a bound on how long one transaction holds the write lock.
 const MAX_BATCH: usize = 256;
 const QUEUE: usize = 4096;
 
-type Job = (Verdict, oneshot::Sender<Result<String, StoreError>>);
+type Job = (Verdict, oneshot::Sender<Result<TrustState, StoreError>>);
 
 pub(crate) struct VerdictWriter {
     tx: mpsc::Sender<Job>,
@@ -26,7 +27,7 @@ impl VerdictWriter {
     }
 
     /// Persists one verdict and returns the host's previous trust state.
-    pub async fn write(&self, v: Verdict) -> Result<String, StoreError> {
+    pub async fn write(&self, v: Verdict) -> Result<TrustState, StoreError> {
         let (done, wait) = oneshot::channel();
         self.tx
             .send((v, done))

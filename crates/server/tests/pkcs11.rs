@@ -1,8 +1,8 @@
 //! The broker's master key in a real PKCS#11 token (Debian's SoftHSM2, in a private
 //! token directory): sealing and opening run inside the token, the key cannot be read
 //! out, a second instance finds the same key, and every misconfiguration is a clear
-//! startup error. Prints SKIPPED and passes when SoftHSM2 is not installed
-//! (`scripts/install-deps.sh` installs it).
+//! startup error. Fails when SoftHSM2 is not installed (`scripts/install-deps.sh` installs
+//! it), or skips where a developer allowed it (`ironroot_testkit::skip_missing_peer`).
 //!
 //! SOFTHSM2_CONF is process-wide and PKCS#11 is initialized once per process, so the
 //! scenarios run in sequence in one test function.
@@ -37,12 +37,9 @@ impl SoftHsm {
     /// saying why) when SoftHSM2 is not installed.
     fn start() -> Option<SoftHsm> {
         let Some(module) = MODULES.iter().map(PathBuf::from).find(|p| p.exists()) else {
-            assert!(
-            std::env::var_os("IRONROOT_ALLOW_SKIP").is_some_and(|v| v == "1"),
-            "{}: run `make test` (it installs every peer), or set IRONROOT_ALLOW_SKIP=1 to skip on a developer machine",
-            "SoftHSM2 is not installed"
+            ironroot_testkit::skip_missing_peer(
+                "SoftHSM2's module is not installed (apt-get install softhsm2)",
             );
-            eprintln!("SKIPPED: SoftHSM2's module is not installed (apt-get install softhsm2)");
             return None;
         };
         if Command::new("softhsm2-util")
@@ -50,12 +47,9 @@ impl SoftHsm {
             .output()
             .is_err()
         {
-            assert!(
-            std::env::var_os("IRONROOT_ALLOW_SKIP").is_some_and(|v| v == "1"),
-            "{}: run `make test` (it installs every peer), or set IRONROOT_ALLOW_SKIP=1 to skip on a developer machine",
-            "softhsm2-util is not installed"
+            ironroot_testkit::skip_missing_peer(
+                "softhsm2-util is not installed (apt-get install softhsm2)",
             );
-            eprintln!("SKIPPED: softhsm2-util is not installed (apt-get install softhsm2)");
             return None;
         }
         let dir = TempDir::new("softhsm");
@@ -310,7 +304,7 @@ fn a_second_key_with_the_label_is_refused(
         "{e}"
     );
     assert!(
-        e.to_string().contains(&hex_of(b"extra")),
+        e.to_string().contains(&hex::encode(b"extra")),
         "names the ids: {e}"
     );
     session.destroy_object(extra).unwrap();
@@ -359,8 +353,4 @@ fn a_key_deleted_while_running_is_not_replaced(hsm: &SoftHsm) {
     let e = m.seal("k", b"x").unwrap_err();
     assert!(e.contains("no longer in the token"), "{e}");
     assert!(key_objects(&session, "vanishing").is_empty(), "recreated");
-}
-
-fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

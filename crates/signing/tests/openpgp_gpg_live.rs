@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Our OpenPGP output against live gpg: `gpg --import` takes our exported public key, its
-//! fingerprint equals ours, and `gpg --verify` accepts our signed message. Skips (saying
-//! why) only when gpg is not installed.
+//! fingerprint equals ours, and `gpg --verify` accepts our signed message. Fails when gpg
+//! is not installed, or skips where a developer allowed it (`ironroot_testkit::skip_missing_peer`).
 
 use ironroot_signing::openpgp::{verify_message, Keyring, OpenPgpSigningKey};
 use std::path::Path;
@@ -22,12 +22,14 @@ fn gpg(home: &Path, args: &[&str]) -> std::process::Output {
 #[test]
 fn gpg_imports_our_key_and_verifies_our_signature() {
     if Command::new("gpg").arg("--version").output().is_err() {
-        println!("SKIP: gpg is not installed, cannot check interop live");
+        ironroot_testkit::skip_missing_peer(
+            "gpg is not installed, cannot check interop live (apt-get install gnupg)",
+        );
         return;
     }
-    let dir = std::env::temp_dir().join(format!("ironroot-signing-gpg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    // tempfile makes it 0700, as gpg wants its home directory.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
 
     let key = OpenPgpSigningKey::generate(NOW).unwrap();
     let key =
@@ -94,5 +96,4 @@ fn gpg_imports_our_key_and_verifies_our_signature() {
         .arg(&dir)
         .args(["--kill", "all"])
         .status();
-    let _ = std::fs::remove_dir_all(&dir);
 }

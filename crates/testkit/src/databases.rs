@@ -14,35 +14,23 @@ use std::net::TcpListener;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
 
-/// A fresh directory under the system temp dir, removed on drop.
-pub struct TempDir(PathBuf);
+/// A fresh directory under the system temp dir (`ironroot-TAG-...`), removed on drop.
+pub struct TempDir(tempfile::TempDir);
 
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
-        static SEQ: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "ironroot-{tag}-{}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        );
-        let dir = std::env::temp_dir().join(name);
-        let _ = std::fs::remove_dir_all(&dir);
-        if let Err(e) = std::fs::create_dir_all(&dir) {
-            panic!("cannot create {}: {e}", dir.display());
+        match tempfile::Builder::new()
+            .prefix(&format!("ironroot-{tag}-"))
+            .tempdir()
+        {
+            Ok(dir) => TempDir(dir),
+            Err(e) => panic!("cannot create a temporary directory for {tag}: {e}"),
         }
-        TempDir(dir)
     }
 
     pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path()
     }
 }
 
@@ -60,24 +48,17 @@ impl PgCluster {
     /// PostgreSQL is not installed, so the caller can skip.
     pub fn start() -> Option<PgCluster> {
         let Some(bindir) = find_bindir() else {
-            assert!(
-                crate::skip_allowed(),
-                "PostgreSQL is not installed: run `make test` (it installs every peer), or set \
-                 IRONROOT_ALLOW_SKIP=1 to skip on a developer machine"
-            );
-            eprintln!(
-                "SKIPPED: PostgreSQL binaries not found (install the `postgresql` package, \
-                 see scripts/install-deps.sh, or set IRONROOT_PG_BINDIR)"
+            crate::skip_missing_peer(
+                "PostgreSQL binaries not found (install the `postgresql` package, \
+                 see scripts/install-deps.sh, or set IRONROOT_PG_BINDIR)",
             );
             return None;
         };
         let as_postgres_user = running_as_root();
         if as_postgres_user && !postgres_user_exists() {
-            assert!(
-                crate::skip_allowed(),
-                "running as root without a `postgres` user to run PostgreSQL (set IRONROOT_ALLOW_SKIP=1 to skip)"
+            crate::skip_missing_peer(
+                "running as root and there is no `postgres` user to run PostgreSQL",
             );
-            eprintln!("SKIPPED: running as root and there is no `postgres` user to run PostgreSQL");
             return None;
         }
         let dir = TempDir::new("pg");
@@ -226,4 +207,24 @@ fn run_checked(cmd: &mut Command) {
         "{cmd:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_dirs_are_fresh_named_by_tag_and_removed_on_drop() {
+        let (a, b) = (TempDir::new("tag"), TempDir::new("tag"));
+        assert_ne!(a.path(), b.path());
+        let name = a
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        assert!(name.is_some_and(|n| n.starts_with("ironroot-tag-")));
+        let kept = a.path().to_owned();
+        std::fs::write(kept.join("f"), b"x").ok();
+        drop(a);
+        assert!(!kept.exists());
+    }
 }

@@ -12,6 +12,10 @@
 //! Module `databases` gives tests a throwaway SQLite directory and a private PostgreSQL
 //! cluster, shared by the store's tests and the end-to-end replica tests.
 //!
+//! [`skip_missing_peer`] is the one rule for a test whose real peer (swtpm, PostgreSQL,
+//! SoftHSM2, the registry, skopeo...) is missing: fail in CI, skip and record it only where
+//! a developer allowed it.
+//!
 //! It signs with aws-lc-rs directly (module `signer`): `ironroot-crypto` owns the
 //! product's cryptography and, by design, offers only verification for attestation keys,
 //! since the product never signs as a TPM. This is the one exception, and it stays here.
@@ -22,10 +26,12 @@
 mod ak;
 pub mod databases;
 mod image;
+mod peer;
 mod signer;
 
 pub use ak::{bench_qualified_name, AkKind, Quote, QuoteClock, SoftwareAk};
 pub use image::{boot_log, ima_list, replayed_pcrs, HostImage, ImageSize};
+pub use peer::skip_missing_peer;
 
 /// Why a fixture could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -43,10 +49,4 @@ pub enum FixtureError {
     Ima(#[from] ironroot_evidence::ImaError),
     #[error("PCR {0} cannot be selected (0-23 only)")]
     PcrIndex(u32),
-}
-
-/// Whether a test may skip when a real peer is missing: only where a developer said so
-/// with `IRONROOT_ALLOW_SKIP=1`. CI never sets it, so a missing peer fails there.
-pub fn skip_allowed() -> bool {
-    std::env::var_os("IRONROOT_ALLOW_SKIP").is_some_and(|v| v == "1")
 }

@@ -1,5 +1,6 @@
-//! Checks this crate against the reference TPM: swtpm driven by tpm2-tools. Skips (with a
-//! message) when either is not installed.
+//! Checks this crate against the reference TPM: swtpm driven by tpm2-tools. Fails when
+//! either is not installed, or skips where a developer allowed it
+//! (`ironroot_testkit::skip_missing_peer`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -16,7 +17,8 @@ use std::time::{Duration, Instant};
 /// A running swtpm with its own state directory; both go away on drop.
 struct Swtpm {
     child: Child,
-    dir: PathBuf,
+    /// Removed after `drop` below has stopped swtpm.
+    dir: tempfile::TempDir,
     port: u16,
 }
 
@@ -24,7 +26,6 @@ impl Drop for Swtpm {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -50,17 +51,15 @@ fn free_port_pair() -> Option<u16> {
 
 fn start_swtpm(name: &str) -> Swtpm {
     for attempt in 0..5 {
-        let dir = std::env::temp_dir().join(format!(
-            "ironroot-tpm-wire-{name}-{}-{attempt}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("ironroot-tpm-wire-{name}-{attempt}-"))
+            .tempdir()
+            .unwrap();
         let port = free_port_pair().expect("no free loopback ports");
         let child = Command::new("swtpm")
             .args(["socket", "--tpm2", "--flags", "not-need-init,startup-clear"])
             .arg("--tpmstate")
-            .arg(format!("dir={}", dir.display()))
+            .arg(format!("dir={}", dir.path().display()))
             .args(["--server", &format!("type=tcp,port={port}")])
             .args(["--ctrl", &format!("type=tcp,port={}", port + 1)])
             .stdout(Stdio::null())
@@ -96,7 +95,7 @@ impl Swtpm {
     fn try_tool(&self, args: &[&str]) -> Result<String, String> {
         let out = Command::new(args[0])
             .args(&args[1..])
-            .current_dir(&self.dir)
+            .current_dir(self.dir.path())
             .env(
                 "TPM2TOOLS_TCTI",
                 format!("swtpm:host=127.0.0.1,port={}", self.port),
@@ -115,11 +114,11 @@ impl Swtpm {
     }
 
     fn read(&self, file: &str) -> Vec<u8> {
-        std::fs::read(self.dir.join(file)).unwrap()
+        std::fs::read(self.dir.path().join(file)).unwrap()
     }
 
     fn path(&self, file: &str) -> PathBuf {
-        self.dir.join(file)
+        self.dir.path().join(file)
     }
 }
 
@@ -135,7 +134,9 @@ fn tools_available() -> bool {
     .filter(|t| !on_path(t))
     .collect();
     if !missing.is_empty() {
-        eprintln!("SKIPPED: swtpm integration test needs {missing:?} on PATH");
+        ironroot_testkit::skip_missing_peer(&format!(
+            "swtpm integration test needs {missing:?} on PATH (apt-get install swtpm tpm2-tools)"
+        ));
     }
     missing.is_empty()
 }

@@ -2,6 +2,7 @@
 //! These types are also the flavor import/export file format, so they reject unknown fields:
 //! a misspelt key must not silently drop a check.
 
+use crate::rule_id::RuleId;
 use ironroot_crypto::HashAlg;
 use ironroot_tpm_wire::Digest;
 use serde::{Deserialize, Serialize};
@@ -138,15 +139,20 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// The rule's identity in trust reports; its name is the serde tag.
+    pub const fn id(&self) -> RuleId {
+        match self {
+            Rule::PcrMatches { .. } => RuleId::PcrMatches,
+            Rule::EventLogEquals { .. } => RuleId::EventLogEquals,
+            Rule::EventLogIncludes { .. } => RuleId::EventLogIncludes,
+            Rule::ImaFiles { .. } => RuleId::ImaFiles,
+            Rule::AssetTagMatches { .. } => RuleId::AssetTagMatches,
+        }
+    }
+
     /// The short name used in trust reports (the serde tag).
     pub const fn name(&self) -> &'static str {
-        match self {
-            Rule::PcrMatches { .. } => "pcr_matches",
-            Rule::EventLogEquals { .. } => "event_log_equals",
-            Rule::EventLogIncludes { .. } => "event_log_includes",
-            Rule::ImaFiles { .. } => "ima_files",
-            Rule::AssetTagMatches { .. } => "asset_tag_matches",
-        }
+        self.id().as_str()
     }
 
     /// What the rule looks at, for reports: `PCR 7 (sha256)`, `3 files (sha256)`.

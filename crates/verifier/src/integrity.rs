@@ -6,14 +6,12 @@
 use crate::context::IMA_PCR;
 use crate::fault::{Fault, FaultName};
 use crate::report::RuleResult;
+use crate::rule_id::RuleId;
 use crate::Evidence;
 use ironroot_crypto::HashAlg;
 use ironroot_evidence::ImaLog;
 use ironroot_tpm_wire::{Digest, PcrValues};
 use std::borrow::Cow;
-
-pub(crate) const EVENT_LOG_INTEGRITY: &str = "event_log_integrity";
-pub(crate) const IMA_LOG_INTEGRITY: &str = "ima_log_integrity";
 
 #[derive(Debug, Default)]
 pub(crate) struct Integrity {
@@ -34,13 +32,13 @@ pub(crate) fn check(
     if let Some(replayed) = replayed {
         let faults = event_log_faults(&evidence.quoted, replayed);
         out.results
-            .push(RuleResult::builtin(EVENT_LOG_INTEGRITY, faults));
+            .push(RuleResult::builtin(RuleId::EventLogIntegrity, faults));
     }
     if let Some(ima) = &evidence.ima {
         let faults = ima_faults(&evidence.quoted, ima, ima_known);
         out.ima_proven = faults.is_empty();
         out.results
-            .push(RuleResult::builtin(IMA_LOG_INTEGRITY, faults));
+            .push(RuleResult::builtin(RuleId::ImaLogIntegrity, faults));
     }
     out
 }

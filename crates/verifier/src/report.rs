@@ -3,6 +3,7 @@
 
 use crate::fault::Fault;
 use crate::flavor::{Flavor, FlavorPart};
+use crate::rule_id::RuleId;
 use ironroot_tpm_wire::PcrValues;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -11,9 +12,10 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleResult {
-    /// Short rule name: a flavor rule's tag (`pcr_matches`), `event_log_integrity`,
-    /// `ima_log_integrity`, `flavor` (a flavor as a whole) or `match_policy`.
-    pub rule: String,
+    /// The rule, serialised as its short name: a flavor rule's tag (`pcr_matches`),
+    /// `event_log_integrity`, `ima_log_integrity`, `flavor` (a flavor as a whole),
+    /// `match_policy`, or one the service checks before the logs (`quote`).
+    pub rule: RuleId,
     /// What a flavor rule looks at (`PCR 7 (sha256)`), so passing results read clearly too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
@@ -30,9 +32,9 @@ pub struct RuleResult {
 
 impl RuleResult {
     /// A result that is trusted exactly when it has no faults.
-    pub(crate) fn builtin(rule: &str, faults: Vec<Fault>) -> Self {
+    pub(crate) fn builtin(rule: RuleId, faults: Vec<Fault>) -> Self {
         RuleResult {
-            rule: rule.to_string(),
+            rule,
             subject: None,
             flavor_id: None,
             flavor_label: None,
@@ -43,7 +45,7 @@ impl RuleResult {
     }
 
     pub(crate) fn for_flavor(
-        rule: &str,
+        rule: RuleId,
         subject: Option<String>,
         flavor: &Flavor,
         faults: Vec<Fault>,
@@ -60,7 +62,7 @@ impl RuleResult {
     pub(crate) fn for_policy(part: FlavorPart, faults: Vec<Fault>) -> Self {
         RuleResult {
             part: Some(part),
-            ..RuleResult::builtin("match_policy", faults)
+            ..RuleResult::builtin(RuleId::MatchPolicy, faults)
         }
     }
 }

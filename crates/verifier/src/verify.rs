@@ -5,6 +5,7 @@ use crate::fault::{Fault, FaultName};
 use crate::flavor::Flavor;
 use crate::group::{FlavorGroup, MatchPolicy, MatchType, Required};
 use crate::report::{RuleResult, TrustReport};
+use crate::rule_id::RuleId;
 use crate::{rules, Evidence};
 
 /// Evaluates `evidence` against `group`, whose flavors are `flavors` (the caller passes the
@@ -52,7 +53,7 @@ pub(crate) fn verify_with(
     }
     let verdict = combine_policies(&outcomes);
     if let Some(fault) = verdict.fault(&group.name) {
-        results.push(RuleResult::builtin("match_policy", vec![fault]));
+        results.push(RuleResult::builtin(RuleId::MatchPolicy, vec![fault]));
     }
     let trusted = integrity_ok && verdict == PolicyVerdict::Trusted;
     TrustReport {
@@ -136,15 +137,18 @@ pub(crate) fn evaluate_flavor(flavor: &Flavor, ctx: &Context<'_>) -> (bool, Vec<
         );
         return (
             false,
-            vec![RuleResult::for_flavor("flavor", None, flavor, vec![fault])],
+            vec![RuleResult::for_flavor(
+                RuleId::Flavor,
+                None,
+                flavor,
+                vec![fault],
+            )],
         );
     }
     let results: Vec<RuleResult> = flavor
         .rules
         .iter()
-        .map(|r| {
-            RuleResult::for_flavor(r.name(), Some(r.subject()), flavor, rules::evaluate(r, ctx))
-        })
+        .map(|r| RuleResult::for_flavor(r.id(), Some(r.subject()), flavor, rules::evaluate(r, ctx)))
         .collect();
     (results.iter().all(|r| r.trusted), results)
 }

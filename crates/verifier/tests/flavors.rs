@@ -107,8 +107,11 @@ fn tampered_runc_is_untrusted_with_a_fault_naming_path_and_digests() {
     assert_eq!(faults.len(), 1, "{r:#?}");
     let (rule, f) = faults[0];
     assert_eq!(
-        (rule.rule.as_str(), rule.part),
-        ("ima_files", Some(FlavorPart::Software))
+        (rule.rule, rule.part),
+        (
+            ironroot_verifier::RuleId::ImaFiles,
+            Some(FlavorPart::Software)
+        )
     );
     assert_eq!(f.path.as_deref(), Some(RUNC));
     let sha = |b: &[u8]| hex::encode(ironroot_crypto::digest(HashAlg::Sha256, b));

@@ -136,7 +136,7 @@ fn policy_failures_carry_their_named_fault() {
         let policy = report
             .results
             .iter()
-            .find(|r| r.rule == "match_policy")
+            .find(|r| r.rule == ironroot_verifier::RuleId::MatchPolicy)
             .unwrap();
         assert_eq!(policy.faults[0].name, want, "{m:?} {r:?}");
     }

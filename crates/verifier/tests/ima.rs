@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 fn only_fault(ev: &Evidence, rule: Rule) -> Fault {
     let report = check_rule(ev, rule);
     assert!(!report.trusted);
-    let mut faults = report
-        .failed_faults()
-        .filter(|(r, _)| r.part == Some(FlavorPart::Platform) && r.rule != "match_policy");
+    let mut faults = report.failed_faults().filter(|(r, _)| {
+        r.part == Some(FlavorPart::Platform) && r.rule != ironroot_verifier::RuleId::MatchPolicy
+    });
     let (_, fault) = faults.next().unwrap();
     assert!(faults.next().is_none());
     fault.clone()

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use ironroot_crypto::HashAlg;
 use ironroot_tpm_wire::PcrValues;
-use ironroot_verifier::{Evidence, FaultName, FlavorPart, TrustReport};
+use ironroot_verifier::{Evidence, FaultName, FlavorPart, RuleId, TrustReport};
 
 /// PLATFORM and OS flavors that pass on golden evidence whatever its logs say.
 fn report(ev: &Evidence) -> TrustReport {
@@ -21,7 +21,7 @@ fn report(ev: &Evidence) -> TrustReport {
     )
 }
 
-fn integrity_faults(r: &TrustReport, rule: &str) -> Vec<(FaultName, Option<u32>)> {
+fn integrity_faults(r: &TrustReport, rule: RuleId) -> Vec<(FaultName, Option<u32>)> {
     r.results
         .iter()
         .filter(|x| x.rule == rule)
@@ -34,7 +34,7 @@ fn integrity_faults(r: &TrustReport, rule: &str) -> Vec<(FaultName, Option<u32>)
 fn golden_evidence_passes_both_integrity_rules() {
     let r = report(&golden());
     assert!(r.trusted, "{r:#?}");
-    for rule in ["event_log_integrity", "ima_log_integrity"] {
+    for rule in [RuleId::EventLogIntegrity, RuleId::ImaLogIntegrity] {
         assert!(
             r.results.iter().any(|x| x.rule == rule && x.trusted),
             "{rule}"
@@ -49,7 +49,7 @@ fn a_log_that_does_not_replay_to_the_quote_is_untrusted_even_if_flavors_pass() {
     let r = report(&ev);
     assert!(!r.trusted);
     assert_eq!(
-        integrity_faults(&r, "event_log_integrity"),
+        integrity_faults(&r, RuleId::EventLogIntegrity),
         vec![(FaultName::EventLogReplayMismatch, Some(4))]
     );
     let f = r.failed_faults().next().unwrap().1;
@@ -63,7 +63,7 @@ fn a_pcr_the_log_extends_but_the_quote_lacks_is_a_fault() {
     let r = report(&ev);
     assert!(!r.trusted);
     assert_eq!(
-        integrity_faults(&r, "event_log_integrity"),
+        integrity_faults(&r, RuleId::EventLogIntegrity),
         vec![(FaultName::PcrValueMissing, Some(9))]
     );
 }
@@ -78,7 +78,7 @@ fn a_quote_sharing_no_bank_with_the_log_is_a_fault() {
     let r = report(&ev);
     assert!(!r.trusted);
     assert_eq!(
-        integrity_faults(&r, "event_log_integrity"),
+        integrity_faults(&r, RuleId::EventLogIntegrity),
         vec![(FaultName::PcrValueMissing, None)]
     );
 }
@@ -106,11 +106,11 @@ fn an_altered_ima_list_is_untrusted() {
     ev.ima.as_mut().unwrap().entries[2] = ima_entry(RUNC, b"runc 1.1.13");
     let r = report(&ev);
     assert!(!r.trusted);
-    let faults = integrity_faults(&r, "ima_log_integrity");
+    let faults = integrity_faults(&r, RuleId::ImaLogIntegrity);
     assert_eq!(faults, vec![(FaultName::ImaReplayMismatch, Some(10))]);
     let f = r
         .failed_faults()
-        .find(|(x, _)| x.rule == "ima_log_integrity")
+        .find(|(x, _)| x.rule == RuleId::ImaLogIntegrity)
         .unwrap()
         .1;
     assert_eq!(
@@ -136,7 +136,7 @@ fn an_ima_list_without_quoted_pcr_10_is_a_fault() {
     let r = report(&ev);
     assert!(!r.trusted);
     assert_eq!(
-        integrity_faults(&r, "ima_log_integrity"),
+        integrity_faults(&r, RuleId::ImaLogIntegrity),
         vec![(FaultName::PcrValueMissing, None)]
     );
 }
@@ -148,5 +148,5 @@ fn without_logs_there_is_nothing_to_replay() {
     ev.ima = None;
     let r = report(&ev);
     assert!(r.trusted, "{r:#?}");
-    assert!(r.results.iter().all(|x| !x.rule.ends_with("_integrity")));
+    assert!(r.results.iter().all(|x| !x.rule.is_log_integrity()));
 }

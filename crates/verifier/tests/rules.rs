@@ -28,7 +28,9 @@ fn only_fault(ev: &ironroot_verifier::Evidence, rule: Rule) -> Fault {
     let faults: Vec<&Fault> = report
         .results
         .iter()
-        .filter(|r| r.part == Some(FlavorPart::Platform) && r.rule != "match_policy")
+        .filter(|r| {
+            r.part == Some(FlavorPart::Platform) && r.rule != ironroot_verifier::RuleId::MatchPolicy
+        })
         .flat_map(|r| &r.faults)
         .collect();
     assert_eq!(faults.len(), 1, "{faults:#?}");
@@ -204,7 +206,7 @@ fn asset_tag_matches_only_the_tag_the_quote_covered() {
     assert!(report
         .results
         .iter()
-        .any(|r| r.rule == "asset_tag_matches" && r.trusted));
+        .any(|r| r.rule == ironroot_verifier::RuleId::AssetTagMatches && r.trusted));
 }
 
 #[test]

@@ -65,7 +65,9 @@ fn summary(findings: &[Finding]) -> Vec<String> {
                 f.package.name,
                 f.vuln_id,
                 f.fixed_version.as_deref().unwrap_or("-"),
-                f.severity.map_or("unrated", |s| s.as_str()),
+                // The variant name (`Critical`), as the CVSS specifications write it.
+                f.severity
+                    .map_or("unrated".to_owned(), |s| format!("{s:?}")),
                 f.severity_basis,
                 f.cvss_score.map_or("-".to_string(), |s| s.to_string()),
                 f.sources,

@@ -1,107 +1,14 @@
+//! `ironroot agent`: the trust agent's own command line (`ironroot_agent::command`), for
+//! one binary on a workstation. Nodes run the slim `ironroot-agent` binary instead.
+
 use anyhow::Context;
-use ironroot_agent::{AgentConfig, DevNode};
-use ironroot_tpm::{AkConfig, EsapiTpm};
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
-/// Run the trust agent.
-///
-/// It enrolls the node's TPM with the service (EK, AK, and the credential challenge that
-/// proves the AK is in the same TPM), then attests on the service's schedule and at once
-/// when a measurement changes. It keeps its identity in --state.
-///
-/// Real hardware: ironroot agent --server https://attest.example:8443 --ca ca.pem --tcti device:/dev/tpmrm0
-/// Development node: ironroot agent ... --tcti swtpm:host=127.0.0.1,port=2321 --dev-node DIR
-#[derive(clap::Args)]
-pub struct Args {
-    /// The attestation service's URL.
-    #[arg(long, env = "IRONROOT_SERVER")]
-    server: String,
-    /// PEM file with the service's CA certificate.
-    #[arg(long, env = "IRONROOT_CA")]
-    ca: PathBuf,
-    /// TPM to use: device:/dev/tpmrm0, or swtpm:host=127.0.0.1,port=2321.
-    #[arg(long, default_value = "device:/dev/tpmrm0", env = "IRONROOT_TCTI")]
-    tcti: String,
-    /// Directory for the agent's identity (client certificate and key).
-    #[arg(long, default_value = "/var/lib/ironroot-agent")]
-    state: PathBuf,
-    /// TCG event log. Default: /sys/kernel/security/tpm0/binary_bios_measurements (or the dev node's).
-    #[arg(long)]
-    event_log: Option<PathBuf>,
-    /// IMA measurement list. Default: /sys/kernel/security/ima/ascii_runtime_measurements (or the dev node's).
-    #[arg(long)]
-    ima_log: Option<PathBuf>,
-    /// Host name to register (default: this machine's).
-    #[arg(long)]
-    hostname: Option<String>,
-    /// Development node directory: read its logs and play IMA for its runtime files.
-    #[arg(long)]
-    dev_node: Option<PathBuf>,
-    /// Serve the ocicrypt key provider (gRPC) on this unix socket, so skopeo, podman, cri-o and
-    /// containerd on this node decrypt ironroot-encrypted images: point ocicrypt at it with
-    /// {"key-providers": {"ironroot": {"grpc": "unix:///run/ironroot/keyprovider.sock"}}}
-    /// in the file named by OCICRYPT_KEYPROVIDER_CONFIG. The socket is mode 0600.
-    #[arg(long, env = "IRONROOT_KEYPROVIDER_SOCKET")]
-    keyprovider_socket: Option<PathBuf>,
-}
-
-fn machine_hostname() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_else(|_| "localhost".into())
-}
-
-fn hardware_uuid(dev: Option<&PathBuf>) -> String {
-    let from = |p: &str| {
-        std::fs::read_to_string(p)
-            .ok()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-    };
-    match dev {
-        Some(d) => from(&d.join("hardware_uuid").display().to_string()),
-        None => from("/sys/class/dmi/id/product_uuid").or_else(|| from("/etc/machine-id")),
-    }
-    .unwrap_or_else(|| "unknown".into())
-}
+pub use ironroot_agent::command::Args;
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let ca_pem = std::fs::read(&a.ca)
-        .with_context(|| format!("reading the service CA {}", a.ca.display()))?;
-    let layout = a.dev_node.as_ref().map(ironroot_devnode::NodeLayout::new);
-    let event_log = a
-        .event_log
-        .or_else(|| layout.as_ref().map(|l| l.event_log_path()));
-    let ima_log = a
-        .ima_log
-        .or_else(|| layout.as_ref().map(|l| l.ima_log_path()));
-    let cfg = AgentConfig {
-        server: a.server,
-        ca_pem,
-        state_dir: a.state,
-        hostname: a.hostname.unwrap_or_else(machine_hostname),
-        hardware_uuid: hardware_uuid(a.dev_node.as_ref()),
-        event_log: event_log
-            .or_else(|| Some("/sys/kernel/security/tpm0/binary_bios_measurements".into())),
-        ima_log: ima_log
-            .or_else(|| Some("/sys/kernel/security/ima/ascii_runtime_measurements".into())),
-        dev_node: a.dev_node.map(|dir| DevNode {
-            dir,
-            poll: Duration::from_millis(250),
-        }),
-        max_log_bytes: 16 * 1024 * 1024,
-        watch_interval: std::time::Duration::from_millis(500),
-        keyprovider_socket: a.keyprovider_socket,
-    };
-    let tcti = a.tcti.clone();
-    let tpm = tokio::task::spawn_blocking(move || EsapiTpm::open(&tcti, AkConfig::default()))
-        .await?
-        .with_context(|| format!("opening the TPM at {}", a.tcti))?;
-    tokio::select! {
-        r = ironroot_agent::run(cfg, Box::new(tpm)) => r.context("agent stopped")?,
-        _ = tokio::signal::ctrl_c() => {}
-    }
+    ironroot_agent::command::run(a)
+        .await
+        .context("agent stopped")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -8,7 +8,7 @@
 //! rules are those of `check_tags` in crates/server/src/tags.rs.
 
 use super::admin::{print_json, AdminClient, Conn};
-use super::key::{path_segment, utc};
+use super::key::utc;
 use super::{printable, Output, Table};
 use anyhow::Context;
 use ironroot_api::{IssuedTag, TagRequest};
@@ -120,10 +120,9 @@ pub fn tags_text(tags: &BTreeMap<String, String>) -> String {
 }
 
 pub async fn tag(args: TagArgs, out: Output) -> anyhow::Result<ExitCode> {
-    let path = format!("/v1/hosts/{}/tags", path_segment(&args.host));
     if args.show {
         let history: Vec<IssuedTag> = AdminClient::new(&args.conn)?
-            .get(&path)
+            .tag_history(&args.host)
             .await
             .with_context(|| format!("cannot show the asset tags of {}", args.host))?;
         match out {
@@ -139,7 +138,7 @@ pub async fn tag(args: TagArgs, out: Output) -> anyhow::Result<ExitCode> {
         tags: parse_tags(&args.tags)?,
     };
     let issued: IssuedTag = AdminClient::new(&args.conn)?
-        .post(&path, &req)
+        .issue_tag(&args.host, &req)
         .await
         .with_context(|| format!("cannot tag {}", args.host))?;
     match out {
@@ -163,7 +162,7 @@ pub async fn tag(args: TagArgs, out: Output) -> anyhow::Result<ExitCode> {
 
 pub async fn untag(args: UntagArgs, out: Output) -> anyhow::Result<ExitCode> {
     let done: serde_json::Value = AdminClient::new(&args.conn)?
-        .delete(&format!("/v1/hosts/{}/tags", path_segment(&args.host)))
+        .revoke_tag(&args.host)
         .await
         .with_context(|| format!("cannot revoke the asset tag of {}", args.host))?;
     match out {

@@ -1,15 +1,10 @@
 //! Reaching the service as an administrator: where it is and the token ([`Conn`],
 //! [`MaybeConn`] for commands that need it only sometimes), and [`AdminClient`], the
-//! HTTPS client every administrator command and the demo use.
+//! `ironroot-client` every administrator command and the demo use, made from them.
 
 use anyhow::{bail, Context};
-use ironroot_api::{ApiError, HostSummary};
-use ironroot_keyprovider::admin_url::{admin_base_url, PlainHttp};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::CertificateDer;
-use serde::de::DeserializeOwned;
+use ironroot_client::{admin_base_url, PlainHttp};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// How to reach the service as an administrator.
 #[derive(clap::Args, Clone)]
@@ -82,129 +77,37 @@ impl MaybeConn {
     }
 }
 
-pub struct AdminClient {
-    http: reqwest::Client,
-    base: String,
-    token: zeroize::Zeroizing<String>,
-}
+/// The service's client (`ironroot-client`), made from the command's arguments. It
+/// dereferences to [`ironroot_client::Client`]: a method per route, errors that show the
+/// service's refusal as `message (Kind)`.
+pub struct AdminClient(ironroot_client::Client);
 
 impl AdminClient {
     /// The client `c` describes. The URL is checked before any file is read: the token
     /// goes only to https:// (or, with --insecure-http-loopback, to http:// on loopback).
     pub fn new(c: &Conn) -> anyhow::Result<Self> {
-        let base = admin_base_url(&c.server, c.plain_http())?;
+        admin_base_url(&c.server, c.plain_http())?;
         let ca = std::fs::read(&c.ca).with_context(|| format!("reading {}", c.ca.display()))?;
         let token = zeroize::Zeroizing::new(
             std::fs::read_to_string(&c.token_file)
                 .with_context(|| format!("reading {}", c.token_file.display()))?,
         );
-        Self::build(base, &ca, token.trim())
+        let client = ironroot_client::Client::admin(&c.server, &ca, token.trim(), c.plain_http())?;
+        Ok(AdminClient(client))
     }
 
     /// A client of the service at `server`, which must be an https:// URL.
     pub fn from_parts(server: &str, ca_pem: &[u8], token: &str) -> anyhow::Result<Self> {
-        Self::build(admin_base_url(server, PlainHttp::Refused)?, ca_pem, token)
+        let client = ironroot_client::Client::admin(server, ca_pem, token, PlainHttp::Refused)?;
+        Ok(AdminClient(client))
     }
+}
 
-    fn build(base: String, ca_pem: &[u8], token: &str) -> anyhow::Result<Self> {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_slice_iter(ca_pem) {
-            roots
-                .add(cert.context("service CA")?)
-                .context("service CA")?;
-        }
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            .timeout(std::time::Duration::from_secs(30))
-            // A redirect could lead the token to another scheme or host.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
-        Ok(AdminClient {
-            http,
-            base,
-            token: zeroize::Zeroizing::new(token.to_owned()),
-        })
-    }
+impl std::ops::Deref for AdminClient {
+    type Target = ironroot_client::Client;
 
-    async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> anyhow::Result<T> {
-        let resp = req
-            .bearer_auth(self.token.as_str())
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {}", self.base))?;
-        let status = resp.status();
-        let bytes = resp.bytes().await?;
-        if status.is_success() {
-            return serde_json::from_slice(&bytes).context("unexpected response from the service");
-        }
-        match serde_json::from_slice::<ApiError>(&bytes) {
-            // The message may quote a hostname or other text a node chose.
-            Ok(e) => bail!("{} ({:?})", crate::cmd::printable(&e.message), e.kind),
-            Err(_) => bail!("the service answered HTTP {status}"),
-        }
-    }
-
-    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
-        self.send(self.http.get(format!("{}{path}", self.base)))
-            .await
-    }
-
-    pub async fn put<B: serde::Serialize, T: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &B,
-    ) -> anyhow::Result<T> {
-        self.send(self.http.put(format!("{}{path}", self.base)).json(body))
-            .await
-    }
-
-    pub async fn post<B: serde::Serialize, T: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &B,
-    ) -> anyhow::Result<T> {
-        self.send(self.http.post(format!("{}{path}", self.base)).json(body))
-            .await
-    }
-
-    pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
-        self.send(self.http.delete(format!("{}{path}", self.base)))
-            .await
-    }
-
-    /// Opens the server-sent event stream at `path` (e.g. `/v1/events`); with `resume`,
-    /// the service first replays the events after that id (`Last-Event-ID`).
-    pub async fn event_stream(
-        &self,
-        path: &str,
-        resume: Option<i64>,
-    ) -> anyhow::Result<reqwest::Response> {
-        let mut req = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(self.token.as_str())
-            .timeout(std::time::Duration::from_secs(24 * 3600));
-        if let Some(id) = resume {
-            req = req.header("last-event-id", id.to_string());
-        }
-        let resp = req
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {}", self.base))?;
-        if !resp.status().is_success() {
-            bail!("the service answered HTTP {}", resp.status());
-        }
-        Ok(resp)
-    }
-
-    pub async fn hosts(&self) -> anyhow::Result<Vec<HostSummary>> {
-        self.get("/v1/hosts").await
+    fn deref(&self) -> &ironroot_client::Client {
+        &self.0
     }
 }
 
@@ -257,18 +160,17 @@ mod tests {
 
     #[test]
     fn insecure_http_loopback_flag_allows_plain_http_to_loopback_only() {
-        let dir = std::env::temp_dir().join(format!("ironroot-cli-conn-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path().to_path_buf();
         std::fs::write(dir.join("ca.pem"), b"").unwrap();
         std::fs::write(dir.join("admin.token"), b"secret\n").unwrap();
         let mut c = conn("http://127.0.0.1:8080/", true);
         c.ca = dir.join("ca.pem");
         c.token_file = dir.join("admin.token");
         let client = AdminClient::new(&c).unwrap();
-        assert_eq!(client.base, "http://127.0.0.1:8080");
+        assert_eq!(client.base(), "http://127.0.0.1:8080");
         c.server = "http://[::1]:8080".into();
         assert!(AdminClient::new(&c).is_ok());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

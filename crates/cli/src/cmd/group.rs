@@ -50,8 +50,7 @@ pub enum GroupCmd {
 pub async fn run(cmd: GroupCmd, out: Output) -> anyhow::Result<ExitCode> {
     match cmd {
         GroupCmd::List { conn } => {
-            let groups: Vec<FlavorGroup> =
-                AdminClient::new(&conn)?.get("/v1/flavor-groups").await?;
+            let groups: Vec<FlavorGroup> = AdminClient::new(&conn)?.flavor_groups().await?;
             match out {
                 Output::Json => print_json(&groups)?,
                 Output::Table => print!("{}", groups_table(&groups)),
@@ -66,7 +65,7 @@ pub async fn run(cmd: GroupCmd, out: Output) -> anyhow::Result<ExitCode> {
             conn,
         } => {
             let client = AdminClient::new(&conn)?;
-            let groups: Vec<FlavorGroup> = client.get("/v1/flavor-groups").await?;
+            let groups: Vec<FlavorGroup> = client.flavor_groups().await?;
             let existing = groups.iter().find(|g| g.name == name);
             let base_name = like.as_deref().unwrap_or(if existing.is_some() {
                 name.as_str()
@@ -90,7 +89,7 @@ pub async fn run(cmd: GroupCmd, out: Output) -> anyhow::Result<ExitCode> {
                 policies: base.policies.clone(),
                 schedule,
             };
-            let saved: FlavorGroup = client.post("/v1/flavor-groups", &group).await?;
+            let saved: FlavorGroup = client.put_flavor_group(&group).await?;
             match out {
                 Output::Json => print_json(&saved)?,
                 Output::Table => print!("{}", groups_table(std::slice::from_ref(&saved))),
@@ -98,8 +97,8 @@ pub async fn run(cmd: GroupCmd, out: Output) -> anyhow::Result<ExitCode> {
         }
         GroupCmd::Assign { host, group, conn } => {
             let done: serde_json::Value = AdminClient::new(&conn)?
-                .put(
-                    &format!("/v1/hosts/{}/group", super::key::path_segment(&host)),
+                .assign_group(
+                    &host,
                     &AssignGroup {
                         flavor_group: group.clone(),
                     },

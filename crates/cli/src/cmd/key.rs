@@ -101,7 +101,7 @@ pub async fn run(cmd: KeyCmd, out: Output) -> anyhow::Result<ExitCode> {
                 policy,
                 material: material.map(B64),
             };
-            let sent = AdminClient::new(&conn)?.post("/v1/keys", &req).await;
+            let sent = AdminClient::new(&conn)?.create_key(&req).await;
             if let Some(B64(m)) = req.material.as_mut() {
                 m.zeroize();
             }
@@ -120,7 +120,7 @@ pub async fn run(cmd: KeyCmd, out: Output) -> anyhow::Result<ExitCode> {
             }
         }
         KeyCmd::List { conn } => {
-            let keys: Vec<KeyInfo> = AdminClient::new(&conn)?.get("/v1/keys").await?;
+            let keys: Vec<KeyInfo> = AdminClient::new(&conn)?.keys().await?;
             match out {
                 Output::Json => print_json(&keys)?,
                 Output::Table if keys.is_empty() => println!("no keys yet (ironroot key create)"),
@@ -128,9 +128,7 @@ pub async fn run(cmd: KeyCmd, out: Output) -> anyhow::Result<ExitCode> {
             }
         }
         KeyCmd::Show { name, conn } => {
-            let key: KeyInfo = AdminClient::new(&conn)?
-                .get(&format!("/v1/keys/{}", path_segment(&name)))
-                .await?;
+            let key: KeyInfo = AdminClient::new(&conn)?.key(&name).await?;
             match out {
                 Output::Json => print_json(&key)?,
                 Output::Table => println!("{}", key_text(&key)),
@@ -177,11 +175,7 @@ async fn releases(
     json: bool,
     out: Output,
 ) -> anyhow::Result<()> {
-    let mut q = format!("?limit={limit}");
-    if let Some(n) = &name {
-        q.push_str(&format!("&key={}", path_segment(n)));
-    }
-    let log: Vec<ReleaseRecord> = client.get(&format!("/v1/keys/releases{q}")).await?;
+    let log: Vec<ReleaseRecord> = client.releases(name.as_deref(), limit).await?;
     if json || out == Output::Json {
         return print_json(&log);
     }
@@ -193,7 +187,7 @@ async fn releases(
     let names = match name {
         Some(_) => None,
         None => {
-            let keys: Vec<KeyInfo> = client.get("/v1/keys").await?;
+            let keys: Vec<KeyInfo> = client.keys().await?;
             Some(
                 keys.into_iter()
                     .map(|k| (k.key_id, k.name))
@@ -322,134 +316,25 @@ fn read_key_file(path: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Percent-encodes one path segment or query value (key names may contain '/').
-pub(crate) fn path_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("--expires {0:?}: give an RFC 3339 time (2030-01-31T12:00:00Z) or unix seconds")]
 pub struct TimeArgError(String);
 
 /// Unix seconds from unix seconds or an RFC 3339 time (`T`, `t` or a space between date
-/// and time; `Z` or a `+HH:MM`/`-HH:MM` offset; fractions of a second dropped).
+/// and time; `Z` or a `+HH:MM`/`-HH:MM` offset; fractions of a second dropped). The RFC
+/// 3339 part is `ironroot_timestamp::rfc3339`'s, the one parser of the workspace.
 pub fn parse_time(s: &str) -> Result<u64, TimeArgError> {
-    let bad = || TimeArgError(s.to_owned());
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        return s.parse().map_err(|_| bad());
-    }
-    let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = b.get(r)?;
-        if !part.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        std::str::from_utf8(part).ok()?.parse().ok()
+    let parsed = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        s.parse().ok()
+    } else {
+        ironroot_timestamp::rfc3339::parse(s)
     };
-    let shape_ok = b.len() >= 20
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && matches!(b[10], b'T' | b't' | b' ')
-        && b[13] == b':'
-        && b[16] == b':';
-    if !shape_ok {
-        return Err(bad());
-    }
-    let (y, mo, d) = (num(0..4), num(5..7), num(8..10));
-    let (h, mi, sec) = (num(11..13), num(14..16), num(17..19));
-    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) = (y, mo, d, h, mi, sec) else {
-        return Err(bad());
-    };
-    let mut rest = &s[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(bad());
-        }
-        rest = &frac[digits..];
-    }
-    let offset = match rest.as_bytes() {
-        [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2]
-            if [h1, h2, m1, m2].iter().all(|c| c.is_ascii_digit()) =>
-        {
-            let oh = i64::from(h1 - b'0') * 10 + i64::from(h2 - b'0');
-            let om = i64::from(m1 - b'0') * 10 + i64::from(m2 - b'0');
-            if oh > 23 || om > 59 {
-                return Err(bad());
-            }
-            let secs = oh * 3600 + om * 60;
-            if *sign == b'+' {
-                secs
-            } else {
-                -secs
-            }
-        }
-        _ => return Err(bad()),
-    };
-    let valid = (1..=12).contains(&mo)
-        && d >= 1
-        && d <= days_in_month(y, mo)
-        && h < 24
-        && mi < 60
-        && sec < 60;
-    if !valid {
-        return Err(bad());
-    }
-    let t = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset;
-    u64::try_from(t).map_err(|_| bad())
+    parsed.ok_or_else(|| TimeArgError(s.to_owned()))
 }
 
 /// Unix seconds as RFC 3339 UTC, e.g. `2030-01-31T12:00:00Z`.
 pub fn utc(t: u64) -> String {
-    let days = i64::try_from(t / 86_400).unwrap_or(i64::MAX / 2);
-    let (y, m, d) = civil_from_days(days);
-    let s = t % 86_400;
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-// Howard Hinnant's `days_from_civil` and `civil_from_days` (proleptic Gregorian).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    ironroot_timestamp::rfc3339::format(t)
 }
 
 #[cfg(test)]
@@ -545,12 +430,6 @@ mod tests {
         assert_eq!(any, KeyPolicy::any_trusted_node());
         let eu = stated_policy("k", &["region=EU".into()], vec![], false, None).unwrap();
         assert_eq!(eu.asset_tags["region"], "EU");
-    }
-
-    #[test]
-    fn encodes_path_segments() {
-        assert_eq!(path_segment("payments-eu_1.x~"), "payments-eu_1.x~");
-        assert_eq!(path_segment("team/app key"), "team%2Fapp%20key");
     }
 
     #[test]

@@ -94,7 +94,7 @@ pub async fn run(cmd: NodeCmd, out: Output) -> anyhow::Result<ExitCode> {
 /// A stable UUID-shaped identifier for a development node, derived from its name.
 pub fn uuid_for(hostname: &str) -> String {
     let d = ironroot_crypto::digest(ironroot_crypto::HashAlg::Sha256, hostname.as_bytes());
-    let h: String = d.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let h = hex::encode(&d[..d.len().min(16)]);
     format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],

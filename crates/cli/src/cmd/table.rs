@@ -2,35 +2,10 @@
 //! a string from the service or a node goes through, so that no such string can end a
 //! line, forge another, or send the terminal an escape sequence.
 
+/// `s` with every character that is not plainly printable escaped: the one rule, kept
+/// beside the client's error texts that go through it too.
+pub use ironroot_client::printable;
 use std::borrow::Cow;
-
-/// `s` with every character that is not plainly printable escaped as Rust writes it
-/// (`\n`, `\t`, `\u{1b}`, `\u{202e}`): control characters (C0, DEL, C1), line and
-/// paragraph separators, bidirectional and other format characters, and combining marks.
-/// A backslash is doubled, so an escape cannot be forged either. Quotes stay as they are.
-pub fn printable(s: &str) -> Cow<'_, str> {
-    if s.chars().all(shown_as_is) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            c if shown_as_is(c) => out.push(c),
-            c => out.extend(c.escape_debug()),
-        }
-    }
-    Cow::Owned(out)
-}
-
-fn shown_as_is(c: char) -> bool {
-    match c {
-        '\\' => false,
-        '"' | '\'' => true,
-        // `escape_debug` leaves a character alone exactly when it is printable.
-        c => c.escape_debug().len() == 1,
-    }
-}
 
 /// A plain text table with aligned columns, for terminals and logs. Every cell is shown
 /// through [`printable`].

@@ -12,26 +12,23 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// A scratch directory with the test images and a database, removed on drop.
-pub struct Work(pub PathBuf);
-
-impl Drop for Work {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+/// A scratch directory with the test images and a database, removed on drop (by the
+/// `TempDir` that owns it).
+pub struct Work(pub PathBuf, #[allow(dead_code)] tempfile::TempDir);
 
 impl Work {
     pub fn new(name: &str) -> Work {
-        let d = std::env::temp_dir().join(format!("ironroot-scan-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!("ironroot-scan-{name}-"))
+            .tempdir()
+            .unwrap();
+        let d = tmp.path().to_path_buf();
         let o = Command::new(repo().join("crates/cli/tests/fixtures/scan/make-images.sh"))
             .arg(d.join("img"))
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let w = Work(d);
+        let w = Work(d, tmp);
         // The real advisories only (the synthetic IRONROOT-TEST records are for vulndb's
         // own tests), plus one rpm record written for this test.
         let feeds = w.0.join("feeds");

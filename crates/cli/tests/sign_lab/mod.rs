@@ -40,7 +40,7 @@ pub fn peers_missing() -> Option<String> {
 macro_rules! need_peers {
     () => {
         if let Some(why) = peers_missing() {
-            eprintln!("SKIPPED: {why}");
+            ironroot_testkit::skip_missing_peer(&why);
             return;
         }
     };
@@ -53,6 +53,8 @@ pub struct Lab {
     pub reg: String,
     /// The `skopeo login` file, for a registry that asks for credentials.
     pub authfile: Option<PathBuf>,
+    /// Owns `dir`: removed after `drop` below has stopped what runs in it.
+    _tmp: tempfile::TempDir,
 }
 
 /// The password of the lab registry's user `alice` (`Lab::with_login`).
@@ -84,8 +86,11 @@ impl Lab {
     }
 
     fn start(name: &str, login: bool) -> Lab {
-        let dir = std::env::temp_dir().join(format!("ironroot-sign-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!("ironroot-sign-{name}-"))
+            .tempdir()
+            .unwrap();
+        let dir = tmp.path().to_path_buf();
         std::fs::create_dir_all(dir.join("gnupg")).unwrap();
         for d in [&dir, &dir.join("gnupg")] {
             std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o700))
@@ -106,6 +111,7 @@ impl Lab {
             reg: reg.trim().to_owned(),
             dir,
             authfile: None,
+            _tmp: tmp,
         };
         let st = Command::new(repo().join("scripts/make-test-image.sh"))
             .arg(lab.p("bb"))
@@ -259,7 +265,6 @@ impl Drop for Lab {
             .arg("stop")
             .arg(self.dir.join("registry"))
             .status();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

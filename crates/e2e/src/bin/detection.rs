@@ -7,7 +7,7 @@
 //! `cargo run --release -p ironroot-e2e --bin ironroot-detection-bench -- [NODES]`
 
 use anyhow::Context;
-use ironroot_api::{FlavorList, FlavorsFromHostRequest, TrustEvent, TrustState};
+use ironroot_api::{FlavorsFromHostRequest, TrustEvent, TrustState};
 use ironroot_e2e::{Node, Platform, SharedTpm, TempDir};
 use ironroot_tpm::{AkConfig, EsapiTpm};
 use std::sync::{Arc, Mutex};
@@ -55,7 +55,7 @@ async fn main() -> anyhow::Result<()> {
                 parts: vec![],
                 flavor_group: None,
             };
-            let _: FlavorList = p.admin.post("/v1/flavors/from-host", &req).await?;
+            p.admin.flavors_from_host(&req).await?;
         }
         let t = Instant::now();
         anyhow::ensure!(s.attest_once().await?.trusted, "{} not trusted", node.name);

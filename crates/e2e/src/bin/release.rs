@@ -8,9 +8,7 @@
 //!
 //! `cargo run --release -p ironroot-e2e --bin ironroot-release-bench -- [RELEASES]`
 
-use ironroot_api::{
-    CreateKey, FlavorList, FlavorsFromHostRequest, IssuedTag, KeyInfo, KeyPolicy, TagRequest,
-};
+use ironroot_api::{CreateKey, FlavorsFromHostRequest, IssuedTag, KeyInfo, KeyPolicy, TagRequest};
 use ironroot_e2e::{Node, Platform, TempDir};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -63,29 +61,23 @@ async fn main() -> anyhow::Result<()> {
         parts: vec![],
         flavor_group: None,
     };
-    let _: FlavorList = p.admin.post("/v1/flavors/from-host", &req).await?;
+    p.admin.flavors_from_host(&req).await?;
     let tags = BTreeMap::from([("region".to_string(), "EU".to_string())]);
     let _: IssuedTag = p
         .admin
-        .post(
-            &format!("/v1/hosts/{host_id}/tags"),
-            &TagRequest { tags: tags.clone() },
-        )
+        .issue_tag(&host_id, &TagRequest { tags: tags.clone() })
         .await?;
     anyhow::ensure!(s.attest_once().await?.trusted, "the node is not trusted");
     let key: KeyInfo = p
         .admin
-        .post(
-            "/v1/keys",
-            &CreateKey {
-                name: "bench".into(),
-                policy: KeyPolicy {
-                    asset_tags: tags,
-                    ..Default::default()
-                },
-                material: None,
+        .create_key(&CreateKey {
+            name: "bench".into(),
+            policy: KeyPolicy {
+                asset_tags: tags,
+                ..Default::default()
             },
-        )
+            material: None,
+        })
         .await?;
     for _ in 0..20 {
         s.release_key(&key.key_id).await?;

@@ -22,6 +22,7 @@ pub use sarif::sarif;
 pub use spdx::spdx;
 
 use crate::report::Severity;
+use ironroot_timestamp::rfc3339;
 use std::collections::HashSet;
 
 /// The tool name every format records.
@@ -67,35 +68,17 @@ fn echo(s: &str) -> String {
 /// An RFC 3339 UTC timestamp cut to whole seconds (`2024-05-01T10:00:00Z`): the one shape
 /// that SPDX's schema accepts and that the others accept too. Offsets other than `Z` are
 /// refused rather than converted: the scanner writes UTC, and anything else was edited.
+/// The time itself is read by the workspace's one parser, so a date that does not exist
+/// (month 13, a leap second, before 1970) is refused too.
 pub(crate) fn utc_seconds(s: &str) -> Result<String, RenderError> {
     let err = || RenderError::Timestamp(echo(s));
+    // The parser also takes a space between date and time and any offset; SPDX takes neither.
     let b = s.as_bytes();
-    let shape = b"dddd-dd-ddTdd:dd:dd";
-    if b.len() < shape.len() + 1 {
+    let utc_shape = matches!(b.get(10), Some(b'T' | b't')) && matches!(b.last(), Some(b'Z' | b'z'));
+    if !utc_shape {
         return Err(err());
     }
-    let head_ok = shape.iter().zip(b).all(|(want, got)| match want {
-        b'd' => got.is_ascii_digit(),
-        b'T' => *got == b'T' || *got == b't',
-        w => w == got,
-    });
-    // Checked before slicing: the head is ASCII only once it matched the shape.
-    if !head_ok {
-        return Err(err());
-    }
-    let rest = &b[shape.len()..];
-    let Some((zone, fraction)) = rest.split_last() else {
-        return Err(err());
-    };
-    let fraction_ok = match fraction.split_first() {
-        Some((b'.', digits)) => !digits.is_empty() && digits.iter().all(u8::is_ascii_digit),
-        Some(_) => false,
-        None => true,
-    };
-    if !fraction_ok || !matches!(zone, b'Z' | b'z') {
-        return Err(err());
-    }
-    Ok(format!("{}T{}Z", &s[..10], &s[11..19]))
+    rfc3339::parse(s).map(rfc3339::format).ok_or_else(err)
 }
 
 /// `sha256:<hex>` or bare hex, as the 64 lowercase hex digits in-toto and CycloneDX want.
@@ -179,6 +162,13 @@ mod tests {
             "2024-05-01T10:00:00.1x2Z",
             "2024-05-01 10:00:00Z",
             "２024-05-01T10:00:00Z",
+            "2024-05-01T10:00:00-00:00",
+            "2024-05-01T10:00:00+00:00",
+            "2024-05-01T10:00:00.5+01:00",
+            "2024-13-01T10:00:00Z",
+            "2024-05-01T10:00:60Z",
+            "1969-12-31T23:59:59Z",
+            "2024-05-01T10:00:00Zjunk",
         ] {
             assert!(utc_seconds(bad).is_err(), "{bad:?} accepted");
         }

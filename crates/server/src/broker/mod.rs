@@ -7,21 +7,17 @@
 mod binding;
 pub(crate) mod master;
 mod policy;
+mod release;
+mod transfer;
 
 use crate::admin::require_admin;
-use crate::agent::enrolled_host;
 use crate::error::{ApiJson, ServiceError};
-use crate::store::{HostRow, KeyRow, ReleaseRow};
-use crate::tls::PeerIdentity;
+use crate::store::KeyRow;
 use crate::{now, AppState};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::{Extension, Json};
-use ironroot_api::{
-    CreateKey, KeyInfo, KeyPolicy, ReleaseRecord, ReleaseRequest, ReleaseResponse, WrapRequest,
-    WrappedBlob, B64,
-};
-use ironroot_crypto::HashAlg;
+use axum::Json;
+use ironroot_api::{CreateKey, KeyInfo, KeyPolicy, ReleaseRecord, WrapRequest, WrappedBlob, B64};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -79,6 +75,8 @@ pub(crate) async fn create(
     tracing::info!(key = %row.name, key_id = %row.key_id, imported, "broker key created");
     Ok(Json(info(&row)?))
 }
+
+pub(crate) use transfer::release;
 
 pub(crate) async fn list(
     State(st): State<Arc<AppState>>,
@@ -151,131 +149,6 @@ fn check_new_policy(policy: &KeyPolicy, now: u64) -> Result<(), ServiceError> {
         ));
     }
     Ok(())
-}
-
-/// `POST /v1/keys/{id}/release` (node, mutual TLS): see the module comment.
-pub(crate) async fn release(
-    State(st): State<Arc<AppState>>,
-    Extension(peer): Extension<PeerIdentity>,
-    Path(id): Path<String>,
-    ApiJson(req): ApiJson<ReleaseRequest>,
-) -> Result<Json<ReleaseResponse>, ServiceError> {
-    let host = enrolled_host(&st, &peer).await?;
-    st.limits
-        .attest(host.cert_serial.as_deref().unwrap_or_default())?;
-    // A malformed id is refused before it is looked up, stored or logged in full.
-    let id = key_ref(&id)?;
-    let Some(row) = st.store.key(id).await? else {
-        return refuse_unknown_key(&st, &host, id).await;
-    };
-    let mut evidence = serde_json::json!({ "key": row.name });
-    let decision = decide(&st, &host, &row, &req, &mut evidence).await;
-    let (released, reason, report_id) = match &decision {
-        Ok(r) => (true, "released".to_string(), Some(r.report_id.clone())),
-        Err(e) => (
-            false,
-            bounded(&e.to_string(), MAX_REASON),
-            evidence["report_id"].as_str().map(str::to_owned),
-        ),
-    };
-    let record = ReleaseRow {
-        seq: 0,
-        key_id: row.key_id.clone(),
-        host_id: Some(host.host_id.clone()),
-        hostname: Some(host.hostname.clone()),
-        at: now(),
-        released,
-        reason: reason.clone(),
-        report_id,
-        evidence_json: evidence.to_string(),
-    };
-    // A decision that cannot be recorded is not carried out.
-    st.store.record_release(&record).await?;
-    if released {
-        tracing::info!(key = %row.name, host = %host.hostname, "key released");
-    } else {
-        tracing::warn!(key = %row.name, host = %host.hostname, %reason, "key release refused");
-    }
-    decision.map(Json)
-}
-
-/// Asking for a key that is not there is a refusal too, and is recorded: once, under
-/// the id asked for, which `key_ref` bounded.
-async fn refuse_unknown_key(
-    st: &AppState,
-    host: &HostRow,
-    id: &str,
-) -> Result<Json<ReleaseResponse>, ServiceError> {
-    st.store
-        .record_release(&ReleaseRow {
-            seq: 0,
-            key_id: id.to_owned(),
-            host_id: Some(host.host_id.clone()),
-            hostname: Some(host.hostname.clone()),
-            at: now(),
-            released: false,
-            reason: "the key does not exist".into(),
-            report_id: None,
-            evidence_json: "{}".into(),
-        })
-        .await?;
-    tracing::warn!(key = %id, host = %host.hostname, "release of an unknown key refused");
-    Err(ServiceError::NotFound(format!("key {id}")))
-}
-
-async fn decide(
-    st: &AppState,
-    host: &HostRow,
-    row: &KeyRow,
-    req: &ReleaseRequest,
-    evidence: &mut serde_json::Value,
-) -> Result<ReleaseResponse, ServiceError> {
-    let policy = policy_of(row)?;
-    evidence["policy"] = serde_json::to_value(&policy).unwrap_or_default();
-    let nonce = &req.evidence.nonce.0;
-    st.nonce_key
-        .check(&host.host_id, nonce, now())
-        .map_err(|e| ServiceError::NonceInvalid(e.to_string()))?;
-    let binding = binding::binding_key(host, &req.binding_key, nonce)?;
-    evidence["binding_key_name"] = hex::encode(binding.public.name()).into();
-    // The fresh attestation: the same path as any other, recorded as the host's verdict.
-    // Its tags are read from the store after the quote was verified (`attest`).
-    let outcome = crate::attest::attest(st, host, &req.evidence).await?;
-    evidence["report_id"] = outcome.report_id.clone().into();
-    evidence["trusted"] = outcome.report.trusted.into();
-    evidence["group"] = outcome.report.group.clone().into();
-    evidence["asset_tags"] = serde_json::to_value(&outcome.report.asset_tags).unwrap_or_default();
-    let refused = |r: policy::Refusal| {
-        ServiceError::Forbidden(format!(
-            "key {} was not released to {}: {r}",
-            row.name, host.hostname
-        ))
-    };
-    policy::check(&policy, &outcome.report, now()).map_err(refused)?;
-    if !policy.asset_tags.is_empty() {
-        // The last word before the key leaves: a tag revoked since the attestation read
-        // it is not honoured.
-        let current = st.store.current_tag_digest(&host.host_id).await?;
-        policy::tag_still_current(
-            current.as_deref(),
-            req.evidence.asset_tag.as_ref().map(|t| t.0.as_slice()),
-        )
-        .map_err(refused)?;
-    }
-    let material = st
-        .master
-        .open(&row.key_id, &row.sealed)
-        .map_err(ServiceError::Internal)?;
-    let wrapped = binding
-        .rsa
-        .encrypt_oaep(HashAlg::Sha256, b"TPM2\0", &material)
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
-    Ok(ReleaseResponse {
-        key_id: row.key_id.clone(),
-        wrapped_key: B64(wrapped),
-        report_id: outcome.report_id,
-        report_jws: outcome.jws,
-    })
 }
 
 #[derive(Deserialize)]

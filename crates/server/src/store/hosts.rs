@@ -1,4 +1,5 @@
 use super::{to_i64, to_u64, Store, StoreError};
+use ironroot_api::TrustState;
 use sqlx::Row;
 
 /// A host as stored. `activated_at` is `None` until the credential challenge succeeded.
@@ -18,8 +19,8 @@ pub struct HostRow {
     pub reset_count: Option<u32>,
     pub restart_count: Option<u32>,
     pub clock: Option<u64>,
-    /// The recorded trust state (`unknown`, `trusted`, `untrusted`, `expired`).
-    pub trust_state: String,
+    /// The recorded trust state.
+    pub trust_state: TrustState,
     /// Hex SHA-256 of the host's current asset-tag certificate, and its tags as JSON.
     pub tag_digest: Option<String>,
     pub tag_json: Option<String>,
@@ -52,7 +53,7 @@ fn host_from_row(r: &sqlx::any::AnyRow) -> Result<HostRow, StoreError> {
             .try_get::<Option<i64>, _>("restart_count")?
             .map(|v| v as u32),
         clock: r.try_get::<Option<i64>, _>("clock")?.map(to_u64),
-        trust_state: r.try_get("trust_state")?,
+        trust_state: super::trust::stored_state(r.try_get("trust_state")?)?,
         tag_digest: r.try_get("tag_digest")?,
         tag_json: r.try_get("tag_json")?,
         cert_serial: r.try_get("cert_serial")?,
@@ -315,7 +316,7 @@ impl Store {
             reset_count: None,
             restart_count: None,
             clock: None,
-            trust_state: "unknown".into(),
+            trust_state: TrustState::INITIAL,
             tag_digest: None,
             tag_json: None,
             cert_serial: Some(cert_serial.to_owned()),

@@ -2,7 +2,7 @@
 //! the statements that must be atomic when several replicas share one database.
 
 use super::{to_i64, to_u64, Store, StoreError};
-use ironroot_api::{TrustEvent, TrustState};
+use ironroot_api::{TrustEvent, TrustInput, TrustState};
 use sqlx::Row;
 
 /// What a quote's TPM counters say relative to the last accepted quote of the host.
@@ -70,11 +70,19 @@ impl Store {
     /// trust event for each in the same transaction, and returns them. Each flip happens
     /// once, whichever replica runs it.
     pub async fn expire_lapsed(&self, now: u64) -> Result<Vec<LapsedTrust>, StoreError> {
+        // Only a trusted verdict has a deadline; the transition function says where it
+        // leads, and one conditional UPDATE makes it for every lapsed host at once.
+        let from = TrustState::Trusted;
+        let to = from
+            .next(TrustInput::DeadlinePassed)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut tx = self.pool().begin().await?;
         let rows = sqlx::query(
-            "UPDATE hosts SET trust_state = 'expired' WHERE trust_state = 'trusted' AND trust_deadline <= $1 \
+            "UPDATE hosts SET trust_state = $1 WHERE trust_state = $2 AND trust_deadline <= $3 \
              RETURNING host_id, hostname, trust_deadline",
         )
+        .bind(to.as_str())
+        .bind(from.as_str())
         .bind(to_i64(now))
         .fetch_all(&mut *tx)
         .await?;
@@ -92,8 +100,8 @@ impl Store {
             let event = TrustEvent {
                 host_id: l.host_id.clone(),
                 hostname: l.hostname.clone(),
-                previous: TrustState::Trusted,
-                trust: TrustState::Expired,
+                previous: from,
+                trust: to,
                 at: now,
                 report_id: None,
                 report_jws: None,
@@ -108,17 +116,22 @@ impl Store {
         Ok(lapsed)
     }
 
-    /// The host's trust state as recorded (`unknown`, `trusted`, `untrusted`, `expired`).
+    /// The host's trust state as recorded, and the deadline of a trusted one.
     pub async fn trust_state(
         &self,
         host_id: &str,
-    ) -> Result<Option<(String, Option<u64>)>, StoreError> {
+    ) -> Result<Option<(TrustState, Option<u64>)>, StoreError> {
         let row = sqlx::query("SELECT trust_state, trust_deadline FROM hosts WHERE host_id = $1")
             .bind(host_id)
             .fetch_optional(self.pool())
             .await?;
-        row.map(|r| Ok((r.try_get(0)?, r.try_get::<Option<i64>, _>(1)?.map(to_u64))))
-            .transpose()
+        row.map(|r| {
+            Ok((
+                stored_state(r.try_get(0)?)?,
+                r.try_get::<Option<i64>, _>(1)?.map(to_u64),
+            ))
+        })
+        .transpose()
     }
 
     /// A secret shared by every replica, created by whichever replica asks first.
@@ -150,14 +163,21 @@ impl Store {
     }
 }
 
-/// One attestation's outcome to persist: its report and the host's new trust state.
+/// A trust state read from the database; a name the service never writes is corruption,
+/// never silently some state.
+pub(super) fn stored_state(name: String) -> Result<TrustState, StoreError> {
+    TrustState::parse(&name)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown trust state {name:?}")))
+}
+
+/// One attestation's outcome to persist: its report, whose verdict moves the host's
+/// trust state ([`TrustState::next`]), and the deadline of a trusted verdict.
 #[derive(Debug, Clone)]
 pub struct Verdict {
     pub report: super::ReportRow,
-    pub state: &'static str,
     pub deadline: Option<u64>,
     /// The state the caller last saw, tried first as the compare-and-set value.
-    pub expected: Option<String>,
+    pub expected: Option<TrustState>,
     /// For the trust event logged when the state changes.
     pub hostname: String,
     pub reasons: Vec<String>,
@@ -168,52 +188,60 @@ impl Store {
     /// the trust state its host had before. A verdict that changes the state also logs
     /// a trust event, signed report attached. All or nothing: if the transaction fails,
     /// no report, state or event of the batch was written.
-    pub async fn write_verdicts(&self, batch: &[Verdict]) -> Result<Vec<String>, StoreError> {
+    pub async fn write_verdicts(&self, batch: &[Verdict]) -> Result<Vec<TrustState>, StoreError> {
         let mut tx = self.pool().begin().await?;
         let mut previous = Vec::with_capacity(batch.len());
         for v in batch {
             let r = &v.report;
             super::reports::insert_query(r).execute(&mut *tx).await?;
-            let mut guess = v.expected.clone();
+            let input = TrustInput::from_verdict(r.trusted);
+            let mut guess = v.expected;
             let mut done = None;
             for _ in 0..5 {
                 let before = match guess.take() {
                     Some(g) => g,
-                    None => sqlx::query("SELECT trust_state FROM hosts WHERE host_id = $1")
-                        .bind(&r.host_id)
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .ok_or_else(|| StoreError::Corrupt(format!("host {} vanished", r.host_id)))?
-                        .try_get(0)?,
+                    None => stored_state(
+                        sqlx::query("SELECT trust_state FROM hosts WHERE host_id = $1")
+                            .bind(&r.host_id)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .ok_or_else(|| {
+                                StoreError::Corrupt(format!("host {} vanished", r.host_id))
+                            })?
+                            .try_get(0)?,
+                    )?,
                 };
+                let after = before
+                    .next(input)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let updated = sqlx::query(
                     "UPDATE hosts SET trust_state = $1, trust_deadline = $2, last_report_id = $3 \
                      WHERE host_id = $4 AND trust_state = $5",
                 )
-                .bind(v.state)
+                .bind(after.as_str())
                 .bind(v.deadline.map(to_i64))
                 .bind(&r.report_id)
                 .bind(&r.host_id)
-                .bind(&before)
+                .bind(before.as_str())
                 .execute(&mut *tx)
                 .await?;
                 if updated.rows_affected() == 1 {
-                    done = Some(before);
+                    done = Some((before, after));
                     break;
                 }
             }
-            let before = done.ok_or_else(|| {
+            let (before, after) = done.ok_or_else(|| {
                 StoreError::Unavailable(format!(
                     "trust state of {} kept changing under contention",
                     r.host_id
                 ))
             })?;
-            if before != v.state {
+            if before != after {
                 let event = TrustEvent {
                     host_id: r.host_id.clone(),
                     hostname: v.hostname.clone(),
-                    previous: TrustState::parse(&before).unwrap_or(TrustState::Unknown),
-                    trust: TrustState::parse(v.state).unwrap_or(TrustState::Unknown),
+                    previous: before,
+                    trust: after,
                     at: r.created,
                     report_id: Some(r.report_id.clone()),
                     report_jws: Some(r.jws.clone()),

@@ -1,7 +1,7 @@
 //! v4 public keys, their fingerprints, and keyrings as `gpg --export [--armor]` writes them.
 
 use super::packet::{self, Reader};
-use super::{armor, hex_upper, OpenPgpError};
+use super::{armor, OpenPgpError};
 use ironroot_crypto::{digest, HashAlg, RsaPublicKey};
 
 /// Ed25519's curve OID as OpenPGP writes it (1.3.6.1.4.1.11591.15.1, without the DER tag).
@@ -98,7 +98,7 @@ impl PublicKey {
 
     /// The fingerprint as gpg prints it (40 upper-case hex digits).
     pub fn fingerprint_hex(&self) -> String {
-        hex_upper(&self.fingerprint)
+        hex::encode_upper(self.fingerprint)
     }
 
     /// The key ID: the low 64 bits of the fingerprint.

@@ -3,7 +3,7 @@
 
 use super::key::{KeyMaterial, Keyring, PublicKey, ALGO_ED25519, ALGO_EDDSA_LEGACY};
 use super::packet::{self, Packet, Reader};
-use super::{armor, hex_upper, OpenPgpError};
+use super::{armor, OpenPgpError};
 use flate2::read::{DeflateDecoder, ZlibDecoder};
 use ironroot_crypto::{digest, ed25519_verify, HashAlg};
 use std::io::Read;
@@ -36,7 +36,7 @@ pub struct VerifiedMessage {
 
 impl VerifiedMessage {
     pub fn signer_fingerprint_hex(&self) -> String {
-        hex_upper(&self.signer_fingerprint)
+        hex::encode_upper(self.signer_fingerprint)
     }
 }
 
@@ -220,7 +220,7 @@ pub fn verify_message(input: &[u8], keyring: &Keyring) -> Result<VerifiedMessage
     let issuer = sig_parsed
         .issuer_fpr
         .or(sig_parsed.issuer_id)
-        .map(hex_upper)
+        .map(hex::encode_upper)
         .unwrap_or_else(|| "(no issuer)".to_owned());
     let mut any = false;
     for key in keyring.candidates(sig_parsed.issuer_fpr, sig_parsed.issuer_id) {

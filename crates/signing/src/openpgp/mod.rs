@@ -58,8 +58,3 @@ pub enum OpenPgpError {
     #[error("crypto: {0}")]
     Crypto(ironroot_crypto::CryptoError),
 }
-
-/// Upper-case hex, as gpg prints fingerprints and key IDs.
-pub(crate) fn hex_upper(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
-}

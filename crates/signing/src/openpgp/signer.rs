@@ -64,7 +64,7 @@ impl OpenPgpSigningKey {
     }
 
     pub fn fingerprint_hex(&self) -> String {
-        super::hex_upper(&self.fingerprint)
+        hex::encode_upper(self.fingerprint)
     }
 
     pub fn key_id(&self) -> [u8; 8] {

@@ -3,9 +3,8 @@
 
 use ironroot_tpm::swtpm::{LocalCa, SetupOptions, Swtpm};
 use ironroot_tpm::{AkConfig, EsapiTpm};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 pub struct TestTpm {
     // Declared before `dir` so swtpm stops before its state is deleted.
@@ -18,12 +17,9 @@ impl TestTpm {
     /// `None` (with a note on stderr) when swtpm is not installed.
     pub fn start(name: &str) -> Option<TestTpm> {
         if !Swtpm::available() {
-            assert!(
-            std::env::var_os("IRONROOT_ALLOW_SKIP").is_some_and(|v| v == "1"),
-            "{}: run `make test` (it installs every peer), or set IRONROOT_ALLOW_SKIP=1 to skip on a developer machine",
-            "swtpm is not installed"
+            ironroot_testkit::skip_missing_peer(
+                "swtpm/swtpm_setup not on PATH (apt-get install swtpm swtpm-tools)",
             );
-            eprintln!("skipping {name}: swtpm/swtpm_setup not on PATH");
             return None;
         }
         let dir = TestDir::new(name);
@@ -53,40 +49,30 @@ pub fn tool(tcti: Option<&str>, args: &[&str]) -> Option<std::process::Output> {
     match cmd.output() {
         Ok(out) => Some(out),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            assert!(
-                std::env::var_os("IRONROOT_ALLOW_SKIP").is_some_and(|v| v == "1"),
-                "tpm2-tools is not installed: run `make test` (it installs every peer), or set IRONROOT_ALLOW_SKIP=1"
-            );
-            eprintln!(
-                "{} not installed; skipping the tpm2-tools cross-check",
+            ironroot_testkit::skip_missing_peer(&format!(
+                "{} not installed, no tpm2-tools cross-check (apt-get install tpm2-tools)",
                 args[0]
-            );
+            ));
             None
         }
         Err(e) => panic!("running {}: {e}", args[0]),
     }
 }
 
-pub struct TestDir(PathBuf);
+/// A scratch directory, removed on drop.
+pub struct TestDir(tempfile::TempDir);
 
 impl TestDir {
     pub fn new(name: &str) -> TestDir {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let n = N.fetch_add(1, Ordering::SeqCst);
-        let dir =
-            std::env::temp_dir().join(format!("ironroot-tpm-{name}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TestDir(dir)
+        TestDir(
+            tempfile::Builder::new()
+                .prefix(&format!("ironroot-tpm-{name}-"))
+                .tempdir()
+                .unwrap(),
+        )
     }
 
     pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path()
     }
 }

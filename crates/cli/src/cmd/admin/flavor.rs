@@ -1,7 +1,6 @@
 //! `ironroot flavor`: known-good values, taken from a golden host, imported, listed, deleted.
 
 use super::{print_json, AdminClient, Conn};
-use crate::cmd::key::path_segment;
 use crate::cmd::{Output, Table};
 use anyhow::Context;
 use ironroot_api::{FlavorList, FlavorsFromHostRequest};
@@ -61,34 +60,22 @@ pub async fn flavor(cmd: FlavorCmd, out: Output) -> anyhow::Result<ExitCode> {
                 parts,
                 flavor_group: group,
             };
-            AdminClient::new(&conn)?
-                .post::<_, FlavorList>("/v1/flavors/from-host", &req)
-                .await?
+            AdminClient::new(&conn)?.flavors_from_host(&req).await?
         }
         FlavorCmd::List { group, conn } => {
-            let q = group
-                .map(|g| format!("?group={}", path_segment(&g)))
-                .unwrap_or_default();
-            AdminClient::new(&conn)?
-                .get::<FlavorList>(&format!("/v1/flavors{q}"))
-                .await?
+            AdminClient::new(&conn)?.flavors(group.as_deref()).await?
         }
         FlavorCmd::Import { file, group, conn } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let list: FlavorList = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a flavor list", file.display()))?;
-            let q = group
-                .map(|g| format!("?group={}", path_segment(&g)))
-                .unwrap_or_default();
             AdminClient::new(&conn)?
-                .post::<_, FlavorList>(&format!("/v1/flavors{q}"), &list)
+                .import_flavors(group.as_deref(), &list)
                 .await?
         }
         FlavorCmd::Delete { id, conn } => {
-            let v: serde_json::Value = AdminClient::new(&conn)?
-                .delete(&format!("/v1/flavors/{}", path_segment(&id)))
-                .await?;
+            let v: serde_json::Value = AdminClient::new(&conn)?.delete_flavor(&id).await?;
             print_json(&v)?;
             return Ok(ExitCode::SUCCESS);
         }

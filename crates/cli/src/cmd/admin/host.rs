@@ -1,7 +1,6 @@
 //! `ironroot host`: hosts and their trust, deletion, and the live stream of trust changes.
 
 use super::{ago, exit_for, print_json, until, AdminClient, Conn};
-use crate::cmd::key::path_segment;
 use crate::cmd::{printable, Output, Table};
 use anyhow::{bail, Context};
 use ironroot_api::{HostSummary, TrustState};
@@ -88,9 +87,7 @@ pub async fn host(cmd: HostCmd, out: Output) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         HostCmd::Show { host, conn } => {
-            let h: HostSummary = AdminClient::new(&conn)?
-                .get(&format!("/v1/hosts/{}", path_segment(&host)))
-                .await?;
+            let h: HostSummary = AdminClient::new(&conn)?.host(&host).await?;
             match out {
                 Output::Json => print_json(&h)?,
                 Output::Table => println!("{}", host_text(&h)),
@@ -101,12 +98,16 @@ pub async fn host(cmd: HostCmd, out: Output) -> anyhow::Result<ExitCode> {
             let client = AdminClient::new(&conn)?;
             // By id or hostname: the host is looked up first, then deleted by its id.
             let h: HostSummary = client
-                .get(&format!("/v1/hosts/{}", path_segment(&host)))
+                .host(&host)
                 .await
                 .with_context(|| format!("cannot delete host {}", printable(&host)))?;
             let done: Deleted = client
-                .delete(&format!("/v1/hosts/{}", path_segment(&h.host_id)))
+                .delete_host(&h.host_id)
                 .await
+                .map_err(anyhow::Error::from)
+                .and_then(|v| {
+                    serde_json::from_value(v).context("unexpected response from the service")
+                })
                 .with_context(|| format!("cannot delete host {}", printable(&host)))?;
             match out {
                 Output::Json => print_json(&done)?,
@@ -165,7 +166,7 @@ async fn watch(client: &AdminClient, out: Output) -> anyhow::Result<()> {
 
 /// Reads events until the stream ends, remembering the last event's id.
 async fn follow(
-    resp: &mut reqwest::Response,
+    resp: &mut ironroot_client::EventStream,
     last_id: &mut Option<i64>,
     out: Output,
 ) -> anyhow::Result<()> {

@@ -18,19 +18,12 @@ pub(crate) fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 fn ago(t: u64) -> String {
-    format!("{}s ago", now().saturating_sub(t))
+    format!("{}s ago", ironroot_timestamp::now_unix().saturating_sub(t))
 }
 
 fn until(t: u64) -> String {
-    let n = now();
+    let n = ironroot_timestamp::now_unix();
     if t > n {
         format!("in {}s", t - n)
     } else {

@@ -1,7 +1,6 @@
 //! `ironroot report`: trust reports, listed, shown, and verified offline against the JWKS.
 
-use super::{ago, exit_for, now, print_json, AdminClient, Conn};
-use crate::cmd::key::path_segment;
+use super::{ago, exit_for, print_json, AdminClient, Conn};
 use crate::cmd::{printable, Output, Table};
 use anyhow::Context;
 use ironroot_api::ReportRecord;
@@ -58,7 +57,7 @@ pub fn report_text(r: &TrustReport) -> String {
     let mut t = Table::new(&["RULE", "SUBJECT", "PART", "FLAVOR", "RESULT"]);
     for res in &r.results {
         t.row(vec![
-            res.rule.clone(),
+            res.rule.to_string(),
             res.subject.clone().unwrap_or_default(),
             res.part.map(|p| p.name().to_owned()).unwrap_or_default(),
             res.flavor_label.clone().unwrap_or_default(),
@@ -73,7 +72,7 @@ pub fn report_text(r: &TrustReport) -> String {
     for (res, f) in r.failed_faults() {
         s.push_str(&format!(
             "\n\n{} failed: {:?}\n  {}",
-            printable(&res.rule),
+            printable(res.rule.as_str()),
             f.name,
             printable(&f.description)
         ));
@@ -96,16 +95,13 @@ pub async fn report(cmd: ReportCmd, out: Output) -> anyhow::Result<ExitCode> {
             limit,
             conn,
         } => {
-            let mut q = format!("?limit={limit}");
-            if let Some(f) = from {
-                q.push_str(&format!("&from={f}"));
-            }
-            if let Some(t) = to {
-                q.push_str(&format!("&to={t}"));
-            }
-            let list: Vec<ReportRecord> = AdminClient::new(&conn)?
-                .get(&format!("/v1/hosts/{}/reports{q}", path_segment(&host)))
-                .await?;
+            let range = ironroot_client::ReportRange {
+                from,
+                to,
+                limit: Some(limit),
+            };
+            let list: Vec<ReportRecord> =
+                AdminClient::new(&conn)?.host_reports(&host, range).await?;
             match out {
                 Output::Json => print_json(&list)?,
                 Output::Table => {
@@ -123,9 +119,7 @@ pub async fn report(cmd: ReportCmd, out: Output) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ReportCmd::Show { id, conn } => {
-            let rec: ReportRecord = AdminClient::new(&conn)?
-                .get(&format!("/v1/reports/{}", path_segment(&id)))
-                .await?;
+            let rec: ReportRecord = AdminClient::new(&conn)?.report(&id).await?;
             let report: TrustReport = serde_json::from_value(rec.report.clone())?;
             match out {
                 Output::Json => print_json(&rec)?,
@@ -145,7 +139,7 @@ pub async fn report(cmd: ReportCmd, out: Output) -> anyhow::Result<ExitCode> {
                 .context("the report's signature does not verify")?;
             let r: TrustReport = serde_json::from_slice(&payload)
                 .context("the signed payload is not a trust report")?;
-            let ok = r.is_trusted_at(now());
+            let ok = r.is_trusted_at(ironroot_timestamp::now_unix());
             match out {
                 Output::Json => print_json(&r)?,
                 Output::Table => println!("signature: valid\n{}", report_text(&r)),

@@ -157,8 +157,14 @@ async fn encrypted_image_story(s: &Setup<'_>, work: &Path, reg: &str) -> anyhow:
     println!("    pushed; the broker created key payments-eu (released only to trusted nodes tagged region=EU);");
     println!("    the layers are AES-256-CTR+HMAC, their keys sealed by the broker: the build host never held the key");
 
-    let podman =
-        Podman::new(std::env::temp_dir().join(format!("ironroot-demo-pm-{}", std::process::id())));
+    // Kept from tempfile's cleanup: Podman removes its containers, then the directory, on drop.
+    let podman = Podman::new(
+        tempfile::Builder::new()
+            .prefix("ironroot-demo-pm-")
+            .tempdir()
+            .context("cannot create podman's directory")?
+            .keep(),
+    );
     let mut ran_on = Vec::new();
     for (name, socket) in &s.nodes {
         // Each agent must have synchronised its tag into the TPM before asking.

@@ -119,9 +119,13 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     );
 
     step("Starting a trust agent on every node: enrollment with MakeCredential/ActivateCredential, then attestation");
+    // Nodes run the slim agent binary, as a DaemonSet would: it links only the agent.
+    let agent_exe = exe.with_file_name("ironroot-agent");
+    if !agent_exe.exists() {
+        bail!("{} is missing: `make demo` builds it", agent_exe.display());
+    }
     for n in &nodes {
         let args: Vec<String> = vec![
-            "agent".into(),
             "--server".into(),
             url.clone(),
             "--ca".into(),
@@ -137,7 +141,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
             "--keyprovider-socket".into(),
             images::socket_for(&n.dir).display().to_string(),
         ];
-        children.spawn(&n.name, &exe, &args)?;
+        children.spawn(&n.name, &agent_exe, &args)?;
     }
     let count = nodes.len();
     wait_until(Duration::from_secs(60), || async {

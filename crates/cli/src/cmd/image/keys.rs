@@ -1,19 +1,25 @@
-//! The `--key` arguments, with skopeo's syntax: `jwe:FILE.pem` and `provider:NAME[:ARGS]`.
+//! The `--key` arguments, with skopeo's syntax (`jwe:FILE.pem` and `provider:NAME[:ARGS]`),
+//! and ironroot's key provider adapted to the image library: the broker seals layer keys,
+//! the node's agent opens them, and inspect reads which broker key sealed a layer.
 
-use super::ImageError;
-use ironroot_keyprovider::{KeySpec, DEFAULT_NAME};
+use ironroot_imagecrypt::{
+    BoxFuture, LayerKeyOpener, LayerKeySealer, ProviderFailure, SealedKey, SealedKeyNames,
+};
+use ironroot_keyprovider::{KeySpec, Packet, Unwrapper, Wrapper, DEFAULT_NAME};
+use ironroot_oci::ImageError;
 use ironroot_ocicrypt::{JwePrivateKey, JwePublicKey};
 use std::path::Path;
+use zeroize::Zeroizing;
 
-/// Recipients of an encryption: every layer key is wrapped for all of them.
-pub struct EncryptKeys {
+/// The `--key` arguments of `image encrypt`.
+pub struct EncryptKeyArgs {
     pub jwe: Vec<JwePublicKey>,
     /// At most one: a layer is sealed under one broker key.
     pub provider: Option<KeySpec>,
 }
 
-/// Keys a decryption may use; each layer is opened by the first that fits.
-pub struct DecryptKeys {
+/// The `--key` arguments of `image decrypt`.
+pub struct DecryptKeyArgs {
     pub jwe: Vec<JwePrivateKey>,
     pub provider: bool,
 }
@@ -26,7 +32,7 @@ enum KeyArg<'a> {
     },
 }
 
-fn parse(arg: &str, plain_path_is_jwe: bool) -> Result<KeyArg<'_>, ImageError> {
+fn parse(arg: &str, plain_path_is_jwe: bool) -> anyhow::Result<KeyArg<'_>> {
     if let Some(path) = arg.strip_prefix("jwe:") {
         return Ok(KeyArg::Jwe(Path::new(path)));
     }
@@ -36,29 +42,29 @@ fn parse(arg: &str, plain_path_is_jwe: bool) -> Result<KeyArg<'_>, ImageError> {
             None => (rest, None),
         };
         if name != DEFAULT_NAME {
-            return Err(ImageError::Key(format!(
+            anyhow::bail!(
                 "{arg:?}: only provider:{DEFAULT_NAME} is built in; for other key providers \
                  use skopeo with OCICRYPT_KEYPROVIDER_CONFIG"
-            )));
+            );
         }
         return Ok(KeyArg::Provider { name, args });
     }
     if plain_path_is_jwe && !arg.contains(':') {
         return Ok(KeyArg::Jwe(Path::new(arg)));
     }
-    Err(ImageError::Key(format!(
+    anyhow::bail!(
         "{arg:?} is not a key: give jwe:FILE.pem or provider:{DEFAULT_NAME}[:ARGS] \
          (pkcs7, pgp and pkcs11 recipients are not supported)"
-    )))
+    )
 }
 
-fn read_pem(path: &Path) -> Result<Vec<u8>, ImageError> {
-    std::fs::read(path).map_err(|e| ImageError::io(path.display().to_string(), e))
+fn read_pem(path: &Path) -> anyhow::Result<Vec<u8>> {
+    Ok(std::fs::read(path).map_err(|e| ImageError::io(path.display().to_string(), e))?)
 }
 
-impl EncryptKeys {
-    pub fn parse(args: &[String]) -> Result<EncryptKeys, ImageError> {
-        let mut keys = EncryptKeys {
+impl EncryptKeyArgs {
+    pub fn parse(args: &[String]) -> anyhow::Result<EncryptKeyArgs> {
+        let mut keys = EncryptKeyArgs {
             jwe: Vec::new(),
             provider: None,
         };
@@ -67,34 +73,34 @@ impl EncryptKeys {
                 KeyArg::Jwe(path) => {
                     let pem = read_pem(path)?;
                     let key = JwePublicKey::from_pem(&pem).map_err(|e| {
-                        ImageError::Key(format!(
+                        anyhow::anyhow!(
                             "{}: {e} (encryption takes a PUBLIC KEY PEM, RSA or EC P-256/P-384)",
                             path.display()
-                        ))
+                        )
                     })?;
                     keys.jwe.push(key);
                 }
                 KeyArg::Provider { name, args } => {
                     let spec = KeySpec::parse(args.unwrap_or_default().as_bytes())
-                        .map_err(|e| ImageError::Key(e.to_string()))?;
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                     if keys.provider.replace(spec).is_some() {
-                        return Err(ImageError::Key(format!(
+                        anyhow::bail!(
                             "give one provider:{name} key: a layer is sealed under one broker key"
-                        )));
+                        );
                     }
                 }
             }
         }
         if keys.jwe.is_empty() && keys.provider.is_none() {
-            return Err(ImageError::Key("no --key given".into()));
+            anyhow::bail!("no --key given");
         }
         Ok(keys)
     }
 }
 
-impl DecryptKeys {
-    pub fn parse(args: &[String]) -> Result<DecryptKeys, ImageError> {
-        let mut keys = DecryptKeys {
+impl DecryptKeyArgs {
+    pub fn parse(args: &[String]) -> anyhow::Result<DecryptKeyArgs> {
+        let mut keys = DecryptKeyArgs {
             jwe: Vec::new(),
             provider: false,
         };
@@ -103,10 +109,10 @@ impl DecryptKeys {
                 KeyArg::Jwe(path) => {
                     let pem = read_pem(path)?;
                     let key = JwePrivateKey::from_pem(&pem).map_err(|e| {
-                        ImageError::Key(format!(
+                        anyhow::anyhow!(
                             "{}: {e} (decryption takes an unencrypted PRIVATE KEY PEM)",
                             path.display()
-                        ))
+                        )
                     })?;
                     keys.jwe.push(key);
                 }
@@ -114,7 +120,7 @@ impl DecryptKeys {
             }
         }
         if keys.jwe.is_empty() && !keys.provider {
-            return Err(ImageError::Key("no --key given".into()));
+            anyhow::bail!("no --key given");
         }
         Ok(keys)
     }
@@ -123,6 +129,62 @@ impl DecryptKeys {
 /// Where the service is, for `provider:ironroot` encryption (the admin conventions).
 pub use crate::cmd::admin::MaybeConn as BrokerConn;
 
+/// `provider:ironroot:ARGS`: the broker seals each layer key under the key ARGS names.
+pub struct BrokerSealer<W> {
+    pub wrapper: W,
+    pub spec: KeySpec,
+}
+
+impl<W: Wrapper> LayerKeySealer for BrokerSealer<W> {
+    fn provider(&self) -> &str {
+        DEFAULT_NAME
+    }
+
+    fn seal<'a>(&'a self, optsdata: &'a [u8]) -> BoxFuture<'a, Result<Vec<u8>, ProviderFailure>> {
+        Box::pin(async move {
+            let packet = self.wrapper.wrap(&self.spec, optsdata).await?;
+            Ok(packet.to_bytes()?)
+        })
+    }
+}
+
+/// `provider:ironroot` decryption: the packet goes to the node's agent, which releases
+/// the options only if the broker released the key to this attested node.
+pub struct AgentOpener<U> {
+    pub unwrapper: U,
+}
+
+impl<U: Unwrapper> LayerKeyOpener for AgentOpener<U> {
+    fn provider(&self) -> &str {
+        DEFAULT_NAME
+    }
+
+    fn open<'a>(
+        &'a self,
+        wrapped: &'a [u8],
+    ) -> BoxFuture<'a, Result<Zeroizing<Vec<u8>>, ProviderFailure>> {
+        Box::pin(async move {
+            let packet = Packet::parse(wrapped)?;
+            Ok(self.unwrapper.unwrap(&packet).await?)
+        })
+    }
+}
+
+/// Inspect names the broker key of each `provider:ironroot` recipient.
+pub struct IronrootPackets;
+
+impl SealedKeyNames for IronrootPackets {
+    fn sealed_key(&self, provider: &str, wrapped: &[u8]) -> Option<SealedKey> {
+        let packet = (provider == DEFAULT_NAME)
+            .then(|| Packet::parse(wrapped).ok())
+            .flatten()?;
+        Some(SealedKey {
+            name: packet.key_name,
+            id: packet.key_id,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -130,24 +192,24 @@ mod tests {
 
     #[test]
     fn key_arguments_follow_skopeo() {
-        let k = EncryptKeys::parse(&["provider:ironroot:eu-app+tag:region=EU".into()]).unwrap();
+        let k = EncryptKeyArgs::parse(&["provider:ironroot:eu-app+tag:region=EU".into()]).unwrap();
         assert_eq!(k.provider.unwrap().name, "eu-app");
         let two = ["provider:ironroot:a".into(), "provider:ironroot:b".into()];
-        assert!(EncryptKeys::parse(&two).is_err());
+        assert!(EncryptKeyArgs::parse(&two).is_err());
         for bad in [
             "provider:other:x",
             "pgp:alice",
             "provider:ironroot",
             "rsa.pem",
         ] {
-            assert!(EncryptKeys::parse(&[bad.into()]).is_err(), "{bad}");
+            assert!(EncryptKeyArgs::parse(&[bad.into()]).is_err(), "{bad}");
         }
-        assert!(EncryptKeys::parse(&[]).is_err());
+        assert!(EncryptKeyArgs::parse(&[]).is_err());
         assert!(
-            DecryptKeys::parse(&["provider:ironroot".into()])
+            DecryptKeyArgs::parse(&["provider:ironroot".into()])
                 .unwrap()
                 .provider
         );
-        assert!(DecryptKeys::parse(&["/nonexistent/priv.pem".into()]).is_err());
+        assert!(DecryptKeyArgs::parse(&["/nonexistent/priv.pem".into()]).is_err());
     }
 }

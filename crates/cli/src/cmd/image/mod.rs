@@ -1,98 +1,34 @@
 //! `ironroot image`: encrypted container images in OCI image layouts, interoperable with
 //! skopeo (containers/ocicrypt). Encrypt and decrypt stream every layer in constant
-//! memory; inspect, check and push tell and enforce whether an image is encrypted.
+//! memory; inspect, check and push tell and enforce whether an image is encrypted. The
+//! work is `ironroot-imagecrypt`'s; this is its arguments, keys and printing.
 //!
 //! Never: print key material, keep a plaintext layer whose HMAC failed, or push an image
 //! with a plaintext layer.
 
-mod assemble;
-mod decrypt;
-mod encrypt;
 mod inspect;
 mod keys;
-pub(crate) mod layout;
-pub(crate) mod model;
 pub(crate) mod progress;
-mod push;
-mod staging;
 #[cfg(test)]
 mod tests;
 
-pub use decrypt::{decrypt_image, DecryptOptions};
-pub use encrypt::{encrypt_image, EncryptOptions};
-pub use keys::{BrokerConn, DecryptKeys, EncryptKeys};
-pub use layout::LayoutRef;
+pub use keys::{BrokerConn, DecryptKeyArgs, EncryptKeyArgs};
 pub use progress::Progress;
 
 use super::admin::print_json;
 use super::{Output, Table, EXIT_ERROR};
 use anyhow::Context;
+use ironroot_imagecrypt::inspect::{plaintext_layers, report};
+use ironroot_imagecrypt::push::{push, PushRequest};
+use ironroot_imagecrypt::{
+    decrypt_image, encrypt_image, DecryptKeys, DecryptOptions, EncryptKeys, EncryptOptions, Summary,
+};
 use ironroot_keyprovider::broker::BrokerWrapper;
 use ironroot_keyprovider::command::AgentSocketUnwrapper;
-use model::Descriptor;
+use ironroot_oci::{Image, LayoutRef};
+use keys::{AgentOpener, BrokerSealer, IronrootPackets};
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ImageError {
-    #[error("{0}")]
-    Reference(String),
-    #[error("{0}")]
-    Unsupported(String),
-    #[error("malformed image: {0}")]
-    Malformed(String),
-    #[error("{what}: {source}")]
-    Io {
-        what: String,
-        source: std::io::Error,
-    },
-    #[error("{what} does not match its descriptor: it is {found}")]
-    DigestMismatch { what: String, found: String },
-    #[error("{0}")]
-    Key(String),
-    #[error("{layer}: {reason}")]
-    Layer { layer: String, reason: String },
-    #[error(
-        "{0}: the HMAC does not match: the encrypted layer was altered (or its options were); \
-         nothing of it was kept"
-    )]
-    HmacMismatch(String),
-    #[error(
-        "layers already encrypted (give --skip-encrypted to keep them as they are):\n  {}",
-        .0.join("\n  ")
-    )]
-    AlreadyEncrypted(Vec<String>),
-    #[error("refused: the image has plaintext layers:\n  {}", .0.join("\n  "))]
-    NotEncrypted(Vec<String>),
-    #[error("push: {0}")]
-    Push(String),
-}
-
-impl ImageError {
-    pub fn io(what: impl Into<String>, source: std::io::Error) -> ImageError {
-        ImageError::Io {
-            what: what.into(),
-            source,
-        }
-    }
-}
-
-/// What encrypt or decrypt wrote.
-#[derive(Debug, serde::Serialize)]
-pub struct Summary {
-    /// The index.json entry of the new image.
-    #[serde(skip)]
-    pub top: Descriptor,
-    pub layers: usize,
-    /// Layers encrypted or decrypted (the others were copied as they were).
-    pub changed: usize,
-}
-
-/// How messages name a layer: position and full digest.
-pub fn layer_label(i: usize, n: usize, desc: &Descriptor) -> String {
-    format!("layer {}/{n} ({})", i + 1, desc.digest)
-}
 
 const ENCRYPT_AFTER: &str = "\
 Examples:
@@ -237,16 +173,22 @@ pub async fn run(cmd: ImageCmd, out: Output) -> anyhow::Result<ExitCode> {
             skip_encrypted,
             conn,
         } => {
-            let keys = EncryptKeys::parse(&keys)?;
-            let wrapper = match &keys.provider {
-                Some(_) => Some(broker_wrapper(&conn)?),
+            let keys = EncryptKeyArgs::parse(&keys)?;
+            let sealer = match keys.provider {
+                Some(spec) => Some(BrokerSealer {
+                    wrapper: broker_wrapper(&conn)?,
+                    spec,
+                }),
                 None => None,
             };
+            let progress = Progress::on_terminal();
             let opts = EncryptOptions {
-                keys,
-                wrapper: wrapper.as_ref().map(|w| w as _),
+                keys: EncryptKeys {
+                    jwe: keys.jwe,
+                    provider: sealer.as_ref().map(|s| s as _),
+                },
                 skip_encrypted,
-                progress: Progress::on_terminal(),
+                progress: &progress,
             };
             let (src, dst) = (LayoutRef::parse(&src)?, LayoutRef::parse(&dst)?);
             let s = encrypt_image(&src, &dst, &opts).await?;
@@ -258,22 +200,27 @@ pub async fn run(cmd: ImageCmd, out: Output) -> anyhow::Result<ExitCode> {
             keys,
             agent_socket,
         } => {
-            let keys = DecryptKeys::parse(&keys)?;
-            let unwrapper = keys.provider.then(|| {
-                AgentSocketUnwrapper::new(ironroot_keyprovider::grpc::Client::new(agent_socket))
+            let keys = DecryptKeyArgs::parse(&keys)?;
+            let opener = keys.provider.then(|| AgentOpener {
+                unwrapper: AgentSocketUnwrapper::new(ironroot_keyprovider::grpc::Client::new(
+                    agent_socket,
+                )),
             });
+            let progress = Progress::on_terminal();
             let opts = DecryptOptions {
-                keys,
-                unwrapper: unwrapper.as_ref().map(|u| u as _),
-                progress: Progress::on_terminal(),
+                keys: DecryptKeys {
+                    jwe: keys.jwe,
+                    provider: opener.as_ref().map(|o| o as _),
+                },
+                progress: &progress,
             };
             let (src, dst) = (LayoutRef::parse(&src)?, LayoutRef::parse(&dst)?);
             let s = decrypt_image(&src, &dst, &opts).await?;
             print_summary(&s, "decrypted", &dst, out)?;
         }
         ImageCmd::Inspect { src, json } => {
-            let image = layout::Image::open(&LayoutRef::parse(&src)?)?;
-            let report = inspect::report(&image);
+            let image = Image::open(&LayoutRef::parse(&src)?)?;
+            let report = report(&image, &IronrootPackets);
             if json || out == Output::Json {
                 print_json(&report)?;
             } else {
@@ -288,11 +235,15 @@ pub async fn run(cmd: ImageCmd, out: Output) -> anyhow::Result<ExitCode> {
             authfile,
         } => {
             let src = LayoutRef::parse(&src)?;
-            let digest = push::push(&push::PushRequest {
+            let skopeo = std::env::var_os("IRONROOT_SKOPEO")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from);
+            let digest = push(&PushRequest {
                 src: &src,
                 dest: &dest,
                 dest_tls_verify,
                 authfile: authfile.as_deref(),
+                skopeo: skopeo.as_deref(),
             })
             .await?;
             match out {
@@ -305,8 +256,8 @@ pub async fn run(cmd: ImageCmd, out: Output) -> anyhow::Result<ExitCode> {
 }
 
 fn check(src: &str, out: Output) -> anyhow::Result<ExitCode> {
-    let image = layout::Image::open(&LayoutRef::parse(src)?)?;
-    let plain = push::plaintext_layers(&image);
+    let image = Image::open(&LayoutRef::parse(src)?)?;
+    let plain = plaintext_layers(&image);
     let ok = plain.is_empty();
     match out {
         Output::Json => print_json(&serde_json::json!({
@@ -345,7 +296,7 @@ fn broker_wrapper(conn: &BrokerConn) -> anyhow::Result<BrokerWrapper> {
         &conn.server,
         &ca_pem,
         token.trim(),
-        ironroot_keyprovider::admin_url::PlainHttp::from_flag(conn.insecure_http_loopback),
+        ironroot_client::url::PlainHttp::from_flag(conn.insecure_http_loopback),
     )?)
 }
 

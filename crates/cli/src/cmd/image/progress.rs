@@ -8,6 +8,17 @@ pub struct Progress {
     on: bool,
 }
 
+/// The library's layer reports, shown as [`Progress::layer`] and [`Progress::note`] do.
+impl ironroot_oci::LayerProgress for Progress {
+    fn layer(&self, label: &str, verb: &str, bytes: u64, elapsed: Duration) {
+        Progress::layer(self, label, verb, bytes, elapsed);
+    }
+
+    fn note(&self, line: &str) {
+        Progress::note(self, line);
+    }
+}
+
 impl Progress {
     pub fn on_terminal() -> Progress {
         Progress {

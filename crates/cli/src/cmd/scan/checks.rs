@@ -1,7 +1,8 @@
-//! The checks that ride on a scan: configuration (`ironroot-imagecheck`), turned into
-//! report findings with the rule texts for SARIF.
+//! The scan's inspector: which files the configuration checks need gathered
+//! (`ironroot_scanner::checks` decides), and the files handed to the secret and malware
+//! scanner running beside the scan.
 
-use ironroot_scanner::{CheckFinding, Inspector, Severity, Want};
+use ironroot_scanner::{Inspector, Want};
 
 /// What the scan's inspector gathers for the configuration checks, and the files it
 /// hands to the secret and malware scanner.
@@ -11,11 +12,7 @@ pub struct Checks {
 
 impl Inspector for Checks {
     fn gather(&self, path: &str, mode: u32, size: u64) -> Want {
-        match ironroot_imagecheck::wanted(path, mode, size) {
-            ironroot_imagecheck::Want::Skip => Want::Skip,
-            ironroot_imagecheck::Want::Metadata => Want::Metadata,
-            ironroot_imagecheck::Want::Content => Want::Content,
-        }
+        ironroot_scanner::checks::config_checks_want(path, mode, size)
     }
 
     fn wants_content(&self, path: &str, size: u64) -> bool {
@@ -27,74 +24,4 @@ impl Inspector for Checks {
             c.send(layer, path, data);
         }
     }
-}
-
-fn severity(s: ironroot_imagecheck::Severity) -> Severity {
-    match s {
-        ironroot_imagecheck::Severity::Info => Severity::Info,
-        ironroot_imagecheck::Severity::Low => Severity::Low,
-        ironroot_imagecheck::Severity::Medium => Severity::Medium,
-        ironroot_imagecheck::Severity::High => Severity::High,
-        ironroot_imagecheck::Severity::Critical => Severity::Critical,
-    }
-}
-
-/// Runs the configuration checks on what the scan gathered. An unreadable image config
-/// is a finding of its own: the checks that need it could not run.
-pub fn configuration(
-    collected: &ironroot_scanner::Collected,
-    config: Option<&[u8]>,
-) -> (Vec<CheckFinding>, Option<String>) {
-    let (image_config, problem) =
-        match config.map(ironroot_imagecheck::ImageConfig::from_oci_config_json) {
-            Some(Ok(c)) => (c, None),
-            Some(Err(e)) => (
-                Default::default(),
-                Some(format!("the image config: {e}; its checks did not run")),
-            ),
-            None => (Default::default(), None),
-        };
-    let packages: Vec<_> = collected
-        .packages
-        .iter()
-        .map(|p| p.package.clone())
-        .collect();
-    let found = ironroot_imagecheck::check(
-        &collected.files,
-        &packages,
-        &image_config,
-        &ironroot_imagecheck::Options::default(),
-    );
-    let mut out: Vec<CheckFinding> = found
-        .into_iter()
-        .map(|f| CheckFinding {
-            id: f.id.to_owned(),
-            category: "config".into(),
-            severity: severity(f.severity),
-            title: f.title.to_owned(),
-            description: f.description.to_owned(),
-            remediation: f.remediation.to_owned(),
-            path: f.path,
-            layer: f.layer,
-            evidence: f.evidence,
-        })
-        .collect();
-    // A root filesystem has no image config: the checks that need one say nothing.
-    if config.is_none() {
-        out.retain(|f| !f.id.starts_with("IR-CFG-USER") && !f.id.starts_with("IR-CFG-HEALTH"));
-    }
-    (out, problem)
-}
-
-/// The texts of every check rule, for SARIF's rule descriptions.
-pub fn rule_texts() -> Vec<ironroot_scanner::RuleText<'static>> {
-    ironroot_imagecheck::rules()
-        .iter()
-        .map(|r| ironroot_scanner::RuleText {
-            id: r.id,
-            title: r.title,
-            description: r.description,
-            remediation: r.remediation,
-        })
-        .collect()
 }

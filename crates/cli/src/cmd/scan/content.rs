@@ -7,7 +7,8 @@
 
 use anyhow::Context;
 use ironroot_contentscan::{Category, Config, RulesSource, Scanner};
-use ironroot_scanner::{CheckFinding, Severity};
+use ironroot_scanner::checks::{ContentCategory, ContentMatch};
+use ironroot_scanner::CheckFinding;
 use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Condvar, Mutex};
@@ -143,31 +144,20 @@ impl ContentChecks {
     }
 }
 
+/// A match as the report's finding (what it means is `ironroot_scanner::checks`' call).
 fn finding(f: ironroot_contentscan::Finding, layer: usize) -> CheckFinding {
-    let (category, remediation) = match f.category {
-        Category::Malware => ("malware", "Remove the file and rebuild the image from a clean source; find how it got into the build."),
-        _ => ("secret", "Remove the secret from the image (every layer: deleting it in a later layer leaves it in the earlier one), revoke it, and pass secrets at run time instead."),
-    };
-    CheckFinding {
-        id: f.rule_id,
-        category: category.into(),
-        severity: match f.severity {
-            ironroot_contentscan::Severity::Info => Severity::Info,
-            ironroot_contentscan::Severity::Low => Severity::Low,
-            ironroot_contentscan::Severity::Medium => Severity::Medium,
-            ironroot_contentscan::Severity::High => Severity::High,
-            _ => Severity::Critical,
+    ContentMatch {
+        rule_id: f.rule_id,
+        category: match f.category {
+            Category::Malware => ContentCategory::Malware,
+            _ => ContentCategory::Secret,
         },
+        severity: f.severity,
         title: f.title,
-        description: String::new(),
-        remediation: remediation.into(),
-        path: Some(f.path),
-        layer: Some(layer),
-        evidence: Some(match f.line {
-            Some(l) if !f.redacted.is_empty() => format!("line {l}: {}", f.redacted),
-            Some(l) => format!("line {l}"),
-            None => f.redacted,
-        })
-        .filter(|e| !e.is_empty()),
+        path: f.path,
+        layer,
+        line: f.line,
+        redacted: f.redacted,
     }
+    .into()
 }

@@ -3,18 +3,16 @@
 //! (matching), `ironroot-imagecheck` and `ironroot-contentscan` (checks); this module
 //! opens sources, loads the database, applies the user's policy and prints.
 
-mod archive;
 mod checks;
 mod content;
 mod db;
 mod policy;
-mod registry;
-mod rootfs;
+mod render;
 mod rpmdb;
-mod source;
 mod store;
 mod table;
 
+pub use db::db_cmd;
 pub(crate) use db::parse_duration;
 
 use crate::cmd::image::progress::Progress;
@@ -24,7 +22,7 @@ use ironroot_scanner::{Scan, ScanReport, Severity};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-pub use source::Source;
+use ironroot_oci::source::{self, Source};
 
 /// Exit code when findings reach `--fail-on` (the scan itself worked).
 pub const EXIT_FINDINGS: u8 = crate::cmd::EXIT_UNTRUSTED;
@@ -167,50 +165,20 @@ pub struct RescanArgs {
     pub conn: ServiceConn,
 }
 
-pub async fn db_cmd(cmd: DbCmd, json: bool) -> anyhow::Result<ExitCode> {
-    match cmd {
-        DbCmd::Update { from, db } => {
-            let dir = db.unwrap_or_else(db::default_dir);
-            let m = db::update(&dir, &from).await?;
-            print_meta(&dir, &m, json)?;
-        }
-        DbCmd::Status { db } => {
-            let dir = db.unwrap_or_else(db::default_dir);
-            let m = db::metadata(&dir)?;
-            print_meta(&dir, &m, json)?;
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn print_meta(dir: &std::path::Path, m: &db::Metadata, json: bool) -> anyhow::Result<()> {
-    if json {
-        println!("{}", serde_json::to_string_pretty(m)?);
-    } else {
-        println!("database     {}", dir.display());
-        println!("OSV records  {}", m.osv_records);
-        println!("tracker      {} issues", m.tracker_issues);
-        println!("newest data  {}", crate::cmd::key::utc(m.built_at));
-        println!("loaded       {}", crate::cmd::key::utc(m.updated_at));
-        println!("sources      {}", m.sources.join(", "));
-    }
-    Ok(())
-}
-
 pub async fn scan_cmd(args: ScanArgs, json: bool) -> anyhow::Result<ExitCode> {
     let format = args
         .format
         .unwrap_or(if json { Format::Json } else { Format::Table });
     let rules = match &args.ignore_file {
-        Some(p) => policy::Rules::load(p)?,
-        None => policy::Rules::none(),
+        Some(p) => policy::load_rules(p)?,
+        None => policy::Rules::default(),
     };
     let database = if args.skip_vulnerabilities {
         None
     } else {
         let dir = args.db.clone().unwrap_or_else(db::default_dir);
         let meta = db::metadata(&dir)?;
-        db::check_age(&meta, args.max_db_age, db::now())?;
+        db::check_age(&meta, args.max_db_age, ironroot_timestamp::now_unix())?;
         Some((meta, dir))
     };
     let generation = database.as_ref().map_or(0, |(m, _)| m.updated_at);
@@ -234,11 +202,11 @@ pub async fn scan_cmd(args: ScanArgs, json: bool) -> anyhow::Result<ExitCode> {
     }
     // The service gets the whole inventory, before this user's ignore rules and filters.
     let to_submit = args.submit.then(|| report.clone());
-    for w in rules.apply(&mut report, db::now()) {
+    for w in rules.apply(&mut report, ironroot_timestamp::now_unix()) {
         eprintln!("warning: {w}");
     }
     policy::filter_severity(&mut report, &args.severity);
-    let text = render(&report, format)?;
+    let text = render::render(&report, format)?;
     match &args.output_file {
         Some(p) => std::fs::write(p, text + "\n").with_context(|| format!("{}", p.display()))?,
         None => {
@@ -267,48 +235,6 @@ pub async fn scan_cmd(args: ScanArgs, json: bool) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn render(report: &ScanReport, format: Format) -> anyhow::Result<String> {
-    use ironroot_scanner::render;
-    let id = uuid::Uuid::new_v4().to_string();
-    let value = match format {
-        Format::Table => return Ok(table::render(report)),
-        Format::Json => serde_json::to_value(report)?,
-        Format::Sarif => render::sarif(report, &checks::rule_texts()),
-        Format::Cyclonedx => render::cyclonedx(report, &id)?,
-        Format::Spdx => {
-            let name: String = report
-                .image
-                .reference
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || "-._".contains(c) {
-                        c
-                    } else {
-                        '-'
-                    }
-                })
-                .collect();
-            render::spdx(
-                report,
-                &format!("https://ironroot.invalid/spdxdocs/{name}-{id}"),
-            )?
-        }
-        Format::CosignVuln => {
-            let predicate = render::cosign_vuln(report, &render::Invocation::default())?;
-            let digest = report.image.manifest_digest.as_deref().with_context(|| {
-                "an attestation names the image by its manifest digest, which this source has none of"
-            })?;
-            render::in_toto_statement(
-                &report.image.reference,
-                digest,
-                render::COSIGN_VULN_PREDICATE_TYPE,
-                predicate,
-            )?
-        }
-    };
-    Ok(serde_json::to_string_pretty(&value)?)
-}
-
 fn run_scan(
     reference: &str,
     source: &Source,
@@ -317,11 +243,11 @@ fn run_scan(
     plain_http: bool,
     content: Option<ironroot_contentscan::Scanner>,
 ) -> anyhow::Result<ScanReport> {
-    let started_at = crate::cmd::key::utc(db::now());
+    let started_at = ironroot_timestamp::now_unix();
     let progress = Progress::on_terminal();
     let workdir = tempdir()?;
     let rpm = rpmdb::SqlxRpm {
-        workdir: workdir.clone(),
+        workdir: workdir.path().to_path_buf(),
         runtime: runtime.clone(),
         max_packages: ironroot_pkgdb::Limits::default().max_packages,
     };
@@ -329,94 +255,46 @@ fn run_scan(
         content: content.map(content::ContentChecks::start).transpose()?,
     };
     let mut scan = Scan::new(Default::default(), &mut inspector, &rpm);
-    let fed = source::feed(reference, source, &mut scan, progress, plain_http, &runtime);
+    let fed = source::feed(
+        reference, source, &mut scan, &progress, plain_http, &runtime,
+    );
     let collected = scan.finish();
     let content_findings = match inspector.content.take() {
         Some(c) => c.finish()?,
         None => Vec::new(),
     };
-    let _ = std::fs::remove_dir_all(&workdir);
+    drop(workdir);
     let fed = fed?;
-    let mut report = ScanReport {
-        schema: ironroot_scanner::SCHEMA.into(),
+    let config = ironroot_scanner::checks::configuration(&collected, fed.config.as_deref());
+    let mut report = ironroot_scanner::assemble(ironroot_scanner::ScanParts {
         scanner_version: env!("CARGO_PKG_VERSION").into(),
-        image: fed.info,
         started_at,
-        finished_at: String::new(),
-        database: None,
-        os: collected.os_release.clone(),
-        layers: collected.layers.clone(),
-        packages: collected.packages.clone(),
-        vulnerabilities: Vec::new(),
-        findings: collected
-            .layer_findings
-            .iter()
-            .map(ironroot_scanner::layer_finding)
-            .collect(),
-        problems: collected
-            .inventory_problems
-            .iter()
-            .map(|p| ironroot_scanner::ReportProblem {
-                kind: "inventory".into(),
-                message: format!("{} (layer {}): {}", p.path, p.layer, p.message),
-            })
-            .collect(),
-        suppressed: Vec::new(),
-    };
-    let (config_findings, config_problem) =
-        checks::configuration(&collected, fed.config.as_deref());
-    report.findings.extend(config_findings);
-    report.findings.extend(content_findings);
-    if let Some(message) = config_problem {
-        report.problems.push(ironroot_scanner::ReportProblem {
-            kind: "config".into(),
-            message,
-        });
-    }
+        image: fed.info,
+        collected,
+        config,
+        content: content_findings,
+    });
     if let Some((meta, dir)) = database {
         progress.note("matching against the vulnerability database");
         let db = db::load(&dir)?;
-        match_into(&mut report, &db, &meta);
+        report.match_against(&db, meta.report_info());
     }
-    report.finished_at = crate::cmd::key::utc(db::now());
+    report.finish(ironroot_timestamp::now_unix());
     Ok(report)
 }
 
-/// Matches the report's inventory, replacing its vulnerabilities.
-fn match_into(report: &mut ScanReport, db: &ironroot_vulndb::Database, meta: &db::Metadata) {
-    report.database = Some(ironroot_scanner::DatabaseInfo {
-        built_at: crate::cmd::key::utc(meta.built_at),
-        updated_at: crate::cmd::key::utc(meta.updated_at),
-        records: meta.osv_records + meta.tracker_issues,
-    });
-    report.problems.retain(|p| p.kind != "match");
-    let Some(os) = &report.os else {
-        report.problems.push(ironroot_scanner::ReportProblem {
-            kind: "match".into(),
-            message:
-                "no os-release in the image: the distribution is unknown, no package was matched"
-                    .into(),
-        });
-        report.vulnerabilities.clear();
-        return;
-    };
-    let m = db.match_inventory(&os.distro(), &report.inventory());
-    report.vulnerabilities = ironroot_scanner::vulnerabilities(&m, &report.packages);
-    report.problems.extend(ironroot_scanner::match_problems(&m));
-}
-
 /// A private directory for the scan's own files (an rpm database being read).
-fn tempdir() -> anyhow::Result<PathBuf> {
-    use std::os::unix::fs::DirBuilderExt;
-    let base = std::env::temp_dir();
-    for _ in 0..16 {
-        let r = ironroot_crypto::random_bytes(8)?;
-        let p = base.join(format!("ironroot-scan-{}", hex::encode(r)));
-        if std::fs::DirBuilder::new().mode(0o700).create(&p).is_ok() {
-            return Ok(p);
-        }
-    }
-    anyhow::bail!("cannot create a private directory in {}", base.display())
+/// tempfile creates it with mode 0700 and removes it when dropped.
+fn tempdir() -> anyhow::Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix("ironroot-scan-")
+        .tempdir()
+        .with_context(|| {
+            format!(
+                "cannot create a private directory in {}",
+                std::env::temp_dir().display()
+            )
+        })
 }
 
 pub async fn rescan_cmd(args: RescanArgs, json: bool) -> anyhow::Result<ExitCode> {
@@ -425,7 +303,7 @@ pub async fn rescan_cmd(args: RescanArgs, json: bool) -> anyhow::Result<ExitCode
     }
     let dir = args.db.clone().unwrap_or_else(db::default_dir);
     let meta = db::metadata(&dir)?;
-    db::check_age(&meta, args.max_db_age, db::now())?;
+    db::check_age(&meta, args.max_db_age, ironroot_timestamp::now_unix())?;
     let store_dir = args.store.clone().unwrap_or_else(store::default_dir);
     let t = std::time::Instant::now();
     let database = tokio::task::spawn_blocking(move || db::load(&dir))

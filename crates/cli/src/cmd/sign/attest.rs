@@ -1,21 +1,20 @@
 //! `ironroot sign attest`: an in-toto Statement about an image, signed in a DSSE envelope
 //! with a cosign key and attached as cosign attaches attestations (the `sha256-<hex>.att`
-//! tag); and the Statement checks that signing and verifying share.
+//! tag). The Statement checks that signing and verifying share are
+//! `ironroot_signing::statement`'s.
 //!
 //! A statement is signed only when every subject it names is the image's manifest digest,
 //! so that an attestation about one image can never be attached to another.
 
-use super::identity::PinnedImage;
-use super::{keys, print_result, registry};
+use super::{keys, print_result};
 use crate::cmd::Output;
 use anyhow::{bail, Context};
-use ironroot_signing::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE, MAX_ENVELOPE_LEN};
-use serde_json::Value;
+use ironroot_oci::registry;
+use ironroot_signing::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
+use ironroot_signing::statement::MAX_STATEMENT_LEN;
+use ironroot_signing::{PinnedImage, Statement};
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-/// The envelope's base64 grows the statement by a third; keep it within what is read back.
-const MAX_STATEMENT_LEN: u64 = (MAX_ENVELOPE_LEN as u64 / 4) * 3 - 4096;
 
 /// Sign an in-toto statement about an image and attach it as a cosign attestation
 ///
@@ -56,77 +55,11 @@ pub struct AttestArgs {
     plain_http: bool,
 }
 
-/// What ironroot reads from an in-toto Statement (v0.1 or v1).
-#[derive(Debug)]
-pub struct Statement {
-    pub predicate_type: String,
-    /// The subjects' sha256 digests, lowercase hex.
-    pub subject_sha256: Vec<String>,
-    pub predicate: Value,
-}
-
-impl Statement {
-    pub fn parse(bytes: &[u8]) -> Result<Statement, String> {
-        let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
-        let kind = v["_type"].as_str().unwrap_or_default();
-        if !kind.starts_with("https://in-toto.io/Statement/") {
-            return Err(format!("_type {kind:?} is not an in-toto Statement"));
-        }
-        let predicate_type = match v["predicateType"].as_str() {
-            Some(t) if !t.is_empty() => t.to_owned(),
-            _ => return Err("no predicateType".into()),
-        };
-        let subjects = v["subject"].as_array().cloned().unwrap_or_default();
-        if subjects.is_empty() {
-            return Err("no subject".into());
-        }
-        let mut subject_sha256 = Vec::new();
-        for s in &subjects {
-            match s["digest"]["sha256"].as_str() {
-                Some(h) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
-                    subject_sha256.push(h.to_ascii_lowercase());
-                }
-                _ => return Err("a subject has no sha256 digest".into()),
-            }
-        }
-        Ok(Statement {
-            predicate_type,
-            subject_sha256,
-            predicate: v["predicate"].clone(),
-        })
-    }
-
-    /// Whether the image is one of the statement's subjects.
-    pub fn is_about(&self, image: &PinnedImage) -> bool {
-        let hex = image_hex(image);
-        self.subject_sha256.contains(&hex)
-    }
-
-    /// The subjects that are not the image, as `sha256:<hex>`.
-    pub fn other_subjects(&self, image: &PinnedImage) -> Vec<String> {
-        let hex = image_hex(image);
-        self.subject_sha256
-            .iter()
-            .filter(|s| **s != hex)
-            .map(|s| format!("sha256:{s}"))
-            .collect()
-    }
-}
-
-fn image_hex(image: &PinnedImage) -> String {
-    image
-        .digest
-        .as_str()
-        .trim_start_matches("sha256:")
-        .to_ascii_lowercase()
-}
-
 pub async fn attest(a: AttestArgs, out: Output) -> anyhow::Result<ExitCode> {
     let image = PinnedImage::parse(&a.image)?;
     let bytes = keys::read_limited(&a.statement, MAX_STATEMENT_LEN)?;
-    let statement = Statement::parse(&bytes)
-        .map_err(anyhow::Error::msg)
-        .with_context(|| format!("{}", a.statement.display()))?;
+    let statement =
+        Statement::parse(&bytes).with_context(|| format!("{}", a.statement.display()))?;
     let others = statement.other_subjects(&image);
     if !others.is_empty() {
         bail!(

@@ -6,8 +6,9 @@
 //! arguments) and never into a log. Private key files are created 0600 and never replaced.
 
 use anyhow::{bail, Context};
-use ironroot_signing::cosign::{CosignError, CosignPublicKey, CosignSigningKey, KeyPassword};
+use ironroot_signing::cosign::{CosignError, CosignSigningKey, KeyPassword};
 use ironroot_signing::openpgp::{Keyring, OpenPgpSigningKey};
+use ironroot_signing::TrustedCosignKey;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -169,26 +170,10 @@ pub fn load_gpg_private(path: &Path) -> anyhow::Result<OpenPgpSigningKey> {
     OpenPgpSigningKey::from_private_key_file(&pem).with_context(|| path.display().to_string())
 }
 
-/// A trusted cosign public key and how reports name it.
-pub struct TrustedCosignKey {
-    pub key: CosignPublicKey,
-    /// `FILE (sha256:<hex of the DER public key>)`
-    pub label: String,
-}
-
 pub fn load_cosign_public(path: &Path) -> anyhow::Result<TrustedCosignKey> {
     let pem = read_limited(path, MAX_KEY_FILE)?;
-    let key = CosignPublicKey::from_pem(&pem).with_context(|| path.display().to_string())?;
-    let (_, der) = ironroot_signing::pem::decode(&pem, &["PUBLIC KEY"])
-        .with_context(|| path.display().to_string())?;
-    let id = hex::encode(ironroot_crypto::digest(
-        ironroot_crypto::HashAlg::Sha256,
-        &der,
-    ));
-    Ok(TrustedCosignKey {
-        key,
-        label: format!("{} (sha256:{id})", path.display()),
-    })
+    TrustedCosignKey::from_pem(&pem, &path.display().to_string())
+        .with_context(|| path.display().to_string())
 }
 
 /// All the keys of every keyring file (binary or armored, as `gpg --export` writes them).
@@ -205,10 +190,7 @@ pub fn load_keyrings(paths: &[PathBuf]) -> anyhow::Result<Option<Keyring>> {
     Ok(Some(all))
 }
 
+/// Now as an OpenPGP signature time (32-bit unix seconds).
 pub fn unix_now() -> anyhow::Result<u32> {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .context("the clock is before 1970")?
-        .as_secs();
-    u32::try_from(secs).context("the clock is past 2106")
+    u32::try_from(ironroot_timestamp::now_unix()).context("the clock is past 2106")
 }

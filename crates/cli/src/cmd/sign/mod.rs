@@ -14,16 +14,13 @@
 
 mod attest;
 mod attestations;
-mod identity;
 mod keys;
-mod lookaside;
-mod registry;
 mod verify;
 
 use super::{Output, EXIT_ERROR, EXIT_UNTRUSTED};
 use anyhow::bail;
-use identity::{IdentityRule, PinnedImage};
-use ironroot_signing::{PayloadType, SimpleSigningPayload};
+use ironroot_oci::{lookaside, registry};
+use ironroot_signing::{IdentityRule, PayloadType, PinnedImage, SimpleSigningPayload, Trust};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -342,7 +339,7 @@ pub async fn verify(a: VerifyArgs, out: Output) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(lookaside::Lookaside::parse)
         .transpose()?;
-    let trust = verify::Trust {
+    let trust = Trust {
         cosign: &cosign,
         keyring: keyring.as_ref(),
         rule: if a.match_repository {

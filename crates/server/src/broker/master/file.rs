@@ -81,13 +81,8 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_created_once_and_reloaded() {
-        let dir = std::env::temp_dir().join(format!(
-            "ironroot-master-{}-{}",
-            std::process::id(),
-            hex::encode(ironroot_crypto::random_bytes(4).unwrap())
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("broker-master.key");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("broker-master.key");
         let first = MasterKey::load_or_create(&path).unwrap();
         let sealed = first.seal("k", b"m").unwrap();
         let again = MasterKey::load_or_create(&path).unwrap();
@@ -95,6 +90,5 @@ mod tests {
         std::fs::write(&path, [0u8; 5]).unwrap();
         let err = MasterKey::load_or_create(&path).err().unwrap();
         assert!(err.to_string().contains("32 bytes"), "{err}");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

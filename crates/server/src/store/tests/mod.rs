@@ -25,7 +25,7 @@ pub(super) fn host(id: &str, name: &str, ek: &[u8]) -> HostRow {
         reset_count: None,
         restart_count: None,
         clock: None,
-        trust_state: "unknown".into(),
+        trust_state: ironroot_api::TrustState::INITIAL,
         tag_digest: None,
         tag_json: None,
         cert_serial: None,

@@ -84,7 +84,6 @@ async fn postgres_replicas_migrate_concurrently_and_share_writes() {
     // A lapsed deadline is claimed by exactly one replica even when all sweep at once.
     let v = Verdict {
         report: report("shared-r", "shared", 1, true),
-        state: "trusted",
         deadline: Some(50),
         expected: None,
         hostname: "replica-0".into(),
@@ -139,7 +138,6 @@ async fn postgres_events_committed_out_of_order_reach_the_tailer() {
         .unwrap();
     let verdict = |id: &str, host: &str| Verdict {
         report: report(id, host, 1, true),
-        state: "trusted",
         deadline: Some(1_000),
         expected: None,
         hostname: host.into(),

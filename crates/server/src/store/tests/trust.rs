@@ -3,6 +3,7 @@
 
 use super::{host, report};
 use crate::store::{ClockCheck, Store, Verdict};
+use ironroot_api::TrustState::{self, Expired, Trusted, Unknown, Untrusted};
 
 /// The TPM-counter high-water mark: strictly later counters advance it, the same ones
 /// are a repeat, earlier ones went backwards, and a reboot (higher resetCount) advances.
@@ -47,15 +48,14 @@ async fn verdict(
     store: &Store,
     id: &str,
     created: u64,
-    state: &'static str,
+    trusted: bool,
     deadline: Option<u64>,
-    expected: Option<&str>,
-) -> String {
+    expected: Option<TrustState>,
+) -> TrustState {
     let v = Verdict {
-        report: report(id, "t1", created, state == "trusted"),
-        state,
+        report: report(id, "t1", created, trusted),
         deadline,
-        expected: expected.map(str::to_owned),
+        expected,
         hostname: "trusty".into(),
         reasons: vec![],
     };
@@ -69,17 +69,17 @@ pub(super) async fn trust_state_deadlines_and_retention(store: &Store) {
         .await
         .unwrap();
     assert_eq!(
-        verdict(store, "t1-r1", 10, "trusted", Some(100), None).await,
-        "unknown"
+        verdict(store, "t1-r1", 10, true, Some(100), None).await,
+        Unknown
     );
     assert_eq!(
-        verdict(store, "t1-r2", 20, "trusted", Some(110), Some("trusted")).await,
-        "trusted"
+        verdict(store, "t1-r2", 20, true, Some(110), Some(Trusted)).await,
+        Trusted
     );
     // A stale guess of the previous state costs a read, never a wrong answer.
     assert_eq!(
-        verdict(store, "t1-r2b", 21, "trusted", Some(110), Some("untrusted")).await,
-        "trusted"
+        verdict(store, "t1-r2b", 21, true, Some(110), Some(Untrusted)).await,
+        Trusted
     );
     assert!(
         store.expire_lapsed(109).await.unwrap().is_empty(),
@@ -99,11 +99,11 @@ pub(super) async fn trust_state_deadlines_and_retention(store: &Store) {
     );
     assert_eq!(
         store.trust_state("t1").await.unwrap().map(|t| t.0),
-        Some("expired".into())
+        Some(Expired)
     );
     assert_eq!(
-        verdict(store, "t1-r3", 30, "untrusted", None, None).await,
-        "expired"
+        verdict(store, "t1-r3", 30, false, None, None).await,
+        Expired
     );
     assert!(
         store.expire_lapsed(u64::MAX / 4).await.unwrap().is_empty(),
@@ -112,7 +112,6 @@ pub(super) async fn trust_state_deadlines_and_retention(store: &Store) {
     // A batch is all or nothing: a duplicate report id fails the whole transaction.
     let dup = Verdict {
         report: report("t1-r3", "t1", 31, false),
-        state: "untrusted",
         deadline: None,
         expected: None,
         hostname: "trusty".into(),
@@ -120,7 +119,6 @@ pub(super) async fn trust_state_deadlines_and_retention(store: &Store) {
     };
     let fresh = Verdict {
         report: report("t1-r4", "t1", 32, true),
-        state: "trusted",
         deadline: Some(9),
         expected: None,
         hostname: "trusty".into(),
@@ -133,7 +131,7 @@ pub(super) async fn trust_state_deadlines_and_retention(store: &Store) {
     );
     assert_eq!(
         store.trust_state("t1").await.unwrap().map(|t| t.0),
-        Some("untrusted".into())
+        Some(Untrusted)
     );
     // t1-r3 is the host's latest report: kept even when older than the cutoff (the other
     // scenarios' reports are all created at 100 or later).

@@ -1,0 +1,284 @@
+//! The HTTPS client: how it is set up for an administrator (bearer token) or an agent
+//! (mTLS), and the one path every request takes (send, read the answer within its size
+//! limit, decode).
+
+use crate::error::{decode, error_chain, ClientError};
+use crate::url::{admin_base_url, agent_base_url, PlainHttp};
+use ironroot_tls::Identity;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// The largest answer an administrator client reads (report lists, flavor lists).
+pub const ADMIN_RESPONSE_LIMIT: usize = 64 << 20;
+/// The largest answer an agent reads: its answers are challenges, certificates and
+/// wrapped keys, and a small limit keeps a hostile endpoint from growing the agent.
+pub const AGENT_RESPONSE_LIMIT: usize = 1 << 20;
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long an event stream may stay open.
+const STREAM_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
+/// A client of the service's REST API. Cheap to clone (the connection pool is shared).
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<Arc<Zeroizing<String>>>,
+    limit: usize,
+}
+
+impl Client {
+    /// An administrator's client: the service at `server` (checked by
+    /// [`admin_base_url`] before anything else), its CA as the only trust anchor, and the
+    /// administrator token sent as a bearer token with every request.
+    pub fn admin(
+        server: &str,
+        ca_pem: &[u8],
+        token: &str,
+        plain_http: PlainHttp,
+    ) -> Result<Client, ClientError> {
+        let base = admin_base_url(server, plain_http)?;
+        let mut client = Client::build(base, ca_pem, None, ADMIN_RESPONSE_LIMIT)?;
+        client.token = Some(Arc::new(Zeroizing::new(token.to_owned())));
+        Ok(client)
+    }
+
+    /// An agent's client: https only, the service CA as the only trust anchor, and,
+    /// once enrolled, its client certificate and key (PEM) for mutual TLS.
+    pub fn agent(
+        server: &str,
+        ca_pem: &[u8],
+        identity: Option<(&str, &str)>,
+    ) -> Result<Client, ClientError> {
+        let base = agent_base_url(server)?;
+        let identity = identity
+            .map(|(cert, key)| Identity::from_pem(cert.as_bytes(), key.as_bytes()))
+            .transpose()
+            .map_err(ClientError::Identity)?;
+        Client::build(base, ca_pem, identity, AGENT_RESPONSE_LIMIT)
+    }
+
+    fn build(
+        base: String,
+        ca_pem: &[u8],
+        identity: Option<Identity>,
+        limit: usize,
+    ) -> Result<Client, ClientError> {
+        let roots = ironroot_tls::roots_from_pem(ca_pem).map_err(ClientError::Ca)?;
+        let tls = ironroot_tls::client_config(roots, identity).map_err(ClientError::Identity)?;
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .timeout(TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            // A redirect could lead the token to another scheme or host.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ClientError::Setup(error_chain(&e)))?;
+        Ok(Client {
+            http,
+            base,
+            token: None,
+            limit,
+        })
+    }
+
+    /// The service's base URL, without a trailing `/`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The same client, reading answers of at most `bytes`.
+    pub fn with_response_limit(mut self, bytes: usize) -> Client {
+        self.limit = bytes;
+        self
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(t) => req.bearer_auth(t.as_str()),
+            None => req,
+        }
+    }
+
+    /// `GET path`. The typed methods in [`crate::routes`] are the usual way in; this is
+    /// for routes whose types live outside `ironroot-api` and for tests that send what
+    /// no typed method would.
+    pub async fn get<R: DeserializeOwned>(&self, path: &str) -> Result<R, ClientError> {
+        self.send(self.request(reqwest::Method::GET, path)).await
+    }
+
+    /// `POST path` with `body` as JSON.
+    pub async fn post<B: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<R, ClientError> {
+        self.send(self.request(reqwest::Method::POST, path).json(body))
+            .await
+    }
+
+    /// `PUT path` with `body` as JSON.
+    pub async fn put<B: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<R, ClientError> {
+        self.send(self.request(reqwest::Method::PUT, path).json(body))
+            .await
+    }
+
+    /// `DELETE path`.
+    pub async fn delete<R: DeserializeOwned>(&self, path: &str) -> Result<R, ClientError> {
+        self.send(self.request(reqwest::Method::DELETE, path)).await
+    }
+
+    async fn send<R: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<R, ClientError> {
+        let mut resp = req.send().await.map_err(|e| self.unreachable(&e))?;
+        let status = resp.status().as_u16();
+        let body = read_limited(&mut resp, self.limit)
+            .await
+            .map_err(|e| e.into_client_error(self))?;
+        decode(status, &body)
+    }
+
+    fn unreachable(&self, e: &dyn std::error::Error) -> ClientError {
+        ClientError::Unreachable {
+            base: self.base.clone(),
+            detail: error_chain(e),
+        }
+    }
+
+    /// Opens the server-sent event stream at `path` (`/v1/events`); with `resume`, the
+    /// service first replays the events after that id (`Last-Event-ID`).
+    pub async fn event_stream(
+        &self,
+        path: &str,
+        resume: Option<i64>,
+    ) -> Result<EventStream, ClientError> {
+        let mut req = self
+            .request(reqwest::Method::GET, path)
+            .timeout(STREAM_TIMEOUT);
+        if let Some(id) = resume {
+            req = req.header("last-event-id", id.to_string());
+        }
+        let mut resp = req.send().await.map_err(|e| self.unreachable(&e))?;
+        if !resp.status().is_success() {
+            let status = resp.status().as_u16();
+            let body = read_limited(&mut resp, AGENT_RESPONSE_LIMIT)
+                .await
+                .map_err(|e| e.into_client_error(self))?;
+            return Err(decode::<serde_json::Value>(status, &body).err().unwrap_or(
+                ClientError::Status {
+                    status: crate::HttpStatus(status),
+                },
+            ));
+        }
+        Ok(EventStream {
+            resp,
+            base: self.base.clone(),
+        })
+    }
+}
+
+/// An open server-sent event stream: its bytes as they arrive.
+pub struct EventStream {
+    resp: reqwest::Response,
+    base: String,
+}
+
+impl EventStream {
+    /// The next bytes of the stream, or `None` once it ended.
+    pub async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, ClientError> {
+        self.resp
+            .chunk()
+            .await
+            .map_err(|e| ClientError::Unreachable {
+                base: self.base.clone(),
+                detail: error_chain(&e),
+            })
+    }
+}
+
+enum ReadError {
+    Transport(reqwest::Error),
+    TooLarge(usize),
+}
+
+impl ReadError {
+    fn into_client_error(self, c: &Client) -> ClientError {
+        match self {
+            ReadError::Transport(e) => c.unreachable(&e),
+            ReadError::TooLarge(limit) => ClientError::TooLarge { limit },
+        }
+    }
+}
+
+/// The whole body, refused as soon as it (or its announced length) passes `limit`.
+async fn read_limited(resp: &mut reqwest::Response, limit: usize) -> Result<Vec<u8>, ReadError> {
+    let mut body = Body::new(resp.content_length(), limit).map_err(ReadError::TooLarge)?;
+    while let Some(chunk) = resp.chunk().await.map_err(ReadError::Transport)? {
+        body.push(&chunk).map_err(ReadError::TooLarge)?;
+    }
+    Ok(body.bytes)
+}
+
+/// An answer's bytes as they arrive, never more than `limit` of them.
+struct Body {
+    bytes: Vec<u8>,
+    limit: usize,
+}
+
+impl Body {
+    /// Refuses at once an answer announced larger than `limit`; a smaller announced
+    /// length is only a capacity hint (the bytes are counted as they come).
+    fn new(announced: Option<u64>, limit: usize) -> Result<Body, usize> {
+        let announced = announced.map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        if announced > limit {
+            return Err(limit);
+        }
+        Ok(Body {
+            bytes: Vec::with_capacity(announced),
+            limit,
+        })
+    }
+
+    fn push(&mut self, chunk: &[u8]) -> Result<(), usize> {
+        if chunk.len() > self.limit - self.bytes.len() {
+            return Err(self.limit);
+        }
+        self.bytes.extend_from_slice(chunk);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn an_answer_announced_larger_than_the_limit_is_refused_before_reading() {
+        assert_eq!(Body::new(Some(11), 10).err(), Some(10));
+        assert!(Body::new(Some(10), 10).is_ok());
+        assert!(Body::new(None, 10).is_ok());
+    }
+
+    #[test]
+    fn an_answer_growing_past_the_limit_is_refused_whatever_it_announced() {
+        let mut b = Body::new(Some(2), 10).unwrap();
+        b.push(b"12345").unwrap();
+        b.push(b"67890").unwrap();
+        assert_eq!(b.push(b"x"), Err(10));
+        assert_eq!(b.bytes, b"1234567890");
+        let mut b = Body::new(None, 4).unwrap();
+        assert_eq!(b.push(b"12345"), Err(4));
+    }
+}

@@ -1,0 +1,29 @@
+//! The one client of the ironroot service's REST API, used by the agent, the key
+//! provider, the `ironroot` command, the load generator, the end-to-end tests and the
+//! Kubernetes controller.
+//!
+//! - **https only**: an administrator's token goes to `https://` URLs, and to plain
+//!   `http://` only on a loopback address with `--insecure-http-loopback` ([`url`]); an
+//!   agent uses `https://` only. TLS configurations come from `ironroot-tls`.
+//! - **two ways in**: [`Client::admin`] (bearer token) and [`Client::agent`] (mutual TLS
+//!   with the certificate enrollment issued).
+//! - **typed routes**: a method per route with the `ironroot-api` types ([`routes`]).
+//! - **one decoder**: every non-2xx answer becomes [`ClientError::Api`] carrying the
+//!   service's [`ironroot_api::ApiError`] (its stable kind and message), or
+//!   [`ClientError::Status`] when the body is not one; answers are read within a size limit.
+//!
+//! It must never send the administrator token anywhere [`url::admin_base_url`] refused,
+//! follow a redirect, trust a CA other than the service's, or depend on the CLI.
+
+#![forbid(unsafe_code)]
+
+mod client;
+mod error;
+pub mod routes;
+pub mod url;
+
+pub use client::{Client, EventStream, ADMIN_RESPONSE_LIMIT, AGENT_RESPONSE_LIMIT};
+pub use error::{decode, error_chain, printable, ClientError, HttpStatus};
+pub use routes::admin::ReportRange;
+pub use routes::path_segment;
+pub use url::{admin_base_url, agent_base_url, AdminUrlError, PlainHttp};

@@ -1,0 +1,53 @@
+//! The `oci-client` every registry read and write goes through: HTTPS through rustls with
+//! aws-lc-rs and the system's CA bundle (or `$SSL_CERT_FILE`); plain HTTP only when the
+//! user asks, for a loopback test registry.
+
+use super::RegistryError;
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
+use oci_client::{Client, Reference};
+use std::time::Duration;
+
+/// A client for `reference`'s registry.
+pub fn client(
+    reference: &Reference,
+    plain_http: bool,
+    read_timeout: Duration,
+) -> Result<Client, RegistryError> {
+    // reqwest is built without a crypto provider of its own; aws-lc-rs is the process's.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let protocol = if plain_http {
+        ClientProtocol::HttpsExcept(vec![reference.resolve_registry().to_owned()])
+    } else {
+        ClientProtocol::Https
+    };
+    let config = ClientConfig {
+        protocol,
+        extra_root_certificates: system_roots(),
+        platform_resolver: None,
+        read_timeout: Some(read_timeout),
+        connect_timeout: Some(Duration::from_secs(30)),
+        ..Default::default()
+    };
+    Client::try_from(config).map_err(|e| RegistryError::Client(e.to_string()))
+}
+
+/// The system's CA bundle (reqwest is built with manual roots only).
+pub fn system_bundle() -> std::path::PathBuf {
+    std::env::var_os("SSL_CERT_FILE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/etc/ssl/certs/ca-certificates.crt".into())
+}
+
+fn system_roots() -> Vec<Certificate> {
+    use rustls_pki_types::pem::PemObject;
+    let Ok(pem) = std::fs::read(system_bundle()) else {
+        return Vec::new();
+    };
+    rustls_pki_types::CertificateDer::pem_slice_iter(&pem)
+        .flatten()
+        .map(|der| Certificate {
+            encoding: CertificateEncoding::Der,
+            data: der.to_vec(),
+        })
+        .collect()
+}
