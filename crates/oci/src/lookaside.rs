@@ -195,11 +195,11 @@ fn read_at_most(path: &Path, max: u64) -> Result<Vec<u8>, String> {
 }
 
 fn http_client() -> Result<reqwest::Client, LookasideError> {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    ironroot_tls::install_process_provider();
     let mut builder = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::limited(3));
-    if let Ok(pem) = std::fs::read(crate::registry::client::system_bundle()) {
+    if let Ok(pem) = std::fs::read(ironroot_tls::system_bundle_path()) {
         for cert in reqwest::Certificate::from_pem_bundle(&pem).unwrap_or_default() {
             builder = builder.add_root_certificate(cert);
         }

@@ -45,6 +45,14 @@ pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
+/// Makes [`provider`] the process's default, for libraries that build their rustls
+/// configuration themselves from the default (reqwest inside oci-client). Idempotent: a
+/// process that already has a default keeps it, and it can only be this one, since no
+/// other provider is linked (`deny.toml`).
+pub fn install_process_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 /// A certificate chain and its private key, presented by a client (mTLS) or the service.
 pub struct Identity {
     chain: Vec<CertificateDer<'static>>,

@@ -14,7 +14,7 @@ pub fn client(
     read_timeout: Duration,
 ) -> Result<Client, RegistryError> {
     // reqwest is built without a crypto provider of its own; aws-lc-rs is the process's.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    ironroot_tls::install_process_provider();
     let protocol = if plain_http {
         ClientProtocol::HttpsExcept(vec![reference.resolve_registry().to_owned()])
     } else {
@@ -31,16 +31,12 @@ pub fn client(
     Client::try_from(config).map_err(|e| RegistryError::Client(e.to_string()))
 }
 
-/// The system's CA bundle (reqwest is built with manual roots only).
-pub fn system_bundle() -> std::path::PathBuf {
-    std::env::var_os("SSL_CERT_FILE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| "/etc/ssl/certs/ca-certificates.crt".into())
-}
-
+/// The system's trust anchors, found where `ironroot-tls` says the bundle is (reqwest is
+/// built with manual roots only). No bundle: no anchors, and every https registry fails
+/// verification with a clear error.
 fn system_roots() -> Vec<Certificate> {
     use rustls_pki_types::pem::PemObject;
-    let Ok(pem) = std::fs::read(system_bundle()) else {
+    let Ok(pem) = std::fs::read(ironroot_tls::system_bundle_path()) else {
         return Vec::new();
     };
     rustls_pki_types::CertificateDer::pem_slice_iter(&pem)
