@@ -255,7 +255,17 @@ impl Client {
                 ProstCodec::<ProtocolMessage, ProtocolMessage>::default(),
             )
             .await
-            .map_err(|s| error_of(&s))?;
+            .map_err(|s| {
+                // A status tonic made from a failure of the connection itself (the agent
+                // stopped during the call) carries that failure as its source; one the
+                // agent answered with does not. The first is the agent being away.
+                match (s.code(), std::error::Error::source(&s)) {
+                    (tonic::Code::Unknown | tonic::Code::Unavailable, Some(cause)) => {
+                        unreachable(ironroot_client::error_chain(cause))
+                    }
+                    _ => error_of(&s),
+                }
+            })?;
         Ok(zeroize::Zeroizing::new(std::mem::take(
             &mut reply.into_inner().json,
         )))
