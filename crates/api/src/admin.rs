@@ -18,6 +18,10 @@ pub struct HostSummary {
     pub flavor_group: String,
     /// One line per failed rule of the latest report.
     pub failures: Vec<String>,
+    /// The Kubernetes Node an administrator bound the host to (`PUT /v1/hosts/{id}/node`);
+    /// absent when unbound, and in answers of services before the binding existed.
+    #[serde(default)]
+    pub node: Option<String>,
 }
 
 /// A stored trust report.

@@ -12,6 +12,8 @@ mod broker;
 mod error;
 mod events;
 mod hostname;
+mod key_packet;
+mod kubernetes;
 mod trust;
 
 pub use admin::*;
@@ -21,6 +23,10 @@ pub use broker::*;
 pub use error::{ApiError, ErrorKind};
 pub use events::TrustEvent;
 pub use hostname::{dns_hostname, HostnameError, MAX_HOSTNAME};
+pub use key_packet::{KeyPacket, KeyPacketError, MAX_KEY_PACKET_LEN};
+pub use kubernetes::{
+    node_name, BindNode, NodeNameError, NodeTrust, NodeTrustList, UnboundNode, MAX_NODE_NAME,
+};
 pub use trust::{IllegalTrustTransition, TrustInput, TrustState};
 
 /// Path prefix of every versioned endpoint.

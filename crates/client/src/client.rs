@@ -3,6 +3,7 @@
 //! limit, decode).
 
 use crate::error::{decode, error_chain, ClientError};
+use crate::sse::{SseDecoder, SseEvent};
 use crate::url::{admin_base_url, agent_base_url, PlainHttp};
 use ironroot_tls::Identity;
 use serde::de::DeserializeOwned;
@@ -184,18 +185,36 @@ impl Client {
         Ok(EventStream {
             resp,
             base: self.base.clone(),
+            decoder: SseDecoder::default(),
         })
     }
 }
 
-/// An open server-sent event stream: its bytes as they arrive.
+/// An open server-sent event stream.
 pub struct EventStream {
     resp: reqwest::Response,
     base: String,
+    decoder: SseDecoder,
 }
 
 impl EventStream {
-    /// The next bytes of the stream, or `None` once it ended.
+    /// The next event of the stream ([`SseDecoder`]: frames up to
+    /// [`crate::MAX_EVENT_BYTES`]), or `None` once the stream ended.
+    pub async fn next_event(&mut self) -> Result<Option<SseEvent>, ClientError> {
+        loop {
+            if let Some(event) = self.decoder.next_event()? {
+                return Ok(Some(event));
+            }
+            match self.chunk().await? {
+                Some(bytes) => self.decoder.push(&bytes)?,
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// The next bytes of the stream as they arrive, or `None` once it ended. Raw: for
+    /// a caller that reads no events with [`EventStream::next_event`] (bytes it has
+    /// buffered are not returned here).
     pub async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, ClientError> {
         self.resp
             .chunk()

@@ -40,6 +40,9 @@ pub enum ClientError {
     /// The answer is larger than the client accepts.
     #[error("the service's answer is larger than {limit} bytes")]
     TooLarge { limit: usize },
+    /// One server-sent event is larger than the client accepts ([`crate::SseDecoder`]).
+    #[error("an event of the service's event stream is larger than {limit} bytes")]
+    EventTooLarge { limit: usize },
 }
 
 impl ClientError {

@@ -11,6 +11,8 @@
 //! - **one decoder**: every non-2xx answer becomes [`ClientError::Api`] carrying the
 //!   service's [`ironroot_api::ApiError`] (its stable kind and message), or
 //!   [`ClientError::Status`] when the body is not one; answers are read within a size limit.
+//! - **one event-stream decoder**: [`EventStream::next_event`] ([`SseDecoder`]), for every
+//!   follower of `GET /v1/events` (the CLI's `host watch`, the controller, the tests).
 //!
 //! It must never send the administrator token anywhere [`url::admin_base_url`] refused,
 //! follow a redirect, trust a CA other than the service's, or depend on the CLI.
@@ -20,10 +22,12 @@
 mod client;
 mod error;
 pub mod routes;
+mod sse;
 pub mod url;
 
 pub use client::{Client, EventStream, ADMIN_RESPONSE_LIMIT, AGENT_RESPONSE_LIMIT};
 pub use error::{decode, error_chain, printable, ClientError, HttpStatus};
 pub use routes::admin::ReportRange;
 pub use routes::path_segment;
+pub use sse::{SseDecoder, SseEvent, MAX_EVENT_BYTES};
 pub use url::{admin_base_url, agent_base_url, AdminUrlError, PlainHttp};

@@ -181,10 +181,10 @@ impl Node {
     }
 }
 
-/// Reads `trust` events, with their ids, from a server-sent event stream.
+/// Reads `trust` events, with their ids, from a server-sent event stream (decoded by
+/// the client's one decoder, [`EventStream::next_event`]).
 pub struct EventReader {
     resp: EventStream,
-    buf: String,
 }
 
 impl EventReader {
@@ -192,7 +192,6 @@ impl EventReader {
     pub async fn open(admin: &Client, resume: Option<i64>) -> anyhow::Result<EventReader> {
         Ok(EventReader {
             resp: admin.event_stream("/v1/events", resume).await?,
-            buf: String::new(),
         })
     }
 
@@ -203,29 +202,14 @@ impl EventReader {
     ) -> anyhow::Result<(i64, ironroot_api::TrustEvent)> {
         let deadline = tokio::time::Instant::now() + within;
         loop {
-            if let Some(end) = self.buf.find("\n\n") {
-                let block: String = self.buf.drain(..end + 2).collect();
-                let field = |name: &str| {
-                    block
-                        .lines()
-                        .find_map(|l| l.strip_prefix(name))
-                        .map(str::trim)
-                        .map(str::to_owned)
-                };
-                if let (Some("trust"), Some(d)) = (field("event:").as_deref(), field("data:")) {
-                    let id = field("id:")
-                        .context("a trust event without an id")?
-                        .parse()
-                        .context("a trust event id that is not a number")?;
-                    return Ok((id, serde_json::from_str(&d)?));
-                }
-                continue;
-            }
-            let chunk = tokio::time::timeout_at(deadline, self.resp.chunk())
+            let e = tokio::time::timeout_at(deadline, self.resp.next_event())
                 .await
                 .context("no event in time")??
                 .context("the event stream ended")?;
-            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+            if e.event.as_deref() == Some("trust") {
+                let id = e.id.context("a trust event without a numeric id")?;
+                return Ok((id, serde_json::from_str(&e.data)?));
+            }
         }
     }
 }

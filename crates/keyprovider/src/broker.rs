@@ -178,7 +178,7 @@ impl Wrapper for BrokerWrapper {
                     "the broker wrapped under another key than asked".into(),
                 ));
             }
-            Packet::from_blob(blob, &key.name)
+            Ok(Packet::from_blob(blob, &key.name)?)
         })
     }
 }

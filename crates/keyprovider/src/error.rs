@@ -30,3 +30,13 @@ impl From<ironroot_ocicrypt::KeyProviderError> for ProviderError {
         ProviderError::Request(e.to_string())
     }
 }
+
+impl From<ironroot_api::KeyPacketError> for ProviderError {
+    fn from(e: ironroot_api::KeyPacketError) -> Self {
+        use ironroot_api::KeyPacketError as E;
+        match e {
+            E::Invalid(m) => ProviderError::Packet(m),
+            other => ProviderError::Internal(other.to_string()),
+        }
+    }
+}

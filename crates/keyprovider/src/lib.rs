@@ -28,13 +28,12 @@ pub mod command;
 mod error;
 pub mod grpc;
 mod handler;
-mod packet;
 mod socket;
 mod spec;
 
 pub use error::ProviderError;
 pub use handler::{open_packet, BoxFuture, Handler, Unwrapper, Wrapper};
-pub use packet::{Packet, MAX_PACKET_LEN};
+pub use ironroot_api::{KeyPacket as Packet, MAX_KEY_PACKET_LEN as MAX_PACKET_LEN};
 pub use spec::KeySpec;
 
 /// The provider name used when none is configured: the `NAME` in `provider:NAME`.

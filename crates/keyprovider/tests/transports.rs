@@ -44,6 +44,7 @@ impl Wrapper for FixedKey {
                 },
                 &key.name,
             )
+            .map_err(ProviderError::from)
         })
     }
 }

@@ -8,6 +8,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod kube;
+
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -73,25 +73,29 @@ pub(crate) fn failure_lines(report: &TrustReport) -> Vec<String> {
         .collect()
 }
 
-async fn summary(st: &AppState, h: HostRow) -> Result<HostSummary, ServiceError> {
-    let latest = st.store.latest_report(&h.host_id).await?;
-    let report: Option<TrustReport> = latest
-        .as_ref()
-        .and_then(|r| serde_json::from_str(&r.report).ok());
-    let now = now();
+/// One line per failed rule of `latest`, after why trust expired when it did.
+pub(crate) fn failures_as_of(latest: Option<&ReportRow>, trust: TrustState) -> Vec<String> {
+    let report: Option<TrustReport> = latest.and_then(|r| serde_json::from_str(&r.report).ok());
     let mut failures = report.as_ref().map(failure_lines).unwrap_or_default();
-    // The recorded state is the one events announce; a deadline the sweeper has not yet
-    // reached still counts as expired here (fail closed).
-    let trust = match st.store.trust_state(&h.host_id).await? {
-        Some((state, deadline)) => state.as_of(deadline, now),
-        None => trust_state(latest.as_ref(), now),
-    };
     if trust == TrustState::Expired {
         failures.insert(
             0,
             "no attestation within the deadline: trust expired".into(),
         );
     }
+    failures
+}
+
+async fn summary(st: &AppState, h: HostRow) -> Result<HostSummary, ServiceError> {
+    let latest = st.store.latest_report(&h.host_id).await?;
+    let now = now();
+    // The recorded state is the one events announce; a deadline the sweeper has not yet
+    // reached still counts as expired here (fail closed).
+    let trust = match st.store.trust_state(&h.host_id).await? {
+        Some((state, deadline)) => state.as_of(deadline, now),
+        None => trust_state(latest.as_ref(), now),
+    };
+    let failures = failures_as_of(latest.as_ref(), trust);
     Ok(HostSummary {
         host_id: h.host_id,
         hostname: h.hostname,
@@ -103,6 +107,7 @@ async fn summary(st: &AppState, h: HostRow) -> Result<HostSummary, ServiceError>
         trust_expires_at: latest.as_ref().map(|r| r.expires),
         flavor_group: h.flavor_group,
         failures,
+        node: h.k8s_node,
     })
 }
 
@@ -130,9 +135,9 @@ pub(crate) async fn get_host(
     Ok(Json(summary(&st, h).await?))
 }
 
-/// `DELETE /v1/hosts/{id}`: forgets a host (its reports, tags and trust state go with
-/// it; the trust-event and key-release logs keep what happened). Its TPM must enroll
-/// again to attest, and its name is free for another TPM.
+/// `DELETE /v1/hosts/{id}`: forgets a host (its reports, tags, trust state and Node
+/// binding go with it; the trust-event and key-release logs keep what happened). Its TPM
+/// must enroll again to attest, and its name and Node are free for another host.
 pub(crate) async fn delete_host(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -140,8 +145,11 @@ pub(crate) async fn delete_host(
 ) -> Result<Json<serde_json::Value>, ServiceError> {
     require_admin(&st, &headers)?;
     let h = find_host(&st, &id).await?;
-    if !st.store.delete_host(&h.host_id).await? {
+    if !st.store.delete_host(&h.host_id, now()).await? {
         return Err(ServiceError::NotFound(format!("host {id}")));
+    }
+    if h.k8s_node.is_some() {
+        st.events.poke();
     }
     if let Ok(mut caches) = st.evidence_caches.lock() {
         caches.remove(&h.host_id);

@@ -109,6 +109,7 @@ pub(crate) async fn enroll(
         tag_digest: None,
         tag_json: None,
         cert_serial: Some(cert.serial),
+        k8s_node: None,
     };
     st.store.put_host(&row).await?;
     if let Ok(mut caches) = st.evidence_caches.lock() {

@@ -20,6 +20,7 @@ mod flavor_cache;
 mod gate;
 mod groups;
 mod images;
+mod nodes;
 mod nonce;
 mod pki;
 mod ratelimit;
@@ -328,6 +329,12 @@ fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
             "/v1/hosts/{id}/tags",
             get(tags::history).post(tags::issue).delete(tags::revoke),
         )
+        .route(
+            "/v1/hosts/{id}/node",
+            put(nodes::bind).delete(nodes::unbind),
+        )
+        .route("/v1/nodes", get(nodes::list))
+        .route("/v1/nodes/{host_id}", get(nodes::get))
         .route("/v1/keys", get(broker::list).post(broker::create))
         .route("/v1/keys/releases", get(broker::releases))
         .route("/v1/keys/{id}", get(broker::show))

@@ -81,6 +81,7 @@ pub(crate) async fn issue(
         .issue_tag(&row, &flavor_row, &host.flavor_group)
         .await?;
     st.flavor_cache.invalidate();
+    st.events.poke();
     tracing::info!(host = %host.hostname, tags = %summary(&req.tags), serial = %row.serial, "asset tag issued");
     Ok(Json(issued(row)?))
 }
@@ -101,6 +102,7 @@ pub(crate) async fn revoke(
         )));
     }
     st.flavor_cache.invalidate();
+    st.events.poke();
     tracing::info!(host = %host.hostname, "asset tag revoked");
     Ok(Json(
         serde_json::json!({ "host_id": host.host_id, "revoked": true }),

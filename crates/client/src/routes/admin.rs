@@ -5,8 +5,9 @@
 use super::path_segment;
 use crate::{Client, ClientError};
 use ironroot_api::{
-    AssignGroup, CreateKey, FlavorList, FlavorsFromHostRequest, HostSummary, IssuedTag, KeyInfo,
-    ReleaseRecord, ReportRecord, TagRequest, WrapRequest, WrappedBlob,
+    AssignGroup, BindNode, CreateKey, FlavorList, FlavorsFromHostRequest, HostSummary, IssuedTag,
+    KeyInfo, NodeTrust, NodeTrustList, ReleaseRecord, ReportRecord, TagRequest, UnboundNode,
+    WrapRequest, WrappedBlob,
 };
 use ironroot_verifier::FlavorGroup;
 use serde_json::Value;
@@ -133,6 +134,32 @@ impl Client {
     /// `DELETE /v1/hosts/{id}/tags`: revokes the host's current asset tag.
     pub async fn revoke_tag(&self, host: &str) -> Result<Value, ClientError> {
         self.delete(&format!("/v1/hosts/{}/tags", path_segment(host)))
+            .await
+    }
+
+    /// `PUT /v1/hosts/{id}/node`: binds the host (by id or hostname) to the Kubernetes
+    /// Node `req` names, replacing its earlier binding; what the controller will publish
+    /// on it.
+    pub async fn bind_node(&self, host: &str, req: &BindNode) -> Result<NodeTrust, ClientError> {
+        self.put(&format!("/v1/hosts/{}/node", path_segment(host)), req)
+            .await
+    }
+
+    /// `DELETE /v1/hosts/{id}/node`: unbinds the host from its Kubernetes Node.
+    pub async fn unbind_node(&self, host: &str) -> Result<UnboundNode, ClientError> {
+        self.delete(&format!("/v1/hosts/{}/node", path_segment(host)))
+            .await
+    }
+
+    /// `GET /v1/nodes`: every host bound to a Kubernetes Node, and the event-log
+    /// position to resume the event stream from.
+    pub async fn nodes(&self) -> Result<NodeTrustList, ClientError> {
+        self.get("/v1/nodes").await
+    }
+
+    /// `GET /v1/nodes/{host_id}`: one bound host.
+    pub async fn node(&self, host_id: &str) -> Result<NodeTrust, ClientError> {
+        self.get(&format!("/v1/nodes/{}", path_segment(host_id)))
             .await
     }
 

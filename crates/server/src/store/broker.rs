@@ -65,8 +65,9 @@ fn key_from(r: &sqlx::any::AnyRow) -> Result<KeyRow, StoreError> {
 
 impl Store {
     /// Issues `tag` as the host's only current tag, in one transaction: earlier tags are
-    /// revoked and their ASSET_TAG flavors deleted, the new flavor joins `group`, and
-    /// the host row carries the new digest.
+    /// revoked and their ASSET_TAG flavors deleted, the new flavor joins `group`, the
+    /// host row carries the new digest, and the trust-event log says the host's tags
+    /// changed (a re-read event, for the Kubernetes controller's tag labels).
     pub async fn issue_tag(
         &self,
         tag: &TagRow,
@@ -95,14 +96,21 @@ impl Store {
             .bind(&tag.host_id)
             .execute(&mut *tx)
             .await?;
+        let reason = "asset tags changed".to_owned();
+        super::nodes::facts_changed(&mut tx, &tag.host_id, reason, tag.issued_at).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Revokes the host's current tag (if any); returns whether there was one.
+    /// Revokes the host's current tag (if any); returns whether there was one. A
+    /// revocation logs a re-read event in the same transaction.
     pub async fn revoke_tag(&self, host_id: &str, now: u64) -> Result<bool, StoreError> {
         let mut tx = self.pool().begin().await?;
         let n = revoke_in(&mut tx, host_id, now).await?;
+        if n > 0 {
+            let reason = "asset tags revoked".to_owned();
+            super::nodes::facts_changed(&mut tx, host_id, reason, now).await?;
+        }
         tx.commit().await?;
         Ok(n > 0)
     }

@@ -26,14 +26,17 @@ pub struct HostRow {
     pub tag_json: Option<String>,
     /// Serial (hex) of the client certificate issued at activation or last renewal.
     pub cert_serial: Option<String>,
+    /// The Kubernetes Node an administrator bound the host to. Read only here: written
+    /// by [`Store::bind_node`] and [`Store::unbind_node`] alone, kept by re-enrollment.
+    pub k8s_node: Option<String>,
 }
 
-const HOST_COLUMNS: &str =
+pub(super) const HOST_COLUMNS: &str =
     "host_id, hostname, hardware_uuid, ek_public, ek_certificate, ak_public, ak_name, \
      ak_qualified_name, enrolled_at, activated_at, flavor_group, reset_count, restart_count, clock, \
-     trust_state, tag_digest, tag_json, cert_serial";
+     trust_state, tag_digest, tag_json, cert_serial, k8s_node";
 
-fn host_from_row(r: &sqlx::any::AnyRow) -> Result<HostRow, StoreError> {
+pub(super) fn host_from_row(r: &sqlx::any::AnyRow) -> Result<HostRow, StoreError> {
     Ok(HostRow {
         host_id: r.try_get("host_id")?,
         hostname: r.try_get("hostname")?,
@@ -57,6 +60,7 @@ fn host_from_row(r: &sqlx::any::AnyRow) -> Result<HostRow, StoreError> {
         tag_digest: r.try_get("tag_digest")?,
         tag_json: r.try_get("tag_json")?,
         cert_serial: r.try_get("cert_serial")?,
+        k8s_node: r.try_get("k8s_node")?,
     })
 }
 
@@ -320,6 +324,7 @@ impl Store {
             tag_digest: None,
             tag_json: None,
             cert_serial: Some(cert_serial.to_owned()),
+            k8s_node: None,
         };
         upsert_host(&mut tx, &host).await?;
         tx.commit().await?;
@@ -354,12 +359,21 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Deletes a host and what hangs off it (reports, tags: `ON DELETE CASCADE`).
-    pub async fn delete_host(&self, host_id: &str) -> Result<bool, StoreError> {
+    /// Deletes a host and what hangs off it (reports, tags: `ON DELETE CASCADE`). A
+    /// bound host's Node name is free again, and the trust-event log says so in the same
+    /// transaction (a re-read event: the host is gone from `GET /v1/nodes`).
+    pub async fn delete_host(&self, host_id: &str, now: u64) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let node = super::nodes::lock_host(&mut tx, host_id).await?.flatten();
+        if let Some(node) = node {
+            let reason = format!("unbound from Kubernetes node {node}: host deleted");
+            super::nodes::facts_changed(&mut tx, host_id, reason, now).await?;
+        }
         let done = sqlx::query("DELETE FROM hosts WHERE host_id = $1")
             .bind(host_id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 

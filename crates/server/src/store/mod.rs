@@ -10,6 +10,7 @@ mod broker;
 mod events;
 mod flavors;
 mod hosts;
+mod nodes;
 mod reports;
 #[cfg(test)]
 mod tests;
@@ -19,6 +20,7 @@ pub use broker::{KeyRow, ReleaseRow, TagRow};
 pub use events::StoredEvent;
 pub use flavors::FlavorRow;
 pub use hosts::{ActivationRefused, EnrollmentRow, HostRow};
+pub use nodes::{BindOutcome, BoundHost, UnbindOutcome};
 pub use reports::ReportRow;
 use std::sync::Arc;
 pub use trust::{ClockCheck, Verdict};

@@ -1,8 +1,9 @@
-//! `ironroot host`: hosts and their trust, deletion, and the live stream of trust changes.
+//! `ironroot host`: hosts and their trust, deletion, binding to Kubernetes Nodes, and the
+//! live stream of trust changes.
 
 use super::{ago, exit_for, print_json, until, AdminClient, Conn};
 use crate::cmd::{printable, Output, Table};
-use anyhow::{bail, Context};
+use anyhow::Context;
 use ironroot_api::{HostSummary, TrustState};
 use std::process::ExitCode;
 
@@ -42,6 +43,31 @@ pub enum HostCmd {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Bind a host (by id or hostname) to the Kubernetes Node it is.
+    ///
+    /// This binding is what lets the Kubernetes controller publish the host's trust,
+    /// certified asset tags and latest signed report on that Node (labels, taint,
+    /// annotations); an unbound host is published nowhere. It must be made by an
+    /// administrator who knows which machine the Node runs on: it is never inferred from
+    /// the hostname or a UUID the node reports, which a node's root could choose to lend
+    /// its trust to another Node. A Node is bound to at most one host (exit code 1 names
+    /// the host holding it); binding a host again moves it to the new Node.
+    Bind {
+        /// The host, by id or hostname.
+        host: String,
+        /// The Kubernetes Node's name (`kubectl get nodes`).
+        node: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Unbind a host (by id or hostname) from its Kubernetes Node: the controller stops
+    /// publishing the host's trust there. Exit code 1 if the host is not bound.
+    Unbind {
+        /// The host, by id or hostname.
+        host: String,
+        #[command(flatten)]
+        conn: Conn,
+    },
     Tag(crate::cmd::asset_tag::TagArgs),
     Untag(crate::cmd::asset_tag::UntagArgs),
 }
@@ -53,7 +79,14 @@ struct Deleted {
 }
 
 pub fn hosts_table(hosts: &[HostSummary]) -> String {
-    let mut t = Table::new(&["HOST", "TRUST", "LAST ATTESTED", "VALID UNTIL", "HOST ID"]);
+    let mut t = Table::new(&[
+        "HOST",
+        "TRUST",
+        "LAST ATTESTED",
+        "VALID UNTIL",
+        "NODE",
+        "HOST ID",
+    ]);
     for h in hosts {
         t.row(vec![
             h.hostname.clone(),
@@ -62,6 +95,7 @@ pub fn hosts_table(hosts: &[HostSummary]) -> String {
                 .map(ago)
                 .unwrap_or_else(|| "never".into()),
             h.trust_expires_at.map(until).unwrap_or_else(|| "-".into()),
+            h.node.clone().unwrap_or_else(|| "-".into()),
             h.host_id.clone(),
         ]);
     }
@@ -79,6 +113,38 @@ pub async fn host(cmd: HostCmd, out: Output) -> anyhow::Result<ExitCode> {
             Ok(exit_for(
                 hosts.iter().all(|h| h.trust == TrustState::Trusted),
             ))
+        }
+        HostCmd::Bind { host, node, conn } => {
+            let n = AdminClient::new(&conn)?
+                .bind_node(&host, &ironroot_api::BindNode { node: node.clone() })
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot bind host {} to Kubernetes node {}",
+                        printable(&host),
+                        printable(&node)
+                    )
+                })?;
+            match out {
+                Output::Json => print_json(&n)?,
+                Output::Table => println!("{}", bound_text(&n)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        HostCmd::Unbind { host, conn } => {
+            let gone = AdminClient::new(&conn)?
+                .unbind_node(&host)
+                .await
+                .with_context(|| format!("cannot unbind host {}", printable(&host)))?;
+            match out {
+                Output::Json => print_json(&gone)?,
+                Output::Table => println!(
+                    "host {} is no longer bound to Kubernetes node {}",
+                    printable(&host),
+                    printable(&gone.node)
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
         }
         HostCmd::Tag(args) => crate::cmd::asset_tag::tag(args, out).await,
         HostCmd::Untag(args) => crate::cmd::asset_tag::untag(args, out).await,
@@ -127,6 +193,16 @@ fn host_text(h: &HostSummary) -> String {
     s
 }
 
+fn bound_text(n: &ironroot_api::NodeTrust) -> String {
+    format!(
+        "host {} (host id {}) is bound to Kubernetes node {}; trust {} is published there",
+        printable(&n.hostname),
+        printable(&n.host_id),
+        printable(&n.node),
+        n.trust.as_str().to_uppercase()
+    )
+}
+
 fn deleted_text(h: &HostSummary, done: &Deleted) -> String {
     format!(
         "deleted host {} (host id {}) with its reports, asset tags and trust state; \
@@ -170,39 +246,24 @@ async fn follow(
     last_id: &mut Option<i64>,
     out: Output,
 ) -> anyhow::Result<()> {
-    let mut buf = String::new();
-    while let Some(chunk) = resp.chunk().await? {
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-        if buf.len() > 1 << 20 {
-            bail!("an event larger than 1 MiB");
+    while let Some(e) = resp.next_event().await? {
+        match (e.event.as_deref(), out) {
+            (Some("trust"), Output::Json) => println!("{}", e.data.trim()),
+            (Some("trust"), Output::Table) => {
+                let t: ironroot_api::TrustEvent =
+                    serde_json::from_str(&e.data).context("malformed event")?;
+                println!("{}", trust_event_line(&t));
+            }
+            (Some("lagged"), _) => {
+                eprintln!(
+                    "warning: events were missed ({}); run `ironroot host list`",
+                    printable(e.data.trim())
+                )
+            }
+            _ => {}
         }
-        while let Some(end) = buf.find("\n\n") {
-            let block: String = buf.drain(..end + 2).collect();
-            let field = |name: &str| {
-                block
-                    .lines()
-                    .find_map(|l| l.strip_prefix(name))
-                    .map(str::trim)
-            };
-            let Some(data) = field("data:") else { continue };
-            match (field("event:"), out) {
-                (Some("trust"), Output::Json) => println!("{data}"),
-                (Some("trust"), Output::Table) => {
-                    let e: ironroot_api::TrustEvent =
-                        serde_json::from_str(data).context("malformed event")?;
-                    println!("{}", trust_event_line(&e));
-                }
-                (Some("lagged"), _) => {
-                    eprintln!(
-                        "warning: events were missed ({}); run `ironroot host list`",
-                        printable(data)
-                    )
-                }
-                _ => {}
-            }
-            if let Some(id) = field("id:").and_then(|i| i.parse().ok()) {
-                *last_id = Some(id);
-            }
+        if let Some(id) = e.id {
+            *last_id = Some(id);
         }
     }
     Ok(())
@@ -241,6 +302,7 @@ mod tests {
             trust_expires_at: None,
             flavor_group: "automatic".into(),
             failures: failures.iter().map(|f| f.to_string()).collect(),
+            node: None,
         }
     }
 
@@ -266,6 +328,72 @@ mod tests {
         }))
         .unwrap();
         let out = trust_event_line(&e);
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert_inert(&out);
+    }
+
+    #[test]
+    fn host_list_shows_the_bound_node_or_a_dash() {
+        let mut bound = host("node-1", &[]);
+        bound.node = Some("worker-1".into());
+        let out = hosts_table(&[bound, host("node-2", &[])]);
+        let column = |line: usize| out.lines().nth(line)?.split_whitespace().nth(4);
+        // The header's LAST ATTESTED and VALID UNTIL are two words each.
+        assert_eq!(
+            out.lines().next().unwrap().split_whitespace().nth(6),
+            Some("NODE")
+        );
+        assert_eq!(column(2), Some("worker-1"), "{out}");
+        assert_eq!(column(3), Some("-"), "{out}");
+    }
+
+    #[test]
+    fn host_bind_and_unbind_take_a_host_and_explain_who_binds() {
+        use clap::{CommandFactory, Parser};
+        #[derive(Parser)]
+        struct Cli {
+            #[command(subcommand)]
+            host: HostCmd,
+        }
+        let conn = [
+            "--server",
+            "https://s:8443",
+            "--ca",
+            "c",
+            "--token-file",
+            "t",
+        ];
+        let bind = [&["host", "bind", "node-1", "worker-1"][..], &conn].concat();
+        let cli = Cli::try_parse_from(bind).unwrap();
+        assert!(
+            matches!(cli.host, HostCmd::Bind { ref host, ref node, .. } if host == "node-1" && node == "worker-1")
+        );
+        let unbind = [&["host", "unbind", "node-1"][..], &conn].concat();
+        let cli = Cli::try_parse_from(unbind).unwrap();
+        assert!(matches!(cli.host, HostCmd::Unbind { ref host, .. } if host == "node-1"));
+        // Both the host and the Node are required.
+        let half = [&["host", "bind", "node-1"][..], &conn].concat();
+        assert!(Cli::try_parse_from(half).is_err());
+        let mut cmd = Cli::command();
+        let help = cmd
+            .find_subcommand_mut("bind")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("Kubernetes controller publish"), "{help}");
+        assert!(help.contains("must be made by an"), "{help}");
+        assert!(help.contains("never inferred"), "{help}");
+    }
+
+    #[test]
+    fn host_bind_confirmation_cannot_forge_lines() {
+        let n: ironroot_api::NodeTrust = serde_json::from_value(serde_json::json!({
+            "host_id": FORGED, "hostname": FORGED, "hardware_uuid": "u", "node": FORGED,
+            "trust": "trusted", "trust_expires_at": null, "asset_tags": {},
+            "report_id": null, "report_jws": null, "report_expires": null, "failures": []
+        }))
+        .unwrap();
+        let out = bound_text(&n);
         assert_eq!(out.lines().count(), 1, "{out}");
         assert_inert(&out);
     }

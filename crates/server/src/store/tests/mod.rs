@@ -2,6 +2,7 @@
 //! PostgreSQL has: an outage and restart under a live `Store`, and replicas migrating at
 //! once. Without PostgreSQL they fail, unless IRONROOT_ALLOW_SKIP=1 (a developer machine).
 
+mod nodes;
 mod postgres;
 mod trust;
 
@@ -29,6 +30,7 @@ pub(super) fn host(id: &str, name: &str, ek: &[u8]) -> HostRow {
         tag_digest: None,
         tag_json: None,
         cert_serial: None,
+        k8s_node: None,
     }
 }
 
@@ -391,6 +393,9 @@ async fn shared_scenarios(store: &Store) {
     flavors_and_groups(store).await;
     trust::clock_high_water_mark(store).await;
     trust::trust_state_deadlines_and_retention(store).await;
+    nodes::bindings(store).await;
+    nodes::tags_and_reports_of_bound_hosts(store).await;
+    nodes::racing_bindings_of_one_node(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

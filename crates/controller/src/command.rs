@@ -1,0 +1,125 @@
+//! The controller's command line (`ironroot controller`): arguments into the running
+//! parts, nothing decided here.
+
+use crate::brake::BrakeConfig;
+use crate::desired::TaintEffect;
+use crate::follow::FollowConfig;
+use crate::run::Settings;
+use crate::state::State;
+use anyhow::Context;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Carry node trust into Kubernetes.
+///
+/// Follows the attestation service's trust events and publishes, on every Node an
+/// administrator bound to an ironroot host (`ironroot host bind HOST NODE`), its trust
+/// state and certified asset tags as labels under ironroot.node-restriction.kubernetes.io/
+/// (which no kubelet can set on itself when the NodeRestriction admission plugin is on),
+/// its latest signed trust report as an annotation, and a NoSchedule taint when it is not
+/// trusted. Untrusted Nodes are drained through the Eviction API, which honours
+/// PodDisruptionBudgets; drains start at most --drains-per-second and stop, with an alert,
+/// when more than --brake-percent of the Nodes are untrusted at once. `unknown` (the
+/// service unreachable for --unreachable-grace, or no binding) stops scheduling and never
+/// evicts.
+///
+/// With --webhook-listen it also serves the admission webhook that places pods of
+/// ironroot-encrypted images only on trusted Nodes carrying the tags their key requires,
+/// and refuses binding pods to Nodes that are not trusted.
+///
+/// Example: ironroot controller --server https://attest.example:8443 --ca ca.pem
+///   --token-file /run/secrets/ironroot-admin --kubeconfig ~/.kube/config
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The attestation service's URL (any replica).
+    #[arg(long, env = "IRONROOT_SERVER")]
+    pub server: String,
+    /// PEM file with the service's CA certificate.
+    #[arg(long, env = "IRONROOT_CA")]
+    pub ca: PathBuf,
+    /// File holding the service's administrator token (never given on the command line).
+    #[arg(long, env = "IRONROOT_TOKEN_FILE")]
+    pub token_file: PathBuf,
+    /// Kubeconfig to use; without it, the in-cluster service account (or $KUBECONFIG).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Manage only the Nodes matching this label selector (default: every Node).
+    #[arg(long)]
+    pub node_selector: Option<String>,
+    /// Taint effect on untrusted Nodes: no-schedule (drain through evictions, honouring
+    /// disruption budgets) or no-execute (delete at once every pod that does not tolerate
+    /// it, ignoring budgets: only for workloads that must leave at once).
+    #[arg(long, default_value = "no-schedule", value_parser = ["no-schedule", "no-execute"])]
+    pub untrusted_effect: String,
+    /// Do not evict anything: only label and taint.
+    #[arg(long)]
+    pub no_drain: bool,
+    /// Hold every drain (and raise an alert) when more than this percentage of the managed
+    /// Nodes is untrusted at once.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub brake_percent: u32,
+    /// ...and at least this many Nodes are.
+    #[arg(long, default_value_t = 2)]
+    pub brake_min_nodes: usize,
+    /// Node drains started per second at most, after --drain-burst.
+    #[arg(long, default_value_t = 0.1)]
+    pub drains_per_second: f64,
+    #[arg(long, default_value_t = 3)]
+    pub drain_burst: u32,
+    /// Milliseconds a Node must stay untrusted before its drain starts, so that a mass
+    /// flip (which arrives over some moments) is judged whole by the brake first.
+    #[arg(long, default_value_t = 1000)]
+    pub drain_settle_ms: u64,
+    /// Seconds the service may be unreachable before every Node reads `unknown`.
+    #[arg(long, default_value_t = 10)]
+    pub unreachable_grace: u64,
+    /// Seconds between full reads of the service (refreshes the published reports).
+    #[arg(long, default_value_t = 60)]
+    pub resync: u64,
+}
+
+impl Args {
+    fn brake(&self) -> BrakeConfig {
+        BrakeConfig {
+            max_untrusted_percent: self.brake_percent,
+            min_untrusted_nodes: self.brake_min_nodes,
+            drains_per_second: self.drains_per_second,
+            burst: self.drain_burst,
+        }
+    }
+}
+
+/// Runs the controller until it is stopped.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    ironroot_tls::install_process_provider();
+    let ca = std::fs::read(&args.ca).with_context(|| format!("reading {}", args.ca.display()))?;
+    let token = std::fs::read_to_string(&args.token_file)
+        .with_context(|| format!("reading {}", args.token_file.display()))?;
+    let service = ironroot_client::Client::admin(
+        &args.server,
+        &ca,
+        token.trim(),
+        ironroot_client::url::PlainHttp::Refused,
+    )?;
+    let kube = crate::run::kube_client(args.kubeconfig.as_deref()).await?;
+    let settings = Settings {
+        node_selector: args.node_selector.clone(),
+        untrusted_effect: match args.untrusted_effect.as_str() {
+            "no-execute" => TaintEffect::NoExecute,
+            _ => TaintEffect::NoSchedule,
+        },
+        drain: !args.no_drain,
+        drain_settle: Duration::from_millis(args.drain_settle_ms),
+        brake: args.brake(),
+        follow: FollowConfig {
+            unreachable_grace: Duration::from_secs(args.unreachable_grace),
+            resync: Duration::from_secs(args.resync.max(1)),
+        },
+    };
+    tracing::info!(server = %args.server, "ironroot controller starting");
+    tokio::select! {
+        r = crate::run::run(service, kube, settings, Arc::new(State::default())) => r,
+        r = tokio::signal::ctrl_c() => { r?; tracing::info!("stopping"); Ok(()) }
+    }
+}

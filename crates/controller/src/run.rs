@@ -1,0 +1,88 @@
+//! The controller's running parts wired together: the Node watch, the service follower,
+//! the reconciler and the drainer, sharing one [`State`].
+
+use crate::brake::{Brake, BrakeConfig};
+use crate::desired::TaintEffect;
+use crate::follow::FollowConfig;
+use crate::reconcile::ReconcileConfig;
+use crate::state::State;
+use k8s_openapi::api::core::v1::Node;
+use kube::runtime::events::{Recorder, Reporter};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// How the controller behaves (the command line's choices, or a test's).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub node_selector: Option<String>,
+    pub untrusted_effect: TaintEffect,
+    pub drain: bool,
+    /// How long a Node stays untrusted before its drain starts (see [`crate::drain`]).
+    pub drain_settle: std::time::Duration,
+    pub brake: BrakeConfig,
+    pub follow: FollowConfig,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            node_selector: None,
+            untrusted_effect: TaintEffect::NoSchedule,
+            drain: true,
+            drain_settle: std::time::Duration::from_secs(1),
+            brake: BrakeConfig::default(),
+            follow: FollowConfig::default(),
+        }
+    }
+}
+
+/// Runs every part until one ends (none does on its own: each retries what fails).
+/// `state` is shared with whoever else reads it (the admission webhook).
+pub async fn run(
+    service: ironroot_client::Client,
+    kube: kube::Client,
+    settings: Settings,
+    state: Arc<State>,
+) -> anyhow::Result<()> {
+    let brake = Arc::new(Mutex::new(Brake::new(settings.brake, Instant::now())));
+    let nodes: kube::Api<Node> = kube::Api::all(kube.clone());
+    let (store, watch) =
+        crate::reconcile::watch_nodes(nodes.clone(), settings.node_selector.clone(), state.clone());
+    let reporter = Reporter {
+        controller: crate::reconcile::MANAGER.into(),
+        instance: std::env::var("POD_NAME").ok(),
+    };
+    let drainer = crate::drain::Drainer {
+        client: kube.clone(),
+        nodes: store.clone(),
+        state: state.clone(),
+        brake: brake.clone(),
+        recorder: Recorder::new(kube.clone(), reporter),
+        enabled: settings.drain,
+        settle: settings.drain_settle,
+    };
+    let reconcile_cfg = ReconcileConfig {
+        untrusted_effect: settings.untrusted_effect,
+    };
+    tokio::select! {
+        () = watch => anyhow::bail!("the Node watch ended"),
+        () = crate::follow::run(service, state.clone(), settings.follow) => anyhow::bail!("the service follower ended"),
+        () = crate::reconcile::run(nodes, store, state.clone(), brake, reconcile_cfg) => anyhow::bail!("the reconciler ended"),
+        () = drainer.run() => anyhow::bail!("the drainer ended"),
+    }
+}
+
+/// A client of the cluster: from `kubeconfig`, else in-cluster (or `$KUBECONFIG`).
+pub async fn kube_client(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<kube::Client> {
+    use anyhow::Context;
+    let cfg = match kubeconfig {
+        Some(p) => {
+            let kc = kube::config::Kubeconfig::read_from(p)
+                .with_context(|| format!("reading the kubeconfig {}", p.display()))?;
+            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+                .await?
+        }
+        None => kube::Config::infer().await?,
+    };
+    Ok(kube::Client::try_from(cfg)?)
+}

@@ -1,0 +1,182 @@
+//! The MutatingWebhookConfiguration and ValidatingWebhookConfiguration that register the
+//! webhook with the API server. Safety is in their fields: the control plane's and the
+//! webhook's own namespaces are excluded (a down webhook must not stop the pods that
+//! would bring it back), there is a timeout, the failure policy is the administrator's
+//! choice, and the hooks have no side effects (dry runs are safe).
+
+use k8s_openapi::api::admissionregistration::v1::{
+    MutatingWebhook, MutatingWebhookConfiguration, RuleWithOperations, ValidatingWebhook,
+    ValidatingWebhookConfiguration, WebhookClientConfig,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+    LabelSelector, LabelSelectorRequirement, ObjectMeta,
+};
+use k8s_openapi::ByteString;
+
+/// The name of both configuration objects.
+pub const CONFIGURATION_NAME: &str = "ironroot-placement";
+/// The mutating webhook's name (it must be a fully qualified name).
+pub const MUTATING_WEBHOOK: &str = "place-pods.ironroot.node-restriction.kubernetes.io";
+/// The validating webhook's name.
+pub const VALIDATING_WEBHOOK: &str = "admit-pods.ironroot.node-restriction.kubernetes.io";
+/// The label every namespace carries with its own name (set by the API server).
+const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+fn rule(resources: &[&str]) -> RuleWithOperations {
+    RuleWithOperations {
+        api_groups: Some(vec![String::new()]),
+        api_versions: Some(vec!["v1".into()]),
+        operations: Some(vec!["CREATE".into()]),
+        resources: Some(resources.iter().map(|r| r.to_string()).collect()),
+        scope: Some("Namespaced".into()),
+    }
+}
+
+fn client(service_url_base: &str, path: &str, ca_pem: &str) -> WebhookClientConfig {
+    WebhookClientConfig {
+        ca_bundle: Some(ByteString(ca_pem.as_bytes().to_vec())),
+        service: None,
+        url: Some(format!("{}{path}", service_url_base.trim_end_matches('/'))),
+    }
+}
+
+/// Every namespace but the excluded ones (none excluded: no selector, since `NotIn`
+/// needs at least one value).
+fn namespaces(excluded: &[&str]) -> Option<LabelSelector> {
+    (!excluded.is_empty()).then(|| LabelSelector {
+        match_expressions: Some(vec![LabelSelectorRequirement {
+            key: NAMESPACE_NAME_LABEL.into(),
+            operator: "NotIn".into(),
+            values: Some(excluded.iter().map(|n| n.to_string()).collect()),
+        }]),
+        match_labels: None,
+    })
+}
+
+fn meta() -> ObjectMeta {
+    ObjectMeta {
+        name: Some(CONFIGURATION_NAME.into()),
+        ..ObjectMeta::default()
+    }
+}
+
+/// Both configurations for a webhook served at `service_url_base` (`https://host:port`)
+/// with a certificate issued by `ca_pem`. `failure_policy` is `Fail` or `Ignore`.
+pub fn webhook_configurations(
+    service_url_base: &str,
+    ca_pem: &str,
+    failure_policy: &str,
+    timeout_seconds: i32,
+    excluded_namespaces: &[&str],
+) -> (MutatingWebhookConfiguration, ValidatingWebhookConfiguration) {
+    let mutating = MutatingWebhook {
+        name: MUTATING_WEBHOOK.into(),
+        admission_review_versions: vec!["v1".into()],
+        client_config: client(service_url_base, "/mutate/pods", ca_pem),
+        failure_policy: Some(failure_policy.into()),
+        match_policy: Some("Equivalent".into()),
+        namespace_selector: namespaces(excluded_namespaces),
+        // Another webhook may add a container after this one ran.
+        reinvocation_policy: Some("IfNeeded".into()),
+        rules: Some(vec![rule(&["pods"])]),
+        side_effects: "None".into(),
+        timeout_seconds: Some(timeout_seconds),
+        ..MutatingWebhook::default()
+    };
+    let validating = ValidatingWebhook {
+        name: VALIDATING_WEBHOOK.into(),
+        admission_review_versions: vec!["v1".into()],
+        client_config: client(service_url_base, "/validate/pods", ca_pem),
+        failure_policy: Some(failure_policy.into()),
+        match_policy: Some("Equivalent".into()),
+        namespace_selector: namespaces(excluded_namespaces),
+        // `bindings` is the legacy path to the same Binding as `pods/binding`.
+        rules: Some(vec![rule(&["pods", "pods/binding", "bindings"])]),
+        side_effects: "None".into(),
+        timeout_seconds: Some(timeout_seconds),
+        ..ValidatingWebhook::default()
+    };
+    (
+        MutatingWebhookConfiguration {
+            metadata: meta(),
+            webhooks: Some(vec![mutating]),
+        },
+        ValidatingWebhookConfiguration {
+            metadata: meta(),
+            webhooks: Some(vec![validating]),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_configurations_register_both_hooks_safely() {
+        let (m, v) = webhook_configurations(
+            "https://10.0.0.1:8443/",
+            "PEM",
+            "Fail",
+            5,
+            &["kube-system", "ironroot"],
+        );
+        let m = serde_json::to_value(&m).unwrap();
+        let v = serde_json::to_value(&v).unwrap();
+        let selector = json!({"matchExpressions": [
+            {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", "ironroot"]}
+        ]});
+        assert_eq!(
+            m,
+            json!({
+                "apiVersion": "admissionregistration.k8s.io/v1",
+                "kind": "MutatingWebhookConfiguration",
+                "metadata": {"name": "ironroot-placement"},
+                "webhooks": [{
+                    "name": MUTATING_WEBHOOK,
+                    "admissionReviewVersions": ["v1"],
+                    "clientConfig": {"caBundle": "UEVN", "url": "https://10.0.0.1:8443/mutate/pods"},
+                    "failurePolicy": "Fail",
+                    "matchPolicy": "Equivalent",
+                    "namespaceSelector": selector,
+                    "reinvocationPolicy": "IfNeeded",
+                    "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"], "scope": "Namespaced"}],
+                    "sideEffects": "None",
+                    "timeoutSeconds": 5
+                }]
+            })
+        );
+        assert_eq!(v["kind"], "ValidatingWebhookConfiguration");
+        let hook = &v["webhooks"][0];
+        assert_eq!(hook["name"], VALIDATING_WEBHOOK);
+        assert_eq!(
+            hook["clientConfig"]["url"],
+            "https://10.0.0.1:8443/validate/pods"
+        );
+        assert_eq!(
+            hook["rules"][0]["resources"],
+            json!(["pods", "pods/binding", "bindings"])
+        );
+        assert_eq!(hook["rules"][0]["operations"], json!(["CREATE"]));
+        assert_eq!(hook["namespaceSelector"], selector);
+        assert_eq!(
+            (
+                hook["sideEffects"].as_str(),
+                hook["timeoutSeconds"].as_i64()
+            ),
+            (Some("None"), Some(5))
+        );
+        assert_eq!(hook["failurePolicy"], "Fail");
+        assert!(hook.get("reinvocationPolicy").is_none());
+
+        let (m, _) = webhook_configurations("https://h", "PEM", "Ignore", 2, &[]);
+        let m = serde_json::to_value(&m).unwrap();
+        assert!(
+            m["webhooks"][0].get("namespaceSelector").is_none(),
+            "NotIn needs a value"
+        );
+        assert_eq!(m["webhooks"][0]["failurePolicy"], "Ignore");
+    }
+}

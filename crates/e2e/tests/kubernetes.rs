@@ -1,0 +1,273 @@
+//! Trust reaches Kubernetes, against a real control plane (kube-apiserver with etcd and
+//! NodeRestriction, kube-scheduler, kube-controller-manager, kwok nodes) and a real
+//! service with development nodes whose swtpm TPMs are really quoted.
+//!
+//! Each test runs the controller in-process on the library the `ironroot controller`
+//! command runs, against the cluster's API server with the administrator's credentials
+//! (the RBAC test runs it with its own ServiceAccount's token instead).
+
+mod k8s;
+
+use ironroot_controller::labels::TRUST_LABEL;
+use k8s::*;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn labels_and_taints_follow_trust_and_a_tampered_node_is_drained() {
+    let Some(mut f) = Fixture::start(
+        "k8s-drain",
+        &[("node-1", "EU"), ("node-2", "EU"), ("node-3", "US")],
+    )
+    .await
+    else {
+        return;
+    };
+    let ctl = f.controller(settings()).await;
+    for n in ["node-1", "node-2", "node-3"] {
+        f.wait_trust(n, "trusted").await;
+        assert_eq!(f.taint(n).await, None, "{n} is trusted: no taint");
+    }
+    assert_eq!(
+        f.label(
+            "node-1",
+            "tag.ironroot.node-restriction.kubernetes.io/region"
+        )
+        .await
+        .as_deref(),
+        Some("EU")
+    );
+    assert_eq!(
+        f.label(
+            "node-3",
+            "tag.ironroot.node-restriction.kubernetes.io/region"
+        )
+        .await
+        .as_deref(),
+        Some("US")
+    );
+    // The published report is the service's signed report, verifiable offline.
+    let jws = f
+        .annotation("node-1", ironroot_controller::labels::REPORT_ANNOTATION)
+        .await
+        .expect("a report");
+    f.verify_report(&jws).await;
+
+    // Six pods spread by the real scheduler; two of them (at least) on node-3.
+    f.deploy("web", 6, None).await;
+    f.wait_running("app=web", 6).await;
+    let before = f.pods_on("node-3", "app=web").await;
+
+    let t0 = std::time::Instant::now();
+    f.tamper(2).await;
+    f.wait_trust("node-3", "untrusted").await;
+    let tainted = t0.elapsed();
+    assert_eq!(
+        f.taint("node-3").await,
+        Some(("untrusted".into(), "NoSchedule".into()))
+    );
+    f.wait_until("node-3 emptied", Duration::from_secs(30), || async {
+        f.pods_on("node-3", "app=web").await.is_empty()
+    })
+    .await;
+    let drained = t0.elapsed();
+    f.wait_running("app=web", 6).await;
+    assert!(
+        f.pods_on("node-3", "app=web").await.is_empty(),
+        "rescheduled elsewhere"
+    );
+    eprintln!(
+        "tamper -> taint {tainted:?}, -> last of {} pods evicted {drained:?}",
+        before.len()
+    );
+    ctl.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_host_claiming_another_nodes_name_gains_nothing() {
+    // Two hosts, trusted. Only node-2's host is bound (to node-2); whatever node-1 reports,
+    // and whatever the hosts call themselves, node-1 gains no trust.
+    let Some(mut f) =
+        Fixture::start_unbound("k8s-spoof", &[("node-1", "EU"), ("node-2", "EU")]).await
+    else {
+        return;
+    };
+    // Only node-2's host is bound (to node-2). node-1 has no binding.
+    f.bind(1, "node-2").await;
+    let ctl = f.controller(settings()).await;
+    f.wait_trust("node-2", "trusted").await;
+    f.wait_trust("node-1", "unknown").await;
+    assert_eq!(
+        f.taint("node-1").await,
+        Some(("unknown".into(), "NoSchedule".into()))
+    );
+    // The attacker makes node-1 report its host's hardware UUID: still nothing, since
+    // only an administrator's binding links a host to a Node.
+    f.set_system_uuid("node-1", "uuid-node-2").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        f.label("node-1", TRUST_LABEL).await.as_deref(),
+        Some("unknown")
+    );
+    // A binding to a Node whose systemUUID is another machine's is refused trust too.
+    f.set_system_uuid("node-2", "uuid-node-1").await;
+    f.wait_trust("node-2", "unknown").await;
+    let reason = f
+        .annotation("node-2", ironroot_controller::labels::REASON_ANNOTATION)
+        .await
+        .unwrap_or_default();
+    assert!(reason.contains("systemUUID"), "{reason}");
+    ctl.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_service_outage_evicts_nothing_and_a_restart_changes_nothing() {
+    let Some(mut f) = Fixture::start("k8s-outage", &[("node-1", "EU"), ("node-2", "EU")]).await
+    else {
+        return;
+    };
+    let mut s = settings();
+    s.follow.unreachable_grace = Duration::from_secs(2);
+    let ctl = f.controller(s.clone()).await;
+    f.wait_trust("node-1", "trusted").await;
+    f.wait_trust("node-2", "trusted").await;
+    f.deploy("web", 4, None).await;
+    f.wait_running("app=web", 4).await;
+    let pods = f.pod_names("app=web").await;
+
+    // The controller restarts: nothing changes on any Node.
+    ctl.abort();
+    let versions = f.node_versions().await;
+    let ctl = f.controller(s.clone()).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        f.node_versions().await,
+        versions,
+        "a restart wrote to a Node"
+    );
+
+    // The service goes away: every Node turns unknown and NoSchedule, no pod is evicted.
+    f.stop_service().await;
+    f.wait_trust("node-1", "unknown").await;
+    f.wait_trust("node-2", "unknown").await;
+    assert_eq!(
+        f.taint("node-1").await,
+        Some(("unknown".into(), "NoSchedule".into()))
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(f.pod_names("app=web").await, pods, "an outage evicted pods");
+
+    // The service is back and the nodes attest: trusted again, the taints go.
+    f.restart_service().await;
+    f.attest_all().await;
+    f.wait_trust("node-1", "trusted").await;
+    f.wait_trust("node-2", "trusted").await;
+    assert_eq!(f.taint("node-1").await, None);
+    assert_eq!(f.pod_names("app=web").await, pods);
+    ctl.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mass_flip_holds_the_drains_and_raises_an_alert() {
+    let nodes = [
+        ("node-1", "EU"),
+        ("node-2", "EU"),
+        ("node-3", "EU"),
+        ("node-4", "EU"),
+        ("node-5", "EU"),
+    ];
+    let Some(mut f) = Fixture::start("k8s-brake", &nodes).await else {
+        return;
+    };
+    // The three tampers below take a moment each: the settle window covers them, as it
+    // covers the moments over which a real mass flip arrives.
+    let mut s = settings();
+    s.drain_settle = Duration::from_secs(3);
+    let ctl = f.controller(s).await;
+    for (n, _) in nodes {
+        f.wait_trust(n, "trusted").await;
+    }
+    f.deploy("web", 10, None).await;
+    f.wait_running("app=web", 10).await;
+    let pods = f.pod_names("app=web").await;
+    // Three of five flip together (a bad flavor push looks like this).
+    for i in 0..3 {
+        f.tamper(i).await;
+    }
+    for (n, _) in &nodes[..3] {
+        f.wait_trust(n, "untrusted").await;
+    }
+    f.wait_until("a DrainHeld event", Duration::from_secs(10), || async {
+        f.events_with_reason("DrainHeld").await > 0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        f.pod_names("app=web").await,
+        pods,
+        "the brake let pods be evicted"
+    );
+    assert_eq!(f.events_with_reason("DrainStarted").await, 0);
+    ctl.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_execute_empties_a_tampered_node_at_once() {
+    let Some(mut f) = Fixture::start(
+        "k8s-noexec",
+        &[("node-1", "EU"), ("node-2", "EU"), ("node-3", "EU")],
+    )
+    .await
+    else {
+        return;
+    };
+    let mut s = settings();
+    s.untrusted_effect = ironroot_controller::desired::TaintEffect::NoExecute;
+    s.drain = false; // the taint alone (the real taint-eviction controller) empties it
+    let ctl = f.controller(s).await;
+    for n in ["node-1", "node-2", "node-3"] {
+        f.wait_trust(n, "trusted").await;
+    }
+    f.deploy("web", 6, None).await;
+    f.wait_running("app=web", 6).await;
+    f.tamper(2).await;
+    f.wait_trust("node-3", "untrusted").await;
+    assert_eq!(
+        f.taint("node-3").await,
+        Some(("untrusted".into(), "NoExecute".into()))
+    );
+    f.wait_until(
+        "node-3 emptied by NoExecute",
+        Duration::from_secs(30),
+        || async { f.pods_on("node-3", "app=web").await.is_empty() },
+    )
+    .await;
+    f.wait_running("app=web", 6).await;
+    ctl.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_region_bound_pod_is_scheduled_only_on_a_trusted_node_with_the_tag() {
+    let Some(mut f) = Fixture::start(
+        "k8s-region",
+        &[("node-1", "EU"), ("node-2", "US"), ("node-3", "EU")],
+    )
+    .await
+    else {
+        return;
+    };
+    let ctl = f.controller(settings()).await;
+    for n in ["node-1", "node-2", "node-3"] {
+        f.wait_trust(n, "trusted").await;
+    }
+    // node-3 (EU) is tampered: only node-1 is trusted and in the EU.
+    f.tamper(2).await;
+    f.wait_trust("node-3", "untrusted").await;
+    f.deploy("gdpr", 3, Some("EU")).await;
+    f.wait_running("app=gdpr", 3).await;
+    assert_eq!(
+        f.pods_on("node-1", "app=gdpr").await.len(),
+        3,
+        "every EU pod on node-1"
+    );
+    ctl.abort();
+}
