@@ -167,7 +167,8 @@ if len(namespaces) != 1:
     fail(deploy_dir, f"expected exactly one Namespace, found {namespaces}")
 namespace = namespaces[0] if namespaces else None
 cluster_scoped = {"Namespace", "ClusterRole", "ClusterRoleBinding", "PriorityClass",
-                  "StorageClass", "CustomResourceDefinition", "RuntimeClass"}
+                  "StorageClass", "CustomResourceDefinition", "RuntimeClass",
+                  "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}
 for rel, doc in objects:
     if doc["kind"] not in cluster_scoped and doc["metadata"].get("namespace") != namespace:
         fail(rel, f"{doc['kind']}/{doc['metadata']['name']} is not in namespace {namespace}")

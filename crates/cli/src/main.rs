@@ -25,6 +25,9 @@ enum Command {
     Server(cmd::server::Args),
     /// Run the trust agent on a node: enroll its TPM, then answer attestation challenges.
     Agent(cmd::agent::Args),
+    /// Carry node trust into Kubernetes: trust and asset-tag labels, taints, drains behind a
+    /// brake, and the admission webhook that keeps region-bound workloads in their region.
+    Controller(cmd::controller::Args),
     /// Hosts known to the service and their trust.
     #[command(subcommand)]
     Host(cmd::admin::HostCmd),
@@ -110,6 +113,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Server(a) => cmd::server::run(a).await,
             Command::Agent(a) => cmd::agent::run(a).await,
+            Command::Controller(a) => cmd::controller::run(a).await,
             Command::Host(c) => cmd::admin::host(c, out).await,
             Command::Flavor(c) => cmd::admin::flavor(c, out).await,
             Command::Group(c) => cmd::group::run(c, out).await,

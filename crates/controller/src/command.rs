@@ -77,6 +77,21 @@ pub struct Args {
     /// Seconds between full reads of the service (refreshes the published reports).
     #[arg(long, default_value_t = 60)]
     pub resync: u64,
+    /// Serve the admission webhook (AdmissionReview v1 over HTTPS) on this address, e.g.
+    /// 0.0.0.0:9443. Register it with deploy/webhooks.yaml.
+    #[arg(long, requires_all = ["webhook_cert", "webhook_key"])]
+    pub webhook_listen: Option<std::net::SocketAddr>,
+    /// PEM certificate (chain) the webhook presents; the API server must trust its issuer
+    /// (the caBundle of the webhook configurations).
+    #[arg(long)]
+    pub webhook_cert: Option<PathBuf>,
+    /// PEM private key of --webhook-cert.
+    #[arg(long)]
+    pub webhook_key: Option<PathBuf>,
+    /// A registry the webhook may read over plain HTTP (besides loopback ones), to find
+    /// the keys of encrypted images. Repeat for several.
+    #[arg(long = "insecure-registry")]
+    pub insecure_registries: Vec<String>,
 }
 
 impl Args {
@@ -117,9 +132,27 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             resync: Duration::from_secs(args.resync.max(1)),
         },
     };
+    let webhook = match (&args.webhook_listen, &args.webhook_cert, &args.webhook_key) {
+        (Some(addr), Some(cert), Some(key)) => {
+            let read =
+                |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+            let identity = ironroot_tls::Identity::from_pem(&read(cert)?, &read(key)?)
+                .context("the webhook's certificate and key")?;
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening on {addr}"))?;
+            tracing::info!(%addr, "serving the admission webhook");
+            Some(crate::run::WebhookListener {
+                listener,
+                tls: ironroot_tls::open_server_config(identity)?,
+                insecure_registries: args.insecure_registries.clone(),
+            })
+        }
+        _ => None,
+    };
     tracing::info!(server = %args.server, "ironroot controller starting");
     tokio::select! {
-        r = crate::run::run(service, kube, settings, Arc::new(State::default())) => r,
+        r = crate::run::run(service, kube, settings, Arc::new(State::default()), webhook) => r,
         r = tokio::signal::ctrl_c() => { r?; tracing::info!("stopping"); Ok(()) }
     }
 }

@@ -36,14 +36,40 @@ impl Default for Settings {
     }
 }
 
+/// The admission webhook's listener, when the controller serves it.
+pub struct WebhookListener {
+    pub listener: tokio::net::TcpListener,
+    pub tls: Arc<rustls::ServerConfig>,
+    /// Registries reached over plain HTTP besides loopback ones.
+    pub insecure_registries: Vec<String>,
+}
+
 /// Runs every part until one ends (none does on its own: each retries what fails).
-/// `state` is shared with whoever else reads it (the admission webhook).
+/// `state` is shared by the reconciler, the drainer and the webhook.
 pub async fn run(
     service: ironroot_client::Client,
     kube: kube::Client,
     settings: Settings,
     state: Arc<State>,
+    webhook: Option<WebhookListener>,
 ) -> anyhow::Result<()> {
+    let hook = webhook.map(|w| {
+        let hook = crate::webhook::Webhook::new(
+            state.clone(),
+            Arc::new(crate::webhook::KubePods(kube.clone())),
+            Arc::new(crate::webhook::images::RegistryResolver::new(
+                service.clone(),
+                w.insecure_registries,
+            )),
+        );
+        crate::webhook::serve(w.listener, w.tls, Arc::new(hook))
+    });
+    let hook = async move {
+        match hook {
+            Some(h) => h.await,
+            None => std::future::pending().await,
+        }
+    };
     let brake = Arc::new(Mutex::new(Brake::new(settings.brake, Instant::now())));
     let nodes: kube::Api<Node> = kube::Api::all(kube.clone());
     let (store, watch) =
@@ -69,6 +95,7 @@ pub async fn run(
         () = crate::follow::run(service, state.clone(), settings.follow) => anyhow::bail!("the service follower ended"),
         () = crate::reconcile::run(nodes, store, state.clone(), brake, reconcile_cfg) => anyhow::bail!("the reconciler ended"),
         () = drainer.run() => anyhow::bail!("the drainer ended"),
+        () = hook => anyhow::bail!("the admission webhook's listener ended"),
     }
 }
 

@@ -130,5 +130,19 @@ pub fn server_config(
     Ok(Arc::new(cfg))
 }
 
+/// A listener that asks for no client certificate (the admission webhook: the API server
+/// calls it, and what it answers is no secret), presenting `identity` with the service's
+/// protocol versions and ALPN.
+pub fn open_server_config(identity: Identity) -> Result<Arc<ServerConfig>, TlsError> {
+    let mut cfg = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Config(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(identity.chain, identity.key)
+        .map_err(|e| TlsError::Config(e.to_string()))?;
+    cfg.alpn_protocols = SERVICE_ALPN.iter().map(|p| p.to_vec()).collect();
+    Ok(Arc::new(cfg))
+}
+
 #[cfg(test)]
 mod tests;

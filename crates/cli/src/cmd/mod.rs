@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod agent;
+pub mod controller;
 pub mod asset_tag;
 pub mod client;
 pub mod demo;

@@ -120,7 +120,8 @@ impl Fixture {
         self.state = Arc::new(State::default());
         let (admin, kube, state) = (self.admin.clone(), self.kube.clone(), self.state.clone());
         tokio::spawn(async move {
-            if let Err(e) = ironroot_controller::run::run(admin, kube, settings, state).await {
+            if let Err(e) = ironroot_controller::run::run(admin, kube, settings, state, None).await
+            {
                 eprintln!("the controller stopped: {e:#}");
             }
         })
