@@ -108,6 +108,35 @@ pub fn webhook_configurations(
     )
 }
 
+/// Creates or replaces both configurations in the cluster (server-side apply, owned by
+/// the controller's field manager): what `ironroot demo` and the tests do where
+/// deploy/webhooks.yaml would be applied in production.
+pub async fn register(
+    kube: &kube::Client,
+    service_url_base: &str,
+    ca_pem: &str,
+    failure_policy: &str,
+    timeout_seconds: i32,
+    excluded_namespaces: &[&str],
+) -> Result<(), kube::Error> {
+    use kube::api::{Api, Patch, PatchParams};
+    let (m, v) = webhook_configurations(
+        service_url_base,
+        ca_pem,
+        failure_policy,
+        timeout_seconds,
+        excluded_namespaces,
+    );
+    let params = PatchParams::apply(crate::reconcile::MANAGER).force();
+    Api::<MutatingWebhookConfiguration>::all(kube.clone())
+        .patch(CONFIGURATION_NAME, &params, &Patch::Apply(&m))
+        .await?;
+    Api::<ValidatingWebhookConfiguration>::all(kube.clone())
+        .patch(CONFIGURATION_NAME, &params, &Patch::Apply(&v))
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -32,7 +32,7 @@ pub mod images;
 mod review;
 mod server;
 
-pub use config::webhook_configurations;
+pub use config::{register, webhook_configurations};
 pub use decide::{ImageNeeds, KeyNeeds, PodNeeds, REQUIRED_TAGS_ANNOTATION};
 pub use images::{BoxFuture, FixedImages, ImageResolver, RegistryResolver};
 pub use server::{router, serve, MAX_REVIEW};
