@@ -2,6 +2,8 @@
 //! its own swtpm, booted with genuine logs and driven through the agent's [`Session`].
 //! Everything started here stops when the harness values are dropped.
 
+pub mod images;
+
 use anyhow::Context;
 use ironroot_agent::{AgentConfig, Session};
 use ironroot_client::{Client, EventStream, PlainHttp};

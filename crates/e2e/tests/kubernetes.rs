@@ -271,3 +271,101 @@ async fn a_region_bound_pod_is_scheduled_only_on_a_trusted_node_with_the_tag() {
     );
     ctl.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_eu_workload_runs_only_on_trusted_eu_nodes_and_is_refused_elsewhere() {
+    let Some(mut f) = Fixture::start(
+        "k8s-gdpr",
+        &[("node-1", "EU"), ("node-2", "US"), ("node-3", "EU")],
+    )
+    .await
+    else {
+        return;
+    };
+    let registry = ironroot_peers::Registry::start(&f.cluster_dir().join("registry"))
+        .await
+        .expect("a registry");
+    let policy = ironroot_api::KeyPolicy {
+        asset_tags: [("region".to_string(), "EU".to_string())].into(),
+        ..Default::default()
+    };
+    let (_, sealed) = ironroot_e2e::images::sealed_key(&f.admin, "gdpr", policy)
+        .await
+        .expect("a key");
+    let annotations = serde_json::json!({ironroot_e2e::images::PROVIDER_ANNOTATION: sealed});
+    ironroot_e2e::images::push_annotated(&registry.addr, "apps/gdpr:1", annotations)
+        .await
+        .expect("pushing");
+    ironroot_e2e::images::push_annotated(&registry.addr, "apps/plain:1", serde_json::json!({}))
+        .await
+        .expect("pushing");
+    let eu_image = format!("{}/apps/gdpr:1", registry.addr);
+    let plain_image = format!("{}/apps/plain:1", registry.addr);
+
+    let ctl = f.controller_with_webhook(settings()).await;
+    for n in ["node-1", "node-2", "node-3"] {
+        f.wait_trust(n, "trusted").await;
+    }
+    f.tamper(2).await; // node-3: EU, but no longer trusted
+    f.wait_trust("node-3", "untrusted").await;
+
+    // Nobody wrote a placement: the webhook took it from the key's policy, and the real
+    // scheduler put every pod on the one trusted EU node.
+    f.deploy_image("gdpr", 3, &eu_image).await;
+    f.wait_running("app=gdpr", 3).await;
+    assert_eq!(f.pods_on("node-1", "app=gdpr").await.len(), 3);
+    let placed = f.pod(&f.pods_on("node-1", "app=gdpr").await[0]).await;
+    let terms = serde_json::to_value(&placed.spec.unwrap().affinity).unwrap();
+    assert!(
+        terms
+            .to_string()
+            .contains("tag.ironroot.node-restriction.kubernetes.io/region"),
+        "{terms}"
+    );
+
+    // Created straight onto a node (skipping the scheduler): refused on the US node and
+    // on the tampered node, admitted on node-1; a plain image only needs a trusted node.
+    let on = |name: &str, node: &str, image: &str| {
+        serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"nodeName": node, "containers": [{"name": "app", "image": image}]}})
+    };
+    let refused = |r: Result<k8s_openapi::api::core::v1::Pod, kube::Error>| match r {
+        Err(kube::Error::Api(e)) => e.message,
+        Ok(p) => panic!("admitted {:?}", p.metadata.name),
+        Err(e) => panic!("{e}"),
+    };
+    let m = refused(f.create_pod(on("by-hand-us", "node-2", &eu_image)).await);
+    assert!(
+        m.contains("node node-2 lacks the asset tag region=EU"),
+        "{m}"
+    );
+    let m = refused(
+        f.create_pod(on("by-hand-tampered", "node-3", &plain_image))
+            .await,
+    );
+    assert!(m.contains("node-3") && m.contains("untrusted"), "{m}");
+    f.create_pod(on("by-hand-eu", "node-1", &eu_image))
+        .await
+        .expect("admitted on node-1");
+    f.create_pod(on("plain-us", "node-2", &plain_image))
+        .await
+        .expect("a plain pod on a trusted node");
+
+    // Bound by hand through pods/binding (what a scheduler does): refused on the US node.
+    let mut pending = on("pending", "", &eu_image);
+    pending["spec"].as_object_mut().unwrap().remove("nodeName");
+    pending["spec"]["schedulerName"] = serde_json::json!("nobody");
+    f.create_pod(pending)
+        .await
+        .expect("a pod no scheduler takes");
+    let m = match f.bind_pod("pending", "node-2").await {
+        Err(kube::Error::Api(e)) => e.message,
+        other => panic!("binding to node-2: {other:?}"),
+    };
+    assert!(m.contains("region=EU"), "{m}");
+    f.bind_pod("pending", "node-1")
+        .await
+        .expect("binding to node-1");
+    ctl.abort();
+}

@@ -35,7 +35,7 @@ mod server;
 pub use config::{register, webhook_configurations};
 pub use decide::{ImageNeeds, KeyNeeds, PodNeeds, REQUIRED_TAGS_ANNOTATION};
 pub use images::{BoxFuture, FixedImages, ImageResolver, RegistryResolver};
-pub use server::{router, serve, MAX_REVIEW};
+pub use server::{router, serve, serve_router, MAX_REVIEW};
 
 use crate::view::NodeViews;
 use k8s_openapi::api::core::v1::Pod;

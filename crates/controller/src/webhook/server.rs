@@ -127,8 +127,13 @@ async fn answer(hook: &Webhook, body: Body, which: Hook) -> Response {
 /// Serves the webhook over TLS on `listener` until the task is dropped. `tls` comes from
 /// `ironroot_tls::server_config`.
 pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, hook: Arc<Webhook>) {
+    serve_router(listener, tls, router(hook)).await
+}
+
+/// [`serve`] with any routes: the webhook benchmark adds a baseline route beside the
+/// webhook's, on the same listener, TLS and HTTP stack.
+pub async fn serve_router(listener: TcpListener, tls: Arc<rustls::ServerConfig>, app: Router) {
     let acceptor = TlsAcceptor::from(tls);
-    let app = router(hook);
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
         let (tcp, peer) = match listener.accept().await {

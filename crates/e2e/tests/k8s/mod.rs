@@ -103,6 +103,11 @@ impl Fixture {
         Some(f)
     }
 
+    /// A directory for this test's own peers (a registry).
+    pub fn cluster_dir(&self) -> std::path::PathBuf {
+        self._dir.0.clone()
+    }
+
     pub fn host_id(&self, i: usize) -> String {
         self.sessions[i].host_id().expect("enrolled").to_owned()
     }
@@ -125,6 +130,98 @@ impl Fixture {
                 eprintln!("the controller stopped: {e:#}");
             }
         })
+    }
+
+    /// Starts the controller with its admission webhook on loopback, registered with the
+    /// API server (failure policy Fail), as `ironroot controller --webhook-listen` serves it.
+    pub async fn controller_with_webhook(
+        &mut self,
+        settings: Settings,
+    ) -> tokio::task::JoinHandle<()> {
+        self.state = Arc::new(State::default());
+        let cert =
+            rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).expect("a certificate");
+        let cert_pem = cert.cert.pem();
+        let identity = ironroot_tls::Identity::from_pem(
+            cert_pem.as_bytes(),
+            cert.key_pair.serialize_pem().as_bytes(),
+        )
+        .expect("an identity");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let url = format!("https://{}", listener.local_addr().expect("an address"));
+        let webhook = ironroot_controller::run::WebhookListener {
+            listener,
+            tls: ironroot_tls::open_server_config(identity).expect("TLS"),
+            insecure_registries: vec![],
+        };
+        ironroot_controller::webhook::register(
+            &self.kube,
+            &url,
+            &cert_pem,
+            "Fail",
+            5,
+            &["kube-system", "kube-node-lease", "kube-public"],
+        )
+        .await
+        .expect("registering the webhook");
+        let (admin, kube, state) = (self.admin.clone(), self.kube.clone(), self.state.clone());
+        tokio::spawn(async move {
+            if let Err(e) =
+                ironroot_controller::run::run(admin, kube, settings, state, Some(webhook)).await
+            {
+                eprintln!("the controller stopped: {e:#}");
+            }
+        })
+    }
+
+    /// Creates `pod` (JSON) in `default`; the API server's answer.
+    pub async fn create_pod(&self, pod: serde_json::Value) -> Result<Pod, kube::Error> {
+        let pod: Pod = serde_json::from_value(pod).expect("a Pod");
+        Api::<Pod>::namespaced(self.kube.clone(), "default")
+            .create(&PostParams::default(), &pod)
+            .await
+    }
+
+    /// Binds pod `name` to `node` through `pods/binding`, as a scheduler would.
+    pub async fn bind_pod(&self, name: &str, node: &str) -> Result<(), kube::Error> {
+        let binding = json!({"apiVersion": "v1", "kind": "Binding",
+            "metadata": {"name": name, "namespace": "default"},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": node}});
+        Api::<Pod>::namespaced(self.kube.clone(), "default")
+            .create_subresource::<serde_json::Value, serde_json::Value>(
+                "binding",
+                name,
+                &PostParams::default(),
+                &binding,
+            )
+            .await
+            .map(|_| ())
+    }
+
+    /// Creates a Deployment of `replicas` pods of `image`, with nothing about placement.
+    pub async fn deploy_image(&self, name: &str, replicas: i32, image: &str) {
+        let d: Deployment = serde_json::from_value(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}}, "spec": {
+                        "containers": [{"name": "app", "image": image}],
+                        "terminationGracePeriodSeconds": 0}}}
+        }))
+        .expect("a Deployment");
+        Api::<Deployment>::namespaced(self.kube.clone(), "default")
+            .create(&PostParams::default(), &d)
+            .await
+            .expect("creating the Deployment");
+    }
+
+    pub async fn pod(&self, name: &str) -> Pod {
+        Api::<Pod>::namespaced(self.kube.clone(), "default")
+            .get(name)
+            .await
+            .expect("the pod")
     }
 
     /// Replaces node `i`'s runtime and attests: the service finds it untrusted.

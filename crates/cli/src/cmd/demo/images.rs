@@ -3,6 +3,8 @@
 //! requires a trusted node tagged `region=EU`, pushed to a registry on loopback, and every
 //! node tries to pull, decrypt and run it. Real peers throughout: Debian 13's skopeo 1.18
 //! in a chroot, `docker-registry`, podman with runc, and each node's swtpm behind its agent.
+//! In two halves around the Kubernetes act, which places the same image: [`prepare`] (tags,
+//! registry, encryption) before node 3 is tampered, [`pulls`] after.
 
 use super::{step, wait_until};
 use crate::cmd::admin::AdminClient;
@@ -49,7 +51,25 @@ fn write_json(p: &Path, v: serde_json::Value) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(super) async fn act(s: Setup<'_>) -> anyhow::Result<()> {
+/// The registry (stopped when dropped) and the images pushed to it.
+pub(super) struct Prepared {
+    _registry: Registry,
+    work: PathBuf,
+    /// `docker://127.0.0.1:PORT/payments:enc`, sealed under a key for region=EU.
+    pub enc_ref: String,
+    /// The same image unencrypted, `127.0.0.1:PORT/web:1`.
+    pub plain_image: String,
+}
+
+impl Prepared {
+    /// The encrypted image as a pod names it (no transport prefix).
+    pub fn enc_image(&self) -> &str {
+        self.enc_ref.trim_start_matches("docker://")
+    }
+}
+
+/// Tags every node, starts the registry and pushes the encrypted (and a plain) image.
+pub(super) async fn prepare(s: &Setup<'_>) -> anyhow::Result<Prepared> {
     if !skopeo_rootfs_ready() {
         bail!("the Debian 13 root filesystem with skopeo 1.18 is missing: run `make demo` (scripts/install-deps.sh builds it)");
     }
@@ -83,10 +103,21 @@ pub(super) async fn act(s: Setup<'_>) -> anyhow::Result<()> {
     std::fs::create_dir_all(&work)?;
     step("Starting an OCI registry (docker-registry) on loopback and building a two-layer image");
     let registry = Registry::start(&work.join("registry")).await?;
-    encrypted_image_story(&s, &work, &registry.addr).await
+    let (enc_ref, plain_image) = build_and_encrypt(s, &work, &registry.addr).await?;
+    Ok(Prepared {
+        _registry: registry,
+        work,
+        enc_ref,
+        plain_image,
+    })
 }
 
-async fn encrypted_image_story(s: &Setup<'_>, work: &Path, reg: &str) -> anyhow::Result<()> {
+/// Builds the image, pushes it encrypted under `payments-eu` and plain as `web:1`.
+async fn build_and_encrypt(
+    s: &Setup<'_>,
+    work: &Path,
+    reg: &str,
+) -> anyhow::Result<(String, String)> {
     let layers = work.join("layers");
     std::fs::create_dir_all(layers.join("1/bin"))?;
     std::fs::copy("/bin/busybox", layers.join("1/bin/busybox"))
@@ -156,7 +187,29 @@ async fn encrypted_image_story(s: &Setup<'_>, work: &Path, reg: &str) -> anyhow:
     }
     println!("    pushed; the broker created key payments-eu (released only to trusted nodes tagged region=EU);");
     println!("    the layers are AES-256-CTR+HMAC, their keys sealed by the broker: the build host never held the key");
+    // The Kubernetes act's unencrypted workload needs an image the webhook can read too.
+    let plain = format!("{reg}/web:1");
+    let out = skopeo(
+        s.dir,
+        &enc_kp,
+        &[
+            "copy",
+            "--quiet",
+            "--dest-tls-verify=false",
+            &src,
+            &format!("docker://{plain}"),
+        ],
+    )
+    .await?;
+    if !out.ok {
+        bail!("skopeo could not push the plain image: {}", out.stderr.trim());
+    }
+    Ok((enc_ref, plain))
+}
 
+/// Every node pulls, decrypts and runs the encrypted image; only trusted EU nodes can.
+pub(super) async fn pulls(s: &Setup<'_>, p: &Prepared) -> anyhow::Result<()> {
+    let (work, enc_ref) = (&p.work, &p.enc_ref);
     // Kept from tempfile's cleanup: Podman removes its containers, then the directory, on drop.
     let podman = Podman::new(
         tempfile::Builder::new()

@@ -8,20 +8,16 @@
 
 use base64::Engine;
 use ironroot_api::TrustState;
-use ironroot_api::{CreateKey, KeyPacket, KeyPolicy, WrapRequest, B64};
+use ironroot_api::KeyPolicy;
 use ironroot_client::{Client, PlainHttp};
 use ironroot_controller::view::{NodeView, NodeViews};
 use ironroot_controller::webhook::{self, FixedPods, RegistryResolver, Webhook};
-use ironroot_oci::model::{OCI_CONFIG, OCI_MANIFEST};
-use ironroot_oci::registry::limits::sha256;
-use ironroot_ocicrypt::annotations::join_wrapped_keys;
 use ironroot_server::{EkCertPolicy, ServerConfig, Service};
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 struct Views;
 
@@ -60,59 +56,14 @@ async fn broker(dir: &Path) -> (Service, Client, String) {
         asset_tags: BTreeMap::from([("region".to_string(), "EU".to_string())]),
         ..KeyPolicy::default()
     };
-    let key = admin
-        .create_key(&CreateKey {
-            name: "eu-app".into(),
-            policy,
-            material: None,
-        })
+    let (_, annotation) = ironroot_e2e::images::sealed_key(&admin, "eu-app", policy)
         .await
         .unwrap();
-    let blob = admin
-        .wrap(
-            &key.key_id,
-            &WrapRequest {
-                plaintext: B64(b"{\"private layer options\":1}".to_vec()),
-            },
-        )
-        .await
-        .unwrap();
-    let packet = KeyPacket::from_blob(blob, &key.name)
-        .unwrap()
-        .to_bytes()
-        .unwrap();
-    (service, admin, join_wrapped_keys([packet]))
+    (service, admin, annotation)
 }
 
-/// Pushes `repo:tag`: one layer whose descriptor carries `annotations`.
 async fn push(registry: &str, image: &str, annotations: Value) {
-    let reference: oci_spec::distribution::Reference =
-        format!("{registry}/{image}").parse().unwrap();
-    let client =
-        ironroot_oci::registry::client::client(&reference, true, Duration::from_secs(10)).unwrap();
-    let config = b"{\"architecture\":\"amd64\",\"os\":\"linux\"}".to_vec();
-    let layer = b"not really a tar, never pulled".to_vec();
-    for blob in [&config, &layer] {
-        client
-            .push_blob(&reference, blob, &sha256(blob))
-            .await
-            .unwrap();
-    }
-    let manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": OCI_CONFIG, "digest": sha256(&config), "size": config.len()},
-        "layers": [{
-            "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip+encrypted",
-            "digest": sha256(&layer), "size": layer.len(), "annotations": annotations
-        }]
-    });
-    client
-        .push_manifest_raw(
-            &reference,
-            serde_json::to_vec(&manifest).unwrap(),
-            OCI_MANIFEST.parse().unwrap(),
-        )
+    ironroot_e2e::images::push_annotated(registry, image, annotations)
         .await
         .unwrap();
 }
