@@ -28,4 +28,5 @@ if [ -z "${IRONROOT_SKIP_ROOTFS:-}" ]; then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo env IRONROOT_CACHE="${IRONROOT_CACHE:-/var/cache/ironroot}" "$(dirname "$0")/trixie-rootfs.sh" >/dev/null
 fi
+"$(dirname "$0")/kube-peers.sh" --check >/dev/null || { echo "building the Kubernetes control plane once (scripts/kube-peers.sh: about 11 minutes, then cached by version)"; "$(dirname "$0")/kube-peers.sh" >/dev/null; }
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs)"; exit 1; }

@@ -369,3 +369,136 @@ async fn an_eu_workload_runs_only_on_trusted_eu_nodes_and_is_refused_elsewhere()
         .expect("binding to node-1");
     ctl.abort();
 }
+
+/// The repository's `deploy/` directory.
+fn deploy_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_manifests_apply_and_the_controller_works_under_its_own_rbac_and_no_more() {
+    let Some(mut f) = Fixture::start(
+        "k8s-rbac",
+        &[("node-1", "EU"), ("node-2", "EU"), ("node-3", "EU")],
+    )
+    .await
+    else {
+        return;
+    };
+    let deploy = deploy_dir();
+    let file = |name: &str| deploy.join(name).display().to_string();
+    // Every manifest is accepted by the real API server (a server-side dry run: the API
+    // server validates and admits each object, and stores nothing).
+    f.kubectl_ok(&["apply", "-f", &file("namespace.yaml")])
+        .await;
+    let dry = f
+        .kubectl_ok(&[
+            "apply",
+            "--dry-run=server",
+            "-k",
+            &deploy.display().to_string(),
+        ])
+        .await;
+    for object in [
+        "deployment.apps/ironroot-controller",
+        "clusterrole.rbac.authorization.k8s.io/ironroot-controller",
+        "daemonset.apps/ironroot-agent",
+        "mutatingwebhookconfiguration.admissionregistration.k8s.io/ironroot-placement",
+    ] {
+        assert!(
+            dry.contains(object),
+            "{object} missing from the dry run:\n{dry}"
+        );
+    }
+    // The controller's identity, for real, and a token for it.
+    f.kubectl_ok(&["apply", "-f", &file("controller.yaml")])
+        .await;
+    let token = f
+        .kubectl_ok(&[
+            "create",
+            "token",
+            "ironroot-controller",
+            "-n",
+            "ironroot-system",
+        ])
+        .await;
+    let kubeconfig = f.token_kubeconfig(token.trim());
+    let sa = ironroot_controller::run::kube_client(Some(&kubeconfig))
+        .await
+        .expect("a client with the controller's token");
+
+    // Sufficient: labels, taints, the webhook's pod reads, evictions and events all work.
+    let ctl = f.controller_as(sa, settings()).await;
+    for n in ["node-1", "node-2", "node-3"] {
+        f.wait_trust(n, "trusted").await;
+    }
+    f.deploy("web", 6, None).await;
+    f.wait_running("app=web", 6).await;
+    f.tamper(2).await;
+    f.wait_trust("node-3", "untrusted").await;
+    f.wait_until("node-3 drained", Duration::from_secs(30), || async {
+        f.pods_on("node-3", "app=web").await.is_empty()
+    })
+    .await;
+    f.wait_until("a DrainStarted event", Duration::from_secs(10), || async {
+        f.events_with_reason("DrainStarted").await > 0
+    })
+    .await;
+    ctl.abort();
+
+    // No wider: what it was not given, it cannot do.
+    let kc = kubeconfig.display().to_string();
+    for (verb, resource) in [
+        ("delete", "pods"),
+        ("create", "pods"),
+        ("patch", "pods"),
+        ("update", "nodes"),
+        ("delete", "nodes"),
+        ("get", "secrets"),
+        ("list", "configmaps"),
+        ("create", "pods --subresource=exec"),
+        ("patch", "mutatingwebhookconfigurations"),
+        ("create", "clusterrolebindings"),
+    ] {
+        let out = f
+            .cluster
+            .kubectl(
+                &[
+                    &["--kubeconfig", &kc, "auth", "can-i", verb][..],
+                    &resource.split(' ').collect::<Vec<_>>(),
+                    &["-A"],
+                ]
+                .concat(),
+            )
+            .await
+            .expect("kubectl runs");
+        assert_eq!(
+            out.stdout.trim(),
+            "no",
+            "the controller may {verb} {resource}"
+        );
+    }
+    for (verb, resource) in [
+        ("patch", "nodes"),
+        ("create", "pods --subresource=eviction"),
+        ("list", "pods"),
+    ] {
+        let out = f
+            .cluster
+            .kubectl(
+                &[
+                    &["--kubeconfig", &kc, "auth", "can-i", verb][..],
+                    &resource.split(' ').collect::<Vec<_>>(),
+                    &["-A"],
+                ]
+                .concat(),
+            )
+            .await
+            .expect("kubectl runs");
+        assert_eq!(
+            out.stdout.trim(),
+            "yes",
+            "the controller may not {verb} {resource}"
+        );
+    }
+}

@@ -103,6 +103,27 @@ impl Fixture {
         Some(f)
     }
 
+    /// `kubectl ARGS` as the administrator, which must succeed; its standard output.
+    pub async fn kubectl_ok(&self, args: &[&str]) -> String {
+        let out = self.cluster.kubectl(args).await.expect("kubectl runs");
+        assert!(out.ok, "kubectl {args:?}: {}", out.stderr);
+        out.stdout
+    }
+
+    /// A kubeconfig for the cluster that authenticates with `token`.
+    pub fn token_kubeconfig(&self, token: &str) -> std::path::PathBuf {
+        use base64::Engine;
+        let ca = base64::engine::general_purpose::STANDARD.encode(self.cluster.ca_pem());
+        let path = self._dir.0.join("token.kubeconfig");
+        let yaml = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {}\n    certificate-authority-data: {ca}\n\
+             users:\n- name: u\n  user:\n    token: {token}\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\ncurrent-context: x\n",
+            self.cluster.apiserver()
+        );
+        std::fs::write(&path, yaml).expect("writing a kubeconfig");
+        path
+    }
+
     /// A directory for this test's own peers (a registry).
     pub fn cluster_dir(&self) -> std::path::PathBuf {
         self._dir.0.clone()
@@ -138,6 +159,17 @@ impl Fixture {
         &mut self,
         settings: Settings,
     ) -> tokio::task::JoinHandle<()> {
+        let kube = self.kube.clone();
+        self.controller_as(kube, settings).await
+    }
+
+    /// The same, with the controller's requests made by `kube` (another identity); the
+    /// webhook is registered with the administrator's.
+    pub async fn controller_as(
+        &mut self,
+        kube: kube::Client,
+        settings: Settings,
+    ) -> tokio::task::JoinHandle<()> {
         self.state = Arc::new(State::default());
         let cert =
             rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).expect("a certificate");
@@ -166,7 +198,7 @@ impl Fixture {
         )
         .await
         .expect("registering the webhook");
-        let (admin, kube, state) = (self.admin.clone(), self.kube.clone(), self.state.clone());
+        let (admin, state) = (self.admin.clone(), self.state.clone());
         tokio::spawn(async move {
             if let Err(e) =
                 ironroot_controller::run::run(admin, kube, settings, state, Some(webhook)).await

@@ -202,7 +202,10 @@ async fn build_and_encrypt(
     )
     .await?;
     if !out.ok {
-        bail!("skopeo could not push the plain image: {}", out.stderr.trim());
+        bail!(
+            "skopeo could not push the plain image: {}",
+            out.stderr.trim()
+        );
     }
     Ok((enc_ref, plain))
 }
@@ -246,7 +249,7 @@ pub(super) async fn pulls(s: &Setup<'_>, p: &Prepared) -> anyhow::Result<()> {
                 "--src-tls-verify=false",
                 "--decryption-key",
                 "provider:ironroot",
-                &enc_ref,
+                enc_ref,
                 &dst,
             ],
         )

@@ -2,12 +2,16 @@
 //! SQLite, three development nodes each with its own swtpm and trust agent, known-good
 //! values taken from node 1, all three trusted; then node 3's container runtime is
 //! replaced and the demo shows it losing trust, with the rule, expected and seen values.
-//! Then two acts: an encrypted image that only trusted nodes in the right region can
-//! run (images.rs), and image assurance: scans whose inventories the service keeps and
-//! rescans on its own when its vulnerability database changes (assurance.rs).
+//! Around that tamper, three acts: an encrypted image that only trusted nodes in the
+//! right region can run (images.rs: tagged and encrypted before, pulled after); a real
+//! Kubernetes control plane whose Nodes carry that trust, where the image is placed by
+//! its key's region and the tampered node is tainted and drained (kubernetes.rs); and
+//! image assurance: scans whose inventories the service keeps and rescans on its own
+//! when its vulnerability database changes (assurance.rs).
 
 mod assurance;
 mod images;
+mod kubernetes;
 mod procs;
 
 use super::admin::{hosts_table, report_text, AdminClient};
@@ -30,7 +34,8 @@ pub struct Args {
     /// Number of nodes (the last one is tampered with).
     #[arg(long, default_value_t = 3)]
     nodes: usize,
-    /// Keep everything running after the demo until Ctrl-C, to explore with the CLI.
+    /// Keep everything running after the demo until Ctrl-C, to explore with the CLI
+    /// and kubectl.
     #[arg(long)]
     keep_running: bool,
 }
@@ -65,6 +70,8 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(dir.join("logs"))?;
     let exe = std::env::current_exe()?;
     let mut children = Children::new(dir.join("logs"));
+    // About 10 s of its own: it starts while the nodes boot.
+    let control_plane = kubernetes::start_control_plane(a.nodes)?;
 
     step(&format!(
         "Booting {} development nodes, each with its own software TPM (swtpm)",
@@ -191,9 +198,35 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let quiet = Instant::now();
     step("Letting the trusted platform run for 5 seconds (agents attest every 3 s)");
     tokio::time::sleep(Duration::from_secs(5)).await;
-    print_agent_usage(&children, &cpu_before, quiet.elapsed());
+    procs::print_usage(&children, &cpu_before, quiet.elapsed());
 
     let victim = nodes.last().context("no nodes")?;
+    let images = images::Setup {
+        dir: &dir,
+        url: &url,
+        service_data: &data,
+        admin: &admin,
+        nodes: nodes
+            .iter()
+            .map(|n| (n.name.clone(), images::socket_for(&n.dir)))
+            .collect(),
+        victim: &victim.name,
+    };
+    let prepared = images::prepare(&images)
+        .await
+        .context("the encrypted-image act")?;
+    let kube_setup = kubernetes::Setup {
+        admin: &admin,
+        nodes: nodes.iter().map(|n| n.name.clone()).collect(),
+        us_node: &nodes[1].name,
+        victim: &victim.name,
+        enc_image: prepared.enc_image(),
+        plain_image: &prepared.plain_image,
+    };
+    let kube = kubernetes::Act::start(control_plane, &kube_setup)
+        .await
+        .context("the Kubernetes act")?;
+    let probe = kube.probe(&victim.name);
     step(&format!(
         "Tampering with {}: replacing its container runtime binary /usr/sbin/runc",
         victim.name
@@ -223,19 +256,12 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         detected.as_secs_f64()
     );
     show_failure(&admin, &hosts, &victim.name).await?;
-    images::act(images::Setup {
-        dir: &dir,
-        url: &url,
-        service_data: &data,
-        admin: &admin,
-        nodes: nodes
-            .iter()
-            .map(|n| (n.name.clone(), images::socket_for(&n.dir)))
-            .collect(),
-        victim: &victim.name,
-    })
-    .await
-    .context("the encrypted-image act")?;
+    kube.after_tamper(probe, started, &kube_setup)
+        .await
+        .context("the Kubernetes act")?;
+    images::pulls(&images, &prepared)
+        .await
+        .context("the encrypted-image act")?;
     assurance::act(assurance::Setup {
         dir: &dir,
         exe: &exe,
@@ -252,9 +278,12 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
             data.join("ca.pem").display(),
             data.join("admin.token").display()
         );
+        println!("{}", kube.explore_hint());
         tokio::signal::ctrl_c().await?;
     }
     step("Stopping every process the demo started");
+    drop(kube);
+    drop(prepared);
     children.stop_all();
     drop(nodes);
     println!("    done. Logs are in {}", dir.join("logs").display());
@@ -321,34 +350,6 @@ async fn show_failure(
         println!("    {line}");
     }
     Ok(())
-}
-
-fn print_agent_usage(children: &Children, before: &[(String, Option<u64>)], over: Duration) {
-    for (name, pid) in children.pids() {
-        let Some(kb) = procs::rss_kib(pid) else {
-            continue;
-        };
-        let cpu = before
-            .iter()
-            .find(|(n, _)| *n == name)
-            .and_then(|(_, b)| Some(procs::cpu_ms(pid)?.saturating_sub((*b)?)))
-            .map(|ms| {
-                format!(
-                    "{:.2}% of a core",
-                    ms as f64 / over.as_millis().max(1) as f64 * 100.0
-                )
-            })
-            .unwrap_or_else(|| "-".into());
-        let what = if name.starts_with("node-") {
-            "agent"
-        } else {
-            "process"
-        };
-        println!(
-            "    {what} {name}: resident memory {:.1} MiB, CPU {cpu}",
-            kb as f64 / 1024.0
-        );
-    }
 }
 
 async fn wait_for_file(p: &Path, limit: Duration) -> anyhow::Result<Vec<u8>> {

@@ -1,8 +1,9 @@
 //! Child processes of the demo: each logs to its own file and is killed when the demo
-//! ends, however it ends.
+//! ends, however it ends; and what they use, read from /proc.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 pub struct Children {
     logs: PathBuf,
@@ -49,6 +50,35 @@ impl Children {
 impl Drop for Children {
     fn drop(&mut self) {
         self.stop_all();
+    }
+}
+
+/// Prints each child's resident memory and its CPU use since `before` (over `over`).
+pub fn print_usage(children: &Children, before: &[(String, Option<u64>)], over: Duration) {
+    for (name, pid) in children.pids() {
+        let Some(kb) = rss_kib(pid) else {
+            continue;
+        };
+        let cpu = before
+            .iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, b)| Some(cpu_ms(pid)?.saturating_sub((*b)?)))
+            .map(|ms| {
+                format!(
+                    "{:.2}% of a core",
+                    ms as f64 / over.as_millis().max(1) as f64 * 100.0
+                )
+            })
+            .unwrap_or_else(|| "-".into());
+        let what = if name.starts_with("node-") {
+            "agent"
+        } else {
+            "process"
+        };
+        println!(
+            "    {what} {name}: resident memory {:.1} MiB, CPU {cpu}",
+            kb as f64 / 1024.0
+        );
     }
 }
 
