@@ -65,11 +65,12 @@ pub struct Args {
     /// Node drains started per second at most, after --drain-burst.
     #[arg(long, default_value_t = 0.1)]
     pub drains_per_second: f64,
+    /// Node drains that may start at once before --drains-per-second applies.
     #[arg(long, default_value_t = 3)]
     pub drain_burst: u32,
     /// Milliseconds a Node must stay untrusted before its drain starts, so that a mass
     /// flip (which arrives over some moments) is judged whole by the brake first.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 500)]
     pub drain_settle_ms: u64,
     /// Seconds the service may be unreachable before every Node reads `unknown`.
     #[arg(long, default_value_t = 10)]

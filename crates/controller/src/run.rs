@@ -29,7 +29,7 @@ impl Default for Settings {
             node_selector: None,
             untrusted_effect: TaintEffect::NoSchedule,
             drain: true,
-            drain_settle: std::time::Duration::from_secs(1),
+            drain_settle: std::time::Duration::from_millis(500),
             brake: BrakeConfig::default(),
             follow: FollowConfig::default(),
         }

@@ -10,7 +10,7 @@
 //!     cannot beat),
 //!   - the Node's taint,
 //!   - the moment no pod of the workload is left on the Node (evicted through the
-//!     Eviction API after the 1 s settle window the brake needs).
+//!     Eviction API after the 500 ms settle window the brake needs).
 //! The tampered host is then unbound (its Node reads `unknown`), so the brake never sees
 //! more than one untrusted Node.
 //!
@@ -240,7 +240,7 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "nodes: {n} (kwok, real control plane v1.37.2); tampers: {n}; pods evicted: {pods_evicted}"
     );
-    println!("agent PCR-10 watch every 500 ms; drain settle window 1 s (the default)");
+    println!("agent PCR-10 watch every 500 ms; drain settle window 500 ms (the default)");
     println!("| from the tamper to | p50 ms | p90 ms | p99 ms | max ms | p99 × detection p99 |");
     println!("|---|---:|---:|---:|---:|---:|");
     let base = pct(&detect, 0.99);

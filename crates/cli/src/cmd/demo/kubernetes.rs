@@ -14,19 +14,15 @@ use crate::cmd::admin::AdminClient;
 use anyhow::{bail, Context};
 use ironroot_api::BindNode;
 use ironroot_controller::labels::{TAG_PREFIX, TAINT_KEY, TRUST_LABEL};
-use ironroot_controller::run::{Settings, WebhookListener};
-use ironroot_controller::state::State;
 use ironroot_peers::kube::Cluster;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ListParams, Patch, PatchParams};
-use std::sync::Arc;
+use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
+mod controller;
 mod objects;
-
-/// The namespaces the webhook never sees: a down webhook must not stop the control plane.
-const EXCLUDED: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
 
 /// The control plane, starting in the background while the nodes boot.
 pub(super) struct Starting(JoinHandle<anyhow::Result<(Cluster, Duration)>>);
@@ -46,6 +42,11 @@ pub(super) fn start_control_plane(nodes: usize) -> anyhow::Result<Starting> {
 /// What the act places, and on which nodes.
 pub(super) struct Setup<'a> {
     pub admin: &'a AdminClient,
+    /// The service's URL and data directory (its CA and admin token, for the controller).
+    pub service_url: &'a str,
+    pub service_data: &'a Path,
+    /// Where the controller's log goes.
+    pub logs: &'a Path,
     /// The development nodes, `node-1..node-N`, in order.
     pub nodes: Vec<String>,
     /// The node tagged `region=US`.
@@ -56,18 +57,11 @@ pub(super) struct Setup<'a> {
     pub plain_image: &'a str,
 }
 
-/// The running act: the cluster and the controller, both stopped when dropped.
+/// The running act: the controller and the cluster, stopped in that order when dropped.
 pub(super) struct Act {
-    controller: JoinHandle<()>,
+    _controller: controller::Running,
     kube: kube::Client,
-    // Dropped after the controller is aborted (fields drop after `Drop::drop`).
     cluster: Cluster,
-}
-
-impl Drop for Act {
-    fn drop(&mut self) {
-        self.controller.abort();
-    }
 }
 
 /// When node 3's taint and the end of its drain were seen, measured by a [`Probe`].
@@ -99,9 +93,14 @@ impl Act {
         step("An administrator binds each host to its Node (`ironroot host bind HOST NODE`); the controller and its admission webhook start");
         bind_nodes(s, &kube).await?;
         let started = Instant::now();
-        let controller = start_controller(s.admin, &kube).await?;
+        let peers = controller::Peers {
+            service_url: s.service_url,
+            service_data: s.service_data,
+            kubeconfig: cluster.kubeconfig(),
+            log: s.logs.join("controller.log"),
+        };
         let act = Act {
-            controller,
+            _controller: controller::start(peers, &kube).await?,
             kube,
             cluster,
         };
@@ -277,44 +276,6 @@ async fn bind_nodes(s: &Setup<'_>, kube: &kube::Client) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// Serves the webhook on loopback with a certificate made for this run, registers it
-/// with the API server (failure policy Fail), and runs the controller.
-async fn start_controller(
-    admin: &AdminClient,
-    kube: &kube::Client,
-) -> anyhow::Result<JoinHandle<()>> {
-    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])?;
-    let cert_pem = cert.cert.pem();
-    let identity = ironroot_tls::Identity::from_pem(
-        cert_pem.as_bytes(),
-        cert.key_pair.serialize_pem().as_bytes(),
-    )?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("https://{}", listener.local_addr()?);
-    let webhook = WebhookListener {
-        listener,
-        tls: ironroot_tls::open_server_config(identity)?,
-        // The demo's registry is plain HTTP on loopback, which the webhook reads anyway.
-        insecure_registries: Vec::new(),
-    };
-    ironroot_controller::webhook::register(kube, &url, &cert_pem, "Fail", 5, &EXCLUDED)
-        .await
-        .context("registering the admission webhook")?;
-    println!(
-        "    admission webhook: {url} (mutating and validating, failure policy Fail, 5 s timeout)"
-    );
-    let (service, kube) = ((**admin).clone(), kube.clone());
-    Ok(tokio::spawn(async move {
-        let state = Arc::new(State::default());
-        if let Err(e) =
-            ironroot_controller::run::run(service, kube, Settings::default(), state, Some(webhook))
-                .await
-        {
-            eprintln!("the controller stopped: {e:#}");
-        }
-    }))
 }
 
 /// Waits for `victim`'s taint, then for the last pod on it to go.

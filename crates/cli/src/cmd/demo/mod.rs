@@ -217,6 +217,9 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         .context("the encrypted-image act")?;
     let kube_setup = kubernetes::Setup {
         admin: &admin,
+        service_url: &url,
+        service_data: &data,
+        logs: &dir.join("logs"),
         nodes: nodes.iter().map(|n| n.name.clone()).collect(),
         us_node: &nodes[1].name,
         victim: &victim.name,

@@ -64,7 +64,9 @@ impl Recorder {
         } else {
             &self.webhook
         };
-        slot.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
+        slot.lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
     }
 }
 
@@ -129,7 +131,10 @@ async fn phase(
         tokio::time::sleep_until(at).await;
         let url = format!("{base}{}", if baseline { BASELINE } else { path });
         let (http, body) = (http.clone(), body.clone());
+        // The webhook's answers: a pod CREATE allowed with a patch, a binding allowed
+        // (or refused) without one; the baseline allows everything, never patching.
         let expect = baseline || *allowed;
+        let patched = !baseline && *path == "/mutate/pods";
         set.spawn(async move {
             let sent = tokio::time::Instant::now();
             let res = http
@@ -145,7 +150,10 @@ async fn phase(
             let client = sent.elapsed();
             let ok = answer
                 .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-                .is_some_and(|v| v["response"]["allowed"].as_bool() == Some(expect));
+                .is_some_and(|v| {
+                    v["response"]["allowed"].as_bool() == Some(expect)
+                        && v["response"]["patch"].is_string() == patched
+                });
             Sent {
                 client,
                 lag: sent.saturating_duration_since(at),
@@ -226,7 +234,10 @@ fn start_server(rec: Arc<Recorder>) -> anyhow::Result<(String, reqwest::Client)>
 }
 
 async fn bench(args: &Args) -> anyhow::Result<()> {
-    anyhow::ensure!(args.rate > 0.0 && args.secs > 0.0, "--rate and --secs must be positive");
+    anyhow::ensure!(
+        args.rate > 0.0 && args.secs > 0.0,
+        "--rate and --secs must be positive"
+    );
     let rec = Arc::new(Recorder::default());
     let (base, http) = start_server(rec.clone())?;
     let count = |secs: f64| (args.rate * secs).round() as usize;
@@ -234,7 +245,11 @@ async fn bench(args: &Args) -> anyhow::Result<()> {
         (0..n)
             .map(|i| {
                 let (path, v, allowed) = reviews::review(i);
-                Ok((path, axum::body::Bytes::from(serde_json::to_vec(&v)?), allowed))
+                Ok((
+                    path,
+                    axum::body::Bytes::from(serde_json::to_vec(&v)?),
+                    allowed,
+                ))
             })
             .collect()
     };
@@ -256,7 +271,11 @@ async fn bench(args: &Args) -> anyhow::Result<()> {
     let mut all: HashMap<bool, (Vec<Duration>, Vec<Duration>)> = HashMap::new();
     let mut ratios = Vec::new();
     for round in 1..=args.rounds {
-        let order = if round % 2 == 1 { [true, false] } else { [false, true] };
+        let order = if !round.is_multiple_of(2) {
+            [true, false]
+        } else {
+            [false, true]
+        };
         let mut p99 = HashMap::new();
         for baseline in order {
             let sent = phase(&http, &base, &measured, args.rate, baseline).await;
@@ -268,7 +287,10 @@ async fn bench(args: &Args) -> anyhow::Result<()> {
             let route = if baseline { "baseline" } else { "webhook" };
             let sc = cells(&mut server);
             let cc = cells(&mut client);
-            println!("| {round} | {route} | {sc} | {cc} | {} | {wrong} |", ms(quantile(&lag, 0.99)));
+            println!(
+                "| {round} | {route} | {sc} | {cc} | {} | {wrong} |",
+                ms(quantile(&lag, 0.99))
+            );
             p99.insert(baseline, quantile(&server, 0.99));
             let e = all.entry(baseline).or_default();
             e.0.extend(server);
@@ -289,7 +311,10 @@ async fn bench(args: &Args) -> anyhow::Result<()> {
         println!("| {route} | {} | {} |", cells(server), cells(client));
         p99.insert(baseline, quantile(server, 0.99));
     }
-    let (w, b) = (p99.get(&false).copied().unwrap_or_default(), p99.get(&true).copied().unwrap_or_default());
+    let (w, b) = (
+        p99.get(&false).copied().unwrap_or_default(),
+        p99.get(&true).copied().unwrap_or_default(),
+    );
     println!(
         "\nserver-side p99: webhook {} ms, baseline {} ms, ratio {:.2} (per round: {}); goal p99 < {} ms: {}",
         ms(w),

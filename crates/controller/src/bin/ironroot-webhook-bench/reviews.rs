@@ -49,15 +49,17 @@ fn views() -> Views {
 /// A pod as the mutating webhook sees it: defaults and the service account's projected
 /// volume already applied by the API server.
 fn pod(name: &str) -> Value {
-    let container = |n: &str, image: &str| json!({
-        "name": n, "image": image, "imagePullPolicy": "IfNotPresent",
-        "ports": [{"containerPort": 8080, "protocol": "TCP"}],
-        "env": [{"name": "REGION", "value": "EU"}, {"name": "LOG_LEVEL", "value": "info"}],
-        "resources": {"limits": {"cpu": "500m", "memory": "256Mi"}, "requests": {"cpu": "100m", "memory": "128Mi"}},
-        "volumeMounts": [{"name": "kube-api-access-x7k2p", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true}],
-        "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File",
-        "securityContext": {"allowPrivilegeEscalation": false, "runAsNonRoot": true, "capabilities": {"drop": ["ALL"]}}
-    });
+    let container = |n: &str, image: &str| {
+        json!({
+            "name": n, "image": image, "imagePullPolicy": "IfNotPresent",
+            "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+            "env": [{"name": "REGION", "value": "EU"}, {"name": "LOG_LEVEL", "value": "info"}],
+            "resources": {"limits": {"cpu": "500m", "memory": "256Mi"}, "requests": {"cpu": "100m", "memory": "128Mi"}},
+            "volumeMounts": [{"name": "kube-api-access-x7k2p", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true}],
+            "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File",
+            "securityContext": {"allowPrivilegeEscalation": false, "runAsNonRoot": true, "capabilities": {"drop": ["ALL"]}}
+        })
+    };
     json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {
@@ -91,20 +93,22 @@ fn pod(name: &str) -> Value {
 pub fn review(i: usize) -> (&'static str, Value, bool) {
     let uid = format!("0b6f1c9e-6c1e-4a8e-9f4b-{i:012}");
     let user = |u: &str| json!({"username": u, "groups": ["system:authenticated"]});
-    let request = |kind: &str, sub: Option<&str>, object: Value, user: Value| json!({
-        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-        "request": {
-            "uid": uid, "kind": {"group": "", "version": "v1", "kind": kind},
-            "resource": {"group": "", "version": "v1", "resource": "pods"}, "subResource": sub,
-            "requestKind": {"group": "", "version": "v1", "kind": kind},
-            "requestResource": {"group": "", "version": "v1", "resource": "pods"},
-            "requestSubResource": sub,
-            "name": "eu-app-7d9f8b6c5-q2x4z", "namespace": "apps", "operation": "CREATE",
-            "userInfo": user, "object": object, "oldObject": null, "dryRun": false,
-            "options": {"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1"}
-        }
-    });
-    if i % 2 == 0 {
+    let request = |kind: &str, sub: Option<&str>, object: Value, user: Value| {
+        json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {
+                "uid": uid, "kind": {"group": "", "version": "v1", "kind": kind},
+                "resource": {"group": "", "version": "v1", "resource": "pods"}, "subResource": sub,
+                "requestKind": {"group": "", "version": "v1", "kind": kind},
+                "requestResource": {"group": "", "version": "v1", "resource": "pods"},
+                "requestSubResource": sub,
+                "name": "eu-app-7d9f8b6c5-q2x4z", "namespace": "apps", "operation": "CREATE",
+                "userInfo": user, "object": object, "oldObject": null, "dryRun": false,
+                "options": {"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1"}
+            }
+        })
+    };
+    if i.is_multiple_of(2) {
         let sa = user("system:serviceaccount:kube-system:replicaset-controller");
         ("/mutate/pods", request("Pod", None, pod(""), sa), true)
     } else {
@@ -113,7 +117,11 @@ pub fn review(i: usize) -> (&'static str, Value, bool) {
             "metadata": {"name": "eu-app-7d9f8b6c5-q2x4z", "namespace": "apps", "uid": uid},
             "target": {"kind": "Node", "name": node}});
         let sched = user("system:kube-scheduler");
-        ("/validate/pods", request("Binding", Some("binding"), binding, sched), node != "us-1")
+        (
+            "/validate/pods",
+            request("Binding", Some("binding"), binding, sched),
+            node != "us-1",
+        )
     }
 }
 
@@ -128,5 +136,9 @@ pub fn hook() -> anyhow::Result<Webhook> {
         tags: BTreeMap::from([("region".to_string(), "EU".to_string())]),
     }]);
     let images = FixedImages(HashMap::from([(EU_IMAGE.to_string(), eu)]));
-    Ok(Webhook::new(Arc::new(views()), Arc::new(pods), Arc::new(images)))
+    Ok(Webhook::new(
+        Arc::new(views()),
+        Arc::new(pods),
+        Arc::new(images),
+    ))
 }
