@@ -7,8 +7,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use base64::Engine;
-use ironroot_api::TrustState;
 use ironroot_api::KeyPolicy;
+use ironroot_api::TrustState;
 use ironroot_client::{Client, PlainHttp};
 use ironroot_controller::view::{NodeView, NodeViews};
 use ironroot_controller::webhook::{self, FixedPods, RegistryResolver, Webhook};

@@ -2,9 +2,9 @@
 
 pub mod admin;
 pub mod agent;
-pub mod controller;
 pub mod asset_tag;
 pub mod client;
+pub mod controller;
 pub mod demo;
 pub mod group;
 pub mod image;

@@ -11,6 +11,7 @@
 //!   - the Node's taint,
 //!   - the moment no pod of the workload is left on the Node (evicted through the
 //!     Eviction API after the 500 ms settle window the brake needs).
+//!
 //! The tampered host is then unbound (its Node reads `unknown`), so the brake never sees
 //! more than one untrusted Node.
 //!

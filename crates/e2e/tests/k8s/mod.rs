@@ -3,6 +3,7 @@
 //! same names, and the bindings an administrator would make.
 
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test support: a failure should panic
 
 use ironroot_api::BindNode;
 use ironroot_client::Client;

@@ -380,7 +380,8 @@ where
         if start.elapsed() > limit {
             bail!("timed out after {limit:?}");
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Fine enough to time a detection that takes a tenth of a second.
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(())
 }
