@@ -267,10 +267,22 @@ impl Fixture {
         assert!(!r.trusted, "a tampered node attested trusted");
     }
 
-    /// Attests every node again.
+    /// Attests every node again, retrying for a while as an agent does (a restarted
+    /// service may not answer at once, and a pooled connection to the old one fails).
     pub async fn attest_all(&mut self) {
         for s in &mut self.sessions {
-            s.attest_once().await.expect("attesting");
+            let mut tries = 0;
+            loop {
+                match s.attest_once().await {
+                    Ok(_) => break,
+                    Err(e) if tries < 40 => {
+                        tries += 1;
+                        eprintln!("attesting again after: {e}");
+                        tokio::time::sleep(Duration::from_millis(250)).await;
+                    }
+                    Err(e) => panic!("attesting: {e}"),
+                }
+            }
         }
     }
 
