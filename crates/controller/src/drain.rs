@@ -43,7 +43,7 @@ impl Drainer {
     pub async fn run(self) {
         let _ = self.nodes.wait_until_ready().await;
         let this = Arc::new(self);
-        let mut draining: HashMap<String, JoinHandle<()>> = HashMap::new();
+        let mut draining = Drains::default();
         let mut untrusted_since: HashMap<String, Instant> = HashMap::new();
         let mut tick = tokio::time::interval(TICK);
         loop {
@@ -77,7 +77,7 @@ impl Drainer {
                 this.alert(s, &untrusted).await;
                 this.state.dirty().mark_all(); // the taint's effect depends on the brake
             }
-            draining.retain(|name, h| {
+            draining.0.retain(|name, h| {
                 let keep = !h.is_finished()
                     && untrusted
                         .iter()
@@ -97,7 +97,7 @@ impl Drainer {
                 let settled = untrusted_since
                     .get(&name)
                     .is_some_and(|t| t.elapsed() >= this.settle);
-                if draining.contains_key(&name) || !settled {
+                if draining.0.contains_key(&name) || !settled {
                     continue;
                 }
                 match this.lock_brake().take(Instant::now()) {
@@ -113,7 +113,7 @@ impl Drainer {
                 )
                 .await;
                 let me = this.clone();
-                draining.insert(
+                draining.0.insert(
                     name.clone(),
                     tokio::spawn(async move { me.drain(name).await }),
                 );
@@ -206,6 +206,19 @@ impl Drainer {
         };
         if let Err(e) = self.recorder.publish(&ev, &node.object_ref(&())).await {
             tracing::warn!(error = %e, "cannot record a Kubernetes event");
+        }
+    }
+}
+
+/// The running drains, one task per Node; stopped when the drainer stops (a controller
+/// stopped in-process, or restarted, leaves no drain behind).
+#[derive(Default)]
+struct Drains(HashMap<String, JoinHandle<()>>);
+
+impl Drop for Drains {
+    fn drop(&mut self) {
+        for h in self.0.values() {
+            h.abort();
         }
     }
 }
