@@ -15,8 +15,12 @@
 //! enrollment, `crates/loadgen`), and the Nodes beyond the script's first few, created
 //! here as kwok-managed Node objects (no per-node kubelet certificate).
 //!
+//! The baseline, read at the same moments: the same cluster's kube-scheduler, which also
+//! watches every Node (and Pod); the run prints the ratios of memory and CPU.
+//!
 //! `cargo build --release -p ironroot-cli --features bench-enrollment`
 //! `cargo run --release -p ironroot-e2e --bin ironroot-controller-footprint-bench -- [NODES] [FLIP] [STEADY_SECS]`
+//! (the `ironroot` binary beside this one, or `$IRONROOT_BIN`).
 
 use anyhow::{bail, Context};
 use futures_util::StreamExt;
@@ -24,7 +28,7 @@ use ironroot_controller::labels::TRUST_LABEL;
 use ironroot_loadgen::conn::Target;
 use ironroot_loadgen::node::{FleetImage, SimNode};
 use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, PostParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
 use serde_json::json;
 use std::collections::HashMap;
@@ -34,6 +38,10 @@ use std::time::{Duration, Instant};
 /// Nodes the script creates (each with its own kubelet certificate); the rest are made here.
 const SCRIPT_NODES: usize = 3;
 const PARALLEL: usize = 16;
+/// The hardware UUID of every host enrolled without a TPM (crates/server bench_enroll.rs):
+/// the Nodes report it as their systemUUID, so the controller's check that a bound host's
+/// hardware UUID is its Node's passes, as it does for a real node.
+const BENCH_UUID: &str = "bench-enrollment";
 const REPORT_ANNOTATION: &str = "ironroot.node-restriction.kubernetes.io/report";
 
 /// A child process killed when dropped.
@@ -175,7 +183,7 @@ async fn create_nodes(api: &Api<Node>, from: usize, to: usize) -> anyhow::Result
                         "capacity": {"cpu": "32", "memory": "256Gi", "pods": "110"},
                         "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux", "kubeletVersion": "v1.37.2",
                             "kernelVersion": "kwok-v0.8.0", "containerRuntimeVersion": "kwok-v0.8.0", "osImage": "kwok",
-                            "systemUUID": format!("00000000-0000-4000-8000-{i:012}"), "machineID": format!("{i:032x}"),
+                            "systemUUID": BENCH_UUID, "machineID": format!("{i:032x}"),
                             "bootID": format!("10000000-0000-4000-8000-{i:012}"), "kubeProxyVersion": ""}
                     }
                 }))?;
@@ -186,6 +194,17 @@ async fn create_nodes(api: &Api<Node>, from: usize, to: usize) -> anyhow::Result
     }
     while let Some(r) = set.join_next().await {
         r??;
+    }
+    Ok(())
+}
+
+/// Gives the script's Nodes the benchmark hosts' systemUUID (see [`BENCH_UUID`]).
+async fn set_uuids(api: &Api<Node>, count: usize) -> anyhow::Result<()> {
+    let patch = json!({"status": {"nodeInfo": {"systemUUID": BENCH_UUID}}});
+    for i in 1..=count {
+        let name = format!("node-{i}");
+        api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await?;
     }
     Ok(())
 }
@@ -246,10 +265,14 @@ async fn main() -> anyhow::Result<()> {
     if nodes < SCRIPT_NODES + 1 || flip == 0 || flip >= nodes {
         bail!("usage: [NODES > {SCRIPT_NODES}] [0 < FLIP < NODES] [STEADY_SECS]");
     }
-    let bin = std::env::current_exe()?
-        .parent()
-        .map(|d| d.join("ironroot"))
-        .context("where this binary is")?;
+    // `$IRONROOT_BIN`, else the `ironroot` built beside this binary.
+    let bin = match std::env::var_os("IRONROOT_BIN") {
+        Some(b) => std::path::PathBuf::from(b),
+        None => std::env::current_exe()?
+            .parent()
+            .map(|d| d.join("ironroot"))
+            .context("where this binary is")?,
+    };
     if !bin.exists() {
         bail!(
             "{} is missing: cargo build --release -p ironroot-cli --features bench-enrollment",

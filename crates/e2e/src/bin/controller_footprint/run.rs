@@ -1,7 +1,7 @@
 //! The benchmark's run: the control plane and its Nodes, the service and its hosts, the
 //! controller process, and the three measured phases.
 
-use super::{attest_all, create_nodes, read_proc, wait_for, watch_nodes, Proc, Reading};
+use super::{attest_all, create_nodes, read_proc, set_uuids, wait_for, watch_nodes, Proc, Reading};
 use super::{PARALLEL, SCRIPT_NODES};
 use anyhow::{bail, ensure, Context};
 use ironroot_api::BindNode;
@@ -119,11 +119,11 @@ async fn hosts(svc: &Service, n: usize, fleet: &Arc<FleetImage>) -> anyhow::Resu
     Ok(hosts)
 }
 
-fn row(phase: &str, a: &Reading, b: &Reading) {
+fn row(phase: &str, process: &str, a: &Reading, b: &Reading) {
     let wall = b.at.duration_since(a.at).as_secs_f64();
     let cpu = b.cpu - a.cpu;
     println!(
-        "| {phase} | {wall:.1} | {cpu:.2} | {:.1} % | {:.1} | {:.1} |",
+        "| {phase} | {process} | {wall:.1} | {cpu:.2} | {:.1} % | {:.1} | {:.1} |",
         100.0 * cpu / wall.max(1e-9),
         b.rss_kib as f64 / 1024.0,
         b.hwm_kib as f64 / 1024.0
@@ -139,6 +139,7 @@ pub async fn run(bin: &Path, n: usize, flip: usize, steady: Duration) -> anyhow:
     let kube = ironroot_controller::run::kube_client(Some(cluster.kubeconfig())).await?;
     let api: Api<Node> = Api::all(kube);
     let mut rx = watch_nodes(api.clone());
+    set_uuids(&api, SCRIPT_NODES).await?;
     create_nodes(&api, SCRIPT_NODES + 1, n).await?;
     wait_for(&mut rx, "every Node Ready", Duration::from_secs(600), |c| {
         c.nodes == n && c.ready == n
@@ -180,7 +181,21 @@ pub async fn run(bin: &Path, n: usize, flip: usize, steady: Duration) -> anyhow:
             .spawn()?,
     );
     let pid = ctl.0.id();
-    let r0 = read_proc(pid, tps)?;
+    // The baseline: kube-scheduler of the same cluster, a Go informer-based component that
+    // also watches every Node (and every Pod), read at the same moments.
+    let sched_file = cluster
+        .kubeconfig()
+        .parent()
+        .context("the cluster's directory")?
+        .join("kube-scheduler.pid");
+    let sched: u32 = std::fs::read_to_string(&sched_file)
+        .with_context(|| format!("reading {}", sched_file.display()))?
+        .trim()
+        .parse()?;
+    let both = || -> anyhow::Result<(Reading, Reading)> {
+        Ok((read_proc(pid, tps)?, read_proc(sched, tps)?))
+    };
+    let (r0, s0) = both()?;
     wait_for(
         &mut rx,
         "every Node labelled trusted",
@@ -188,7 +203,7 @@ pub async fn run(bin: &Path, n: usize, flip: usize, steady: Duration) -> anyhow:
         |c| c.trusted == n,
     )
     .await?;
-    let r1 = read_proc(pid, tps)?;
+    let (r1, s1) = both()?;
     let first = start.elapsed();
 
     // Steady state: every host attests again, spread over the window.
@@ -204,7 +219,7 @@ pub async fn run(bin: &Path, n: usize, flip: usize, steady: Duration) -> anyhow:
         let r = read_proc(pid, tps)?;
         (rss_min, rss_max) = (rss_min.min(r.rss_kib), rss_max.max(r.rss_kib));
     }
-    let r2 = read_proc(pid, tps)?;
+    let (r2, s2) = both()?;
     let (mut hosts, trusted) = again.await??;
     ensure!(
         trusted == n,
@@ -215,7 +230,7 @@ pub async fn run(bin: &Path, n: usize, flip: usize, steady: Duration) -> anyhow:
     // Burst: FLIP hosts attest with a changed boot log.
     let tampered = image(ImageSize::SMALL.boot_events + 1)?;
     let flipping = hosts.split_off(n - flip);
-    let r3 = read_proc(pid, tps)?;
+    let (r3, s3) = both()?;
     let (_, still) = attest_all(flipping, &targets, tampered, None).await?;
     ensure!(
         still == 0,
@@ -229,31 +244,48 @@ pub async fn run(bin: &Path, n: usize, flip: usize, steady: Duration) -> anyhow:
         |c| c.untrusted == flip && c.trusted == n - flip,
     )
     .await?;
-    let r4 = read_proc(pid, tps)?;
+    let (r4, s4) = both()?;
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let r5 = read_proc(pid, tps)?;
+    let (r5, s5) = both()?;
 
-    println!("\ncontroller (pid {pid}), {n} Nodes, {flip} flipping:");
+    println!("\ncontroller (pid {pid}) and, as the baseline, kube-scheduler (pid {sched}); {n} Nodes, {flip} flipping:");
     println!(
-        "| phase | wall s | controller CPU s | CPU (one core) | VmRSS at end MiB | VmHWM MiB |"
+        "| phase | process | wall s | CPU s | CPU (one core) | VmRSS at end MiB | VmHWM MiB |"
     );
-    println!("|---|---:|---:|---:|---:|---:|");
-    row(
-        &format!("first reconcile: start -> {n} Nodes trusted"),
-        &r0,
-        &r1,
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    let phases = [
+        (
+            format!("first reconcile: start -> {n} Nodes trusted"),
+            (&r0, &s0),
+            (&r1, &s1),
+        ),
+        (
+            format!("steady state: {n} re-attestations, {reports} reports republished"),
+            (&r1, &s1),
+            (&r2, &s2),
+        ),
+        (
+            format!("burst: {flip} untrusted verdicts -> {flip} Nodes untrusted"),
+            (&r3, &s3),
+            (&r4, &s4),
+        ),
+        (
+            "after the burst (drains, brake)".to_string(),
+            (&r4, &s4),
+            (&r5, &s5),
+        ),
+    ];
+    for (phase, (a, sa), (b, sb)) in &phases {
+        row(phase, "controller", a, b);
+        row(phase, "kube-scheduler", sa, sb);
+    }
+    let cpu = |a: &Reading, b: &Reading| b.cpu - a.cpu;
+    println!(
+        "\nratio controller / kube-scheduler: VmRSS {:.2} at the end; CPU {:.2} in the steady state, {:.2} over the whole run",
+        r5.rss_kib as f64 / s5.rss_kib.max(1) as f64,
+        cpu(&r1, &r2) / cpu(&s1, &s2).max(1e-9),
+        cpu(&r0, &r5) / cpu(&s0, &s5).max(1e-9),
     );
-    row(
-        &format!("steady state: {n} re-attestations, {reports} reports republished"),
-        &r1,
-        &r2,
-    );
-    row(
-        &format!("burst: {flip} untrusted verdicts -> {flip} Nodes untrusted"),
-        &r3,
-        &r4,
-    );
-    row("after the burst (drains, brake)", &r4, &r5);
     println!(
         "\nfirst reconcile {:.2} s; steady VmRSS {:.1}-{:.1} MiB; burst: verdicts in {:.2} s, every Node untrusted {:.2} s after the first tampered attestation",
         first.as_secs_f64(),
