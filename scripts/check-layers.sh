@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pure="api contentscan crypto cvss evidence imagecheck layers ocicrypt pkgdb scanner
+pure="alerts api contentscan crypto cvss evidence imagecheck layers ocicrypt pkgdb policy scanner
       severity signing timestamp tls tpm-wire vercmp verifier vulndb"
 forbidden='^(tokio|mio|hyper|reqwest|axum|tonic|sqlx|tss-esapi|oci-client|kube|kube-client|rusqlite)$'
 

@@ -9,8 +9,11 @@ packages=(swtpm swtpm-tools tpm2-tools libtss2-dev pkg-config gcc runc conmon po
   # rpm (rpm 4.18: rpm.vercmp is the oracle of crates/vercmp's rpm ordering, and its tools made
   # crates/pkgdb's rpmdb.sqlite fixture); whois for mkpasswd (bcrypt entries of the test
   # registry's htpasswd file, and crypt hashes of crates/imagecheck's fixtures)
+  rsyslog rsyslog-gnutls  # the syslog sink's real receiver (crates/peers/src/rsyslog.rs)
   docker-registry podman debootstrap busybox-static softhsm2 opensc gnupg jq curl openssl python3 zstd
-  rpm whois)
+  rpm whois
+  chromium  # headless, driven over the DevTools protocol by the dashboard tests (crates/peers/src/chromium.rs)
+  )
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

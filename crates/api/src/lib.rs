@@ -7,6 +7,7 @@
 
 mod admin;
 mod agent;
+mod alerts;
 mod b64;
 mod broker;
 mod error;
@@ -18,6 +19,7 @@ mod trust;
 
 pub use admin::*;
 pub use agent::*;
+pub use alerts::*;
 pub use b64::B64;
 pub use broker::*;
 pub use error::{ApiError, ErrorKind};

@@ -51,6 +51,12 @@ enum Command {
     /// key and the key itself never leaves it on that path.
     #[command(subcommand)]
     Key(cmd::key::KeyCmd),
+    /// Alerts (every loss of trust and every violation): list, acknowledge, resolve.
+    #[command(subcommand)]
+    Alert(cmd::alert::AlertCmd),
+    /// Where alerts go: signed webhooks, syslog over TLS (RFC 5424 or CEF).
+    #[command(subcommand)]
+    Sink(cmd::sink::SinkCmd),
     /// Development nodes: create a node directory and boot a software TPM from it.
     #[command(subcommand)]
     Node(cmd::node::NodeCmd),
@@ -82,6 +88,8 @@ fn main() -> ExitCode {
         | Command::Group(_)
         | Command::Report(_)
         | Command::Key(_)
+        | Command::Alert(_)
+        | Command::Sink(_)
         | Command::Image(_)
         | Command::Scan(_)
         | Command::Db(_)
@@ -119,6 +127,8 @@ fn main() -> ExitCode {
             Command::Group(c) => cmd::group::run(c, out).await,
             Command::Report(c) => cmd::admin::report(c, out).await,
             Command::Key(c) => cmd::key::run(c, out).await,
+            Command::Alert(c) => cmd::alert::run(c, out).await,
+            Command::Sink(c) => cmd::sink::run(c, out).await,
             Command::Node(c) => cmd::node::run(c, out).await,
             Command::Image(c) => cmd::image::run(c, out).await,
             Command::Scan(a) => cmd::scan::scan_cmd(a, out == cmd::Output::Json).await,

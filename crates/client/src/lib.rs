@@ -19,12 +19,14 @@
 
 #![forbid(unsafe_code)]
 
+mod alerts;
 mod client;
 mod error;
 pub mod routes;
 mod sse;
 pub mod url;
 
+pub use alerts::AlertQuery;
 pub use client::{Client, EventStream, ADMIN_RESPONSE_LIMIT, AGENT_RESPONSE_LIMIT};
 pub use error::{decode, error_chain, printable, ClientError, HttpStatus};
 pub use routes::admin::ReportRange;

@@ -8,7 +8,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod chromium;
 pub mod kube;
+pub mod rsyslog;
 
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};

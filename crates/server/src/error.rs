@@ -42,6 +42,9 @@ pub enum ServiceError {
     /// Too many requests in flight on this replica: shed, not queued.
     #[error("the service is busy; retry shortly")]
     Busy,
+    /// An acknowledgement or resolution the alert's state does not allow.
+    #[error("{0}")]
+    AlertTransition(String),
 }
 
 impl ServiceError {
@@ -61,6 +64,7 @@ impl ServiceError {
             ServiceError::PayloadTooLarge => ErrorKind::PayloadTooLarge,
             ServiceError::UnsupportedMediaType => ErrorKind::UnsupportedMediaType,
             ServiceError::Busy => ErrorKind::Unavailable,
+            ServiceError::AlertTransition(_) => ErrorKind::Conflict,
         }
     }
 
@@ -214,6 +218,10 @@ mod tests {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ),
             (ServiceError::Busy, StatusCode::SERVICE_UNAVAILABLE),
+            (
+                ServiceError::AlertTransition("already resolved".into()),
+                StatusCode::CONFLICT,
+            ),
         ];
         for (e, status) in cases {
             assert_eq!(e.status(), status);

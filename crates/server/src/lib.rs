@@ -9,11 +9,13 @@
 
 mod admin;
 mod agent;
+mod alerts;
 mod attest;
 #[cfg(feature = "bench-enrollment")]
 mod bench_enroll;
 mod broker;
 mod config;
+mod dashboard;
 mod error;
 mod events;
 mod flavor_cache;
@@ -68,6 +70,8 @@ pub(crate) struct AppState {
     pub evidence_caches: std::sync::Mutex<ironroot_verifier::EvidenceCaches>,
     /// Stored image inventories and their rescans; `None` when not configured.
     pub images: Option<Arc<images::Images>>,
+    /// Wakes the alert delivery worker (`alerts::deliver`).
+    pub alerts: alerts::AlertRuntime,
 }
 
 /// A started service. Dropping it stops the listener.
@@ -79,6 +83,7 @@ pub struct Service {
     tailer: tokio::task::JoinHandle<()>,
     writer: tokio::task::JoinHandle<()>,
     images: Option<tokio::task::JoinHandle<()>>,
+    alerts: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Service {
@@ -87,6 +92,7 @@ impl Drop for Service {
         self.sweeper.abort();
         self.tailer.abort();
         self.writer.abort();
+        self.alerts.abort();
         if let Some(t) = &self.images {
             t.abort();
         }
@@ -205,10 +211,12 @@ impl Service {
             verdicts,
             limits,
             events: Default::default(),
+            alerts: Default::default(),
         });
         let sweeper = tokio::spawn(events::sweep_deadlines(state.clone()));
         let tailer = tokio::spawn(events::tail_log(state.store.clone(), state.events.clone()));
         let images = images.map(|i| tokio::spawn(images::watch(i)));
+        let alerts = tokio::spawn(alerts::deliver(state.clone()));
         #[cfg(feature = "bench-enrollment")]
         bench_enroll::warn_if_allowed(&state.config);
         let in_flight = Arc::new(gate::InFlight::new(
@@ -228,6 +236,7 @@ impl Service {
             tailer,
             writer: writer_task,
             images,
+            alerts,
         })
     }
 
@@ -344,6 +353,15 @@ fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
             post(images::submit).layer(limit(large)),
         )
         .route("/v1/images/rescans", get(images::rescans))
+        .route("/v1/alerts", get(alerts::list))
+        .route("/v1/alerts/{id}", get(alerts::get_one))
+        .route("/v1/alerts/{id}/ack", post(alerts::ack))
+        .route("/v1/alerts/{id}/resolve", post(alerts::resolve))
+        .route("/v1/sinks", get(alerts::list_sinks))
+        .route(
+            "/v1/sinks/{name}",
+            put(alerts::put_sink).delete(alerts::remove_sink),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             gate::admin,
@@ -358,6 +376,7 @@ fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
         ));
     Router::new()
         .merge(public)
+        .merge(dashboard::routes())
         .merge(agents)
         .merge(admin)
         .layer(axum::middleware::from_fn_with_state(

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod agent;
+pub mod alert;
 pub mod asset_tag;
 pub mod client;
 pub mod controller;
@@ -13,6 +14,7 @@ pub mod node;
 pub mod scan;
 pub mod server;
 pub mod sign;
+pub mod sink;
 mod table;
 
 pub use table::{printable, Table};

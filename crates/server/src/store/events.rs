@@ -23,8 +23,9 @@ pub(super) async fn insert(
         .bind(to_i64(event.at))
         .bind(&event.host_id)
         .bind(text)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+    crate::alerts::on_trust_event(conn, event).await?;
     Ok(())
 }
 

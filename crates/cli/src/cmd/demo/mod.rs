@@ -274,6 +274,17 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     })
     .await
     .context("the image-assurance act")?;
+    step("The dashboard (docs/dashboard.md)");
+    println!(
+        "    {url}/dashboard/  sign in with the token in {}; the browser must trust {}{}",
+        data.join("admin.token").display(),
+        data.join("ca.pem").display(),
+        if a.keep_running {
+            ""
+        } else {
+            "\n    (it stops with the demo: `ironroot demo --keep-running` leaves it up)"
+        }
+    );
     if a.keep_running {
         step("Everything keeps running; press Ctrl-C to stop. Try:");
         println!(

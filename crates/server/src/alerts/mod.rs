@@ -1,0 +1,122 @@
+//! Alerts in the service (brief R11): every loss of trust and every violation becomes a
+//! deduplicated alert (`ironroot-alerts` decides its lifecycle and formats), kept in the
+//! database, listed, acknowledged and resolved over the admin API, and delivered to the
+//! configured sinks from a persisted outbox (docs/alerts.md).
+//!
+//! - [`raise`] is how the service raises an alert; a host's trust loss is raised (and its
+//!   return to trusted resolves it) inside the very transaction that logs the trust event
+//!   ([`on_trust_event`]), so an alert exists exactly when the change does.
+//! - [`delivery::run`] sends what the outbox holds, with backoff per sink.
+
+mod delivery;
+mod outbox;
+mod routes;
+mod sinks;
+mod store;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use delivery::run as deliver;
+pub(crate) use routes::{ack, get_one, list, list_sinks, put_sink, remove_sink, resolve};
+
+use crate::store::StoreError;
+use crate::AppState;
+use ironroot_alerts::{AlertInput, AlertKey, Occurrence, Remediation, Resolver, Severity};
+use ironroot_api::{TrustEvent, TrustState};
+use tokio::sync::Notify;
+
+/// This replica's alert runtime: what wakes the delivery worker.
+#[derive(Default)]
+pub(crate) struct AlertRuntime {
+    wake: Notify,
+}
+
+impl AlertRuntime {
+    /// Tells the worker a notice was queued: deliver now rather than at the next tick.
+    pub fn poke(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// Raises one occurrence of `key` and wakes the delivery worker. Used by whatever in the
+/// service detects a violation (policies, the webhook's outage, …).
+#[allow(dead_code)] // the policy engine's entry point; trust loss goes through `on_trust_event`
+pub(crate) async fn raise(
+    st: &AppState,
+    key: &AlertKey,
+    occurrence: &Occurrence,
+) -> Result<String, StoreError> {
+    let changed = st.store.raise_alert(key, occurrence).await?;
+    tracing::info!(alert = %changed.id, change = changed.change.as_str(), subject = key.subject(), "alert");
+    st.alerts.poke();
+    Ok(changed.id)
+}
+
+/// Text from a node or a report, made fit for an alert: control characters (but lines
+/// and tabs where `lines`) become spaces, and it is cut at a character boundary.
+fn fit(s: &str, max: usize, lines: bool) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        let c = if c.is_control() && !(lines && matches!(c, '\n' | '\t')) {
+            ' '
+        } else {
+            c
+        };
+        if out.len() + c.len_utf8() > max {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Called by the trust-event log for each event it writes, inside the same transaction:
+/// a host that becomes untrusted or expired raises its trust-loss alert; one that becomes
+/// trusted again resolves it automatically. A malformed key is logged, never fatal to the
+/// trust change; a database error fails the transaction like any other.
+pub(crate) async fn on_trust_event(
+    conn: &mut sqlx::AnyConnection,
+    e: &TrustEvent,
+) -> Result<(), StoreError> {
+    let key = match AlertKey::trust_loss(&e.host_id) {
+        Ok(k) => k,
+        Err(err) => {
+            tracing::warn!(error = %err, "no trust-loss alert for an unusable host id");
+            return Ok(());
+        }
+    };
+    match e.trust {
+        TrustState::Untrusted | TrustState::Expired if e.previous != e.trust => {
+            let hostname = fit(&e.hostname, 200, false);
+            let title = format!("host {} is {}", hostname, e.trust.as_str());
+            let details = fit(&e.reasons.join("\n"), ironroot_alerts::MAX_DETAILS, true);
+            let o = Occurrence {
+                severity: Severity::High,
+                title: if title.trim().is_empty() {
+                    "host lost trust".into()
+                } else {
+                    title
+                },
+                details,
+                // The service itself remediates nothing; the controller taints or drains
+                // from the trust event and reports what it did in its own alerts.
+                remediation: Remediation::None,
+                at: e.at,
+            };
+            store::raise_in(conn, &key, &o).await?;
+        }
+        TrustState::Trusted => {
+            let input = AlertInput::Resolve {
+                by: Resolver::Automatic,
+                at: e.at,
+            };
+            match store::transition_in(conn, store::Target::Key(&key), input, e.at).await {
+                Ok(_) | Err(store::ActionError::NotFound) | Err(store::ActionError::Illegal(_)) => {
+                }
+                Err(store::ActionError::Store(s)) => return Err(s),
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}

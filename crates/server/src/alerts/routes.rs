@@ -1,0 +1,212 @@
+//! The alert and sink routes; every one sits behind the admin gate (the administrator's
+//! bearer token is checked before a body is read) and checks it again here.
+
+use super::sinks::{check_name, prepare, secret_label};
+use super::store::{ActionError, AlertFilter, Target};
+use crate::admin::require_admin;
+use crate::error::{ApiJson, ServiceError};
+use crate::{now, AppState};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use ironroot_alerts::{AlertInput, AlertRecord, Resolver, Severity};
+use ironroot_api::{AlertAction, AlertList, SinkInfo, SinkSpec};
+use serde::Deserialize;
+use std::sync::Arc;
+
+const DEFAULT_PAGE: u32 = 100;
+const MAX_PAGE: u32 = 1_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AlertQuery {
+    state: Option<String>,
+    severity: Option<String>,
+    since: Option<u64>,
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+impl AlertQuery {
+    fn filter(self) -> Result<AlertFilter, ServiceError> {
+        let bad = |m: &str| ServiceError::BadRequest(m.into());
+        if let Some(s) = &self.state {
+            if !matches!(s.as_str(), "open" | "acknowledged" | "resolved") {
+                return Err(bad("state is open, acknowledged or resolved"));
+            }
+        }
+        let min_severity = self
+            .severity
+            .as_deref()
+            .map(|s| {
+                Severity::from_name(s)
+                    .ok_or_else(|| bad("severity is unknown, info, low, medium, high or critical"))
+            })
+            .transpose()?;
+        let after = self
+            .after
+            .as_deref()
+            .map(|a| {
+                a.split_once('.')
+                    .and_then(|(t, id)| Some((t.parse::<u64>().ok()?, id.to_owned())))
+                    .ok_or_else(|| bad("after is the `next` of a previous page"))
+            })
+            .transpose()?;
+        Ok(AlertFilter {
+            state: self.state,
+            min_severity,
+            since: self.since,
+            after,
+            limit: self.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE),
+        })
+    }
+}
+
+/// `GET /v1/alerts?state=&severity=&since=&after=&limit=`: most recently seen first;
+/// `severity` is the lowest one shown.
+pub(crate) async fn list(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<AlertQuery>,
+) -> Result<Json<AlertList>, ServiceError> {
+    require_admin(&st, &headers)?;
+    let f = q.filter()?;
+    let alerts = st.store.alerts(&f).await?;
+    let next = (alerts.len() == f.limit as usize)
+        .then(|| alerts.last().map(|a| format!("{}.{}", a.last_seen, a.id)))
+        .flatten();
+    Ok(Json(AlertList { alerts, next }))
+}
+
+async fn act(
+    st: &AppState,
+    id: &str,
+    input: AlertInput,
+) -> Result<Json<AlertRecord>, ServiceError> {
+    match st
+        .store
+        .transition_alert(Target::Id(id), input, now())
+        .await
+    {
+        Ok(c) => {
+            tracing::info!(alert = %c.id, change = c.change.as_str(), "alert changed by an administrator");
+            st.alerts.poke();
+            Ok(Json(c.alert.record(&c.id)))
+        }
+        Err(ActionError::NotFound) => Err(ServiceError::NotFound(format!("alert {id}"))),
+        Err(ActionError::Illegal(e)) => Err(ServiceError::AlertTransition(e.to_string())),
+        Err(ActionError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// `POST /v1/alerts/{id}/ack` with `{"by": NAME}`.
+pub(crate) async fn ack(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    ApiJson(a): ApiJson<AlertAction>,
+) -> Result<Json<AlertRecord>, ServiceError> {
+    require_admin(&st, &headers)?;
+    act(
+        &st,
+        &id,
+        AlertInput::Acknowledge {
+            by: a.by,
+            at: now(),
+        },
+    )
+    .await
+}
+
+/// `POST /v1/alerts/{id}/resolve` with `{"by": NAME}`.
+pub(crate) async fn resolve(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    ApiJson(a): ApiJson<AlertAction>,
+) -> Result<Json<AlertRecord>, ServiceError> {
+    require_admin(&st, &headers)?;
+    let input = AlertInput::Resolve {
+        by: Resolver::Person(a.by),
+        at: now(),
+    };
+    act(&st, &id, input).await
+}
+
+/// `GET /v1/sinks`: every sink, its secret never shown.
+pub(crate) async fn list_sinks(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<SinkInfo>>, ServiceError> {
+    require_admin(&st, &headers)?;
+    let mut out = Vec::new();
+    for s in st.store.sinks().await? {
+        let (pending, last_error) = st.store.sink_backlog(&s.name).await?;
+        out.push(SinkInfo {
+            secret_set: s.sealed_secret.is_some(),
+            name: s.name,
+            spec: s.spec,
+            pending,
+            last_error,
+        });
+    }
+    Ok(Json(out))
+}
+
+/// `PUT /v1/sinks/{name}`: creates or replaces a sink. The answer is the sink as
+/// `GET /v1/sinks` shows it.
+pub(crate) async fn put_sink(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    ApiJson(spec): ApiJson<SinkSpec>,
+) -> Result<Json<SinkInfo>, ServiceError> {
+    require_admin(&st, &headers)?;
+    check_name(&name).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+    let (spec, secret) = prepare(spec).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+    let sealed = secret
+        .map(|s| st.master.seal(&secret_label(&name), s.as_bytes()))
+        .transpose()
+        .map_err(ServiceError::Internal)?;
+    st.store
+        .put_sink(&name, &spec, sealed.as_deref(), now())
+        .await?;
+    tracing::info!(sink = %name, "alert sink configured");
+    st.alerts.poke();
+    let (pending, last_error) = st.store.sink_backlog(&name).await?;
+    Ok(Json(SinkInfo {
+        name,
+        spec,
+        secret_set: sealed.is_some(),
+        pending,
+        last_error,
+    }))
+}
+
+/// `DELETE /v1/sinks/{name}`: the sink and what it had queued.
+pub(crate) async fn remove_sink(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Json<serde_json::Value>, ServiceError> {
+    require_admin(&st, &headers)?;
+    if !st.store.delete_sink(&name).await? {
+        return Err(ServiceError::NotFound(format!("sink {name}")));
+    }
+    tracing::info!(sink = %name, "alert sink removed");
+    Ok(Json(serde_json::json!({ "deleted": name })))
+}
+
+/// `GET /v1/alerts/{id}`: one alert.
+pub(crate) async fn get_one(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<AlertRecord>, ServiceError> {
+    require_admin(&st, &headers)?;
+    st.store
+        .alert(&id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ServiceError::NotFound(format!("alert {id}")))
+}
