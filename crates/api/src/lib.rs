@@ -12,6 +12,7 @@ mod b64;
 mod broker;
 mod error;
 mod events;
+mod governance;
 mod hostname;
 mod key_packet;
 mod kubernetes;
@@ -24,6 +25,7 @@ pub use b64::B64;
 pub use broker::*;
 pub use error::{ApiError, ErrorKind};
 pub use events::TrustEvent;
+pub use governance::*;
 pub use hostname::{dns_hostname, HostnameError, MAX_HOSTNAME};
 pub use key_packet::{KeyPacket, KeyPacketError, MAX_KEY_PACKET_LEN};
 pub use kubernetes::{

@@ -17,6 +17,7 @@ pub mod desired;
 pub mod drain;
 pub mod follow;
 pub mod labels;
+pub mod policies;
 pub mod reconcile;
 pub mod run;
 pub mod state;
