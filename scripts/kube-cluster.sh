@@ -151,14 +151,33 @@ start() { # NAME BINARY ARGS...: detached, own session, logs in DIR/NAME.log
   local name=$1
   shift
   setsid "$@" </dev/null >"$dir/$name.log" 2>&1 &
-  echo $! >"$dir/$name.pid"
+  local pid=$!
+  echo "$pid" >"$dir/$name.pid"
+  # Until the child has exec'd, its command line is this script's, which `running` would
+  # read as "not ours": wait for the exec (or the child's end) before anyone asks.
+  for _ in $(seq 100); do
+    [ -e "/proc/$pid" ] || break
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir/" && break
+    sleep 0.05
+  done
+}
+
+exit_status() { # NAME: sets $status to how the process NAME (our child) ended. Not in
+  # a $(...): a subshell cannot wait for its parent's children.
+  local pid
+  status="status unknown"
+  pid=$(cat "$dir/$1.pid" 2>/dev/null) || return 0
+  if wait "$pid" 2>/dev/null; then status="status 0"; else status="status $?"; fi
 }
 
 wait_for() { # SECONDS NAME DESCRIPTION CMD...: until CMD succeeds, while NAME runs
   local secs=$1 deadline=$(( $(date +%s) + $1 )) name=$2 what=$3
   shift 3
   until "$@" >/dev/null 2>&1; do
-    running "$name" || die "$name exited before $what" "$name"
+    if ! running "$name"; then
+      exit_status "$name"
+      die "$name exited ($status) before $what" "$name"
+    fi
     [ "$(date +%s)" -lt "$deadline" ] || die "not within $secs s: $what" "$name"
     sleep 0.2
   done

@@ -57,6 +57,17 @@ enum Command {
     /// Where alerts go: signed webhooks, syslog over TLS (RFC 5424 or CEF).
     #[command(subcommand)]
     Sink(cmd::sink::SinkCmd),
+    /// Kubernetes clusters governed by this hub: register (a key made here, certified by
+    /// the hub), list with their compliance, remove.
+    #[command(subcommand)]
+    Cluster(cmd::hub::ClusterCmd),
+    /// The policy set every cluster enforces: check a file, publish a new version (who and
+    /// why are recorded), show a version, and the history of changes.
+    #[command(subcommand)]
+    Policy(cmd::hub::PolicyCmd),
+    /// Compliance of every policy across every cluster, and its history as JSON or CSV.
+    #[command(subcommand)]
+    Compliance(cmd::hub::ComplianceCmd),
     /// Development nodes: create a node directory and boot a software TPM from it.
     #[command(subcommand)]
     Node(cmd::node::NodeCmd),
@@ -90,6 +101,9 @@ fn main() -> ExitCode {
         | Command::Key(_)
         | Command::Alert(_)
         | Command::Sink(_)
+        | Command::Cluster(_)
+        | Command::Policy(_)
+        | Command::Compliance(_)
         | Command::Image(_)
         | Command::Scan(_)
         | Command::Db(_)
@@ -129,6 +143,9 @@ fn main() -> ExitCode {
             Command::Key(c) => cmd::key::run(c, out).await,
             Command::Alert(c) => cmd::alert::run(c, out).await,
             Command::Sink(c) => cmd::sink::run(c, out).await,
+            Command::Cluster(c) => cmd::hub::cluster(c, out).await,
+            Command::Policy(c) => cmd::hub::policy(c, out).await,
+            Command::Compliance(c) => cmd::hub::compliance(c, out).await,
             Command::Node(c) => cmd::node::run(c, out).await,
             Command::Image(c) => cmd::image::run(c, out).await,
             Command::Scan(a) => cmd::scan::scan_cmd(a, out == cmd::Output::Json).await,

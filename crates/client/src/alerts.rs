@@ -15,6 +15,18 @@ pub struct AlertQuery {
     pub severity: Option<String>,
     /// Seen at or after (unix seconds).
     pub since: Option<u64>,
+    /// Seen at or before (unix seconds).
+    pub until: Option<u64>,
+    /// What the source starts with (`policy/`: every violation).
+    pub source: Option<String>,
+    /// What the subject starts with.
+    pub subject: Option<String>,
+    /// A policy id: its violations.
+    pub policy: Option<String>,
+    /// A cluster name: alerts about its objects.
+    pub cluster: Option<String>,
+    /// A namespace (with `cluster`).
+    pub namespace: Option<String>,
     /// The previous page's `next`.
     pub after: Option<String>,
     pub limit: Option<u32>,
@@ -26,6 +38,12 @@ impl AlertQuery {
             ("state", self.state.clone()),
             ("severity", self.severity.clone()),
             ("since", self.since.map(|v| v.to_string())),
+            ("until", self.until.map(|v| v.to_string())),
+            ("source", self.source.clone()),
+            ("subject", self.subject.clone()),
+            ("policy", self.policy.clone()),
+            ("cluster", self.cluster.clone()),
+            ("namespace", self.namespace.clone()),
             ("after", self.after.clone()),
             ("limit", self.limit.map(|v| v.to_string())),
         ];
@@ -96,11 +114,22 @@ mod tests {
             severity: Some("high".into()),
             since: Some(5),
             after: Some("7.al-1".into()),
-            limit: None,
+            ..Default::default()
         };
         assert_eq!(
             q.to_query(),
             "?state=open&severity=high&since=5&after=7.al-1"
+        );
+        let v = AlertQuery {
+            source: Some("policy/".into()),
+            cluster: Some("eu-1".into()),
+            namespace: Some("shop".into()),
+            until: Some(9),
+            ..Default::default()
+        };
+        assert_eq!(
+            v.to_query(),
+            "?until=9&source=policy%2F&cluster=eu-1&namespace=shop"
         );
     }
 }

@@ -98,7 +98,7 @@ impl Client {
         self
     }
 
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let req = self.http.request(method, format!("{}{path}", self.base));
         match &self.token {
             Some(t) => req.bearer_auth(t.as_str()),
@@ -148,6 +148,21 @@ impl Client {
             .await
             .map_err(|e| e.into_client_error(self))?;
         decode(status, &body)
+    }
+
+    /// Sends `req` and returns the status and the body (read within the limit), for
+    /// routes whose answers are not always JSON (304, CSV).
+    pub(crate) async fn send_raw(
+        &self,
+        req: reqwest::RequestBuilder,
+        limit: usize,
+    ) -> Result<(u16, Vec<u8>), ClientError> {
+        let mut resp = req.send().await.map_err(|e| self.unreachable(&e))?;
+        let status = resp.status().as_u16();
+        let body = read_limited(&mut resp, self.limit.max(limit))
+            .await
+            .map_err(|e| e.into_client_error(self))?;
+        Ok((status, body))
     }
 
     fn unreachable(&self, e: &dyn std::error::Error) -> ClientError {

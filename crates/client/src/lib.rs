@@ -22,6 +22,7 @@
 mod alerts;
 mod client;
 mod error;
+mod governance;
 pub mod routes;
 mod sse;
 pub mod url;
@@ -29,6 +30,7 @@ pub mod url;
 pub use alerts::AlertQuery;
 pub use client::{Client, EventStream, ADMIN_RESPONSE_LIMIT, AGENT_RESPONSE_LIMIT};
 pub use error::{decode, error_chain, printable, ClientError, HttpStatus};
+pub use governance::{bundle_etag, HistoryQuery, BUNDLE_RESPONSE_LIMIT};
 pub use routes::admin::ReportRange;
 pub use routes::path_segment;
 pub use sse::{SseDecoder, SseEvent, MAX_EVENT_BYTES};

@@ -26,10 +26,16 @@ use std::time::Duration;
 ///
 /// With --webhook-listen it also serves the admission webhook that places pods of
 /// ironroot-encrypted images only on trusted Nodes carrying the tags their key requires,
-/// and refuses binding pods to Nodes that are not trusted.
+/// and refuses binding pods to Nodes that are not trusted; with a policy set in force
+/// (--policy-file, or the hub's signed bundle with --cluster-cert) it also judges every
+/// pod by it: enforce-mode policies refuse, audit-mode ones warn. With a policy set the
+/// controller audits the running pods, writes one PolicyReport per namespace, installs
+/// the rules that need no outside data as ValidatingAdmissionPolicies (which hold while
+/// the webhook is down), and reports compliance and violations to the hub.
 ///
 /// Example: ironroot controller --server https://attest.example:8443 --ca ca.pem
-///   --token-file /run/secrets/ironroot-admin --kubeconfig ~/.kube/config
+///   --cluster-cert east/cluster.crt --cluster-key east/cluster.key
+///   --kubeconfig ~/.kube/config
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The attestation service's URL (any replica).
@@ -39,8 +45,15 @@ pub struct Args {
     #[arg(long, env = "IRONROOT_CA")]
     pub ca: PathBuf,
     /// File holding the service's administrator token (never given on the command line).
-    #[arg(long, env = "IRONROOT_TOKEN_FILE")]
-    pub token_file: PathBuf,
+    /// Not needed with --cluster-cert: the cluster's own certificate may read what the
+    /// controller reads (trust events, bound Nodes, key policies), so no administrator
+    /// token need live in the cluster.
+    #[arg(
+        long,
+        env = "IRONROOT_TOKEN_FILE",
+        required_unless_present = "cluster_cert"
+    )]
+    pub token_file: Option<PathBuf>,
     /// Kubeconfig to use; without it, the in-cluster service account (or $KUBECONFIG).
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
@@ -93,6 +106,46 @@ pub struct Args {
     /// the keys of encrypted images. Repeat for several.
     #[arg(long = "insecure-registry")]
     pub insecure_registries: Vec<String>,
+    /// A policy set (YAML, or JSON when it ends in .json; see docs/policies.md) the
+    /// webhook enforces from the start; refused at start if it does not validate.
+    #[arg(long)]
+    pub policy_file: Option<PathBuf>,
+    /// The cluster's certificate from the hub (POST /v1/clusters; its key stays here):
+    /// with it the controller pulls its signed policy bundle from --server, reports
+    /// compliance and violations, and keeps the last good bundle in --state-dir.
+    #[arg(long, requires = "cluster_key")]
+    pub cluster_cert: Option<PathBuf>,
+    /// PEM private key of --cluster-cert.
+    #[arg(long, requires = "cluster_cert")]
+    pub cluster_key: Option<PathBuf>,
+    /// Where the last good policy bundle is kept (0600), enforced at start until the hub
+    /// answers.
+    #[arg(long, default_value = "/var/lib/ironroot-controller")]
+    pub state_dir: PathBuf,
+    /// Seconds between polls of the hub for a new policy bundle.
+    #[arg(long, default_value_t = 2)]
+    pub policy_poll: u64,
+    /// Seconds between background audits of the running pods (one also runs after each
+    /// new policy set).
+    #[arg(long, default_value_t = 60)]
+    pub audit_interval: u64,
+    /// A cosign public key (PEM file) whose signatures the policy set may trust, as
+    /// ID=FILE; ID is what `image-signed`'s `trusted_keys` names. Repeat for several.
+    /// Without any, every image's signature is unknown to the policies.
+    #[arg(long = "trusted-key", value_name = "ID=FILE")]
+    pub trusted_keys: Vec<String>,
+    /// The ID (of a --trusted-key) of the build pipeline's key, for the
+    /// `pipeline-built-with-encryption-policy` rule.
+    #[arg(long, value_name = "ID")]
+    pub pipeline_key: Option<String>,
+    /// The cluster's name for a --policy-file set (scopes match clusters by name); with a
+    /// hub, the hub's bundle names the cluster instead.
+    #[arg(long, default_value = "local")]
+    pub cluster_name: String,
+    /// The controller's own namespace: never audited, never matched by its admission
+    /// policies.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "ironroot-system")]
+    pub namespace: String,
 }
 
 impl Args {
@@ -110,16 +163,28 @@ impl Args {
 pub async fn run(args: Args) -> anyhow::Result<()> {
     ironroot_tls::install_process_provider();
     let ca = std::fs::read(&args.ca).with_context(|| format!("reading {}", args.ca.display()))?;
-    let token = std::fs::read_to_string(&args.token_file)
-        .with_context(|| format!("reading {}", args.token_file.display()))?;
-    let service = ironroot_client::Client::admin(
-        &args.server,
-        &ca,
-        token.trim(),
-        ironroot_client::url::PlainHttp::Refused,
-    )?;
+    let service = match (&args.token_file, &args.cluster_cert, &args.cluster_key) {
+        (Some(file), _, _) => {
+            let token = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            ironroot_client::Client::admin(
+                &args.server,
+                &ca,
+                token.trim(),
+                ironroot_client::url::PlainHttp::Refused,
+            )?
+        }
+        (None, Some(cert), Some(key)) => {
+            let read = |p: &PathBuf| {
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
+            };
+            ironroot_client::Client::agent(&args.server, &ca, Some((&read(cert)?, &read(key)?)))?
+                .with_response_limit(ironroot_client::ADMIN_RESPONSE_LIMIT)
+        }
+        _ => anyhow::bail!("give --token-file or --cluster-cert and --cluster-key"),
+    };
     let kube = crate::run::kube_client(args.kubeconfig.as_deref()).await?;
-    let settings = Settings {
+    let mut settings = Settings {
         node_selector: args.node_selector.clone(),
         untrusted_effect: match args.untrusted_effect.as_str() {
             "no-execute" => TaintEffect::NoExecute,
@@ -132,7 +197,27 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             unreachable_grace: Duration::from_secs(args.unreachable_grace),
             resync: Duration::from_secs(args.resync.max(1)),
         },
+        policies: Arc::new(crate::policies::Policies::new(
+            args.policy_file
+                .as_deref()
+                .map(crate::enforce::policy_file)
+                .transpose()?
+                .map(|a| crate::policies::Active {
+                    cluster: args.cluster_name.clone(),
+                    ..a
+                }),
+        )),
+        violations: None,
+        governance: None,
+        trusted_keys: trusted_keys(&args.trusted_keys)?,
+        pipeline_key: args.pipeline_key.clone(),
     };
+    if let Some(p) = &args.pipeline_key {
+        anyhow::ensure!(
+            settings.trusted_keys.iter().any(|(id, _)| id == p),
+            "--pipeline-key {p} names no --trusted-key"
+        );
+    }
     let webhook = match (&args.webhook_listen, &args.webhook_cert, &args.webhook_key) {
         (Some(addr), Some(cert), Some(key)) => {
             let read =
@@ -151,9 +236,28 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
         _ => None,
     };
+    let webhook_addr = webhook
+        .as_ref()
+        .map(|w| w.listener.local_addr())
+        .transpose()?;
+    settings.governance = crate::hub::setup::governance(&args, &ca, webhook_addr)?;
     tracing::info!(server = %args.server, "ironroot controller starting");
     tokio::select! {
         r = crate::run::run(service, kube, settings, Arc::new(State::default()), webhook) => r,
         r = tokio::signal::ctrl_c() => { r?; tracing::info!("stopping"); Ok(()) }
     }
+}
+
+/// `ID=FILE` pairs read into (id, PEM).
+fn trusted_keys(args: &[String]) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    args.iter()
+        .map(|a| {
+            let (id, file) = a
+                .split_once('=')
+                .filter(|(id, f)| !id.is_empty() && !f.is_empty())
+                .with_context(|| format!("--trusted-key {a:?}: expected ID=FILE"))?;
+            let pem = std::fs::read(file).with_context(|| format!("reading {file}"))?;
+            Ok((id.to_owned(), pem))
+        })
+        .collect()
 }

@@ -21,6 +21,16 @@ pub struct Settings {
     pub drain_settle: std::time::Duration,
     pub brake: BrakeConfig,
     pub follow: FollowConfig,
+    /// The policy set the webhook enforces (none in force: placement only).
+    pub policies: Arc<crate::policies::Policies>,
+    /// Where the webhook's violations go for the hub (`None`: not reported).
+    pub violations: Option<crate::policies::ViolationQueue>,
+    /// The policy hub's part (bundle, audit, reports): `None` runs none of it.
+    pub governance: Option<crate::hub::cluster::GovernanceSettings>,
+    /// Cosign public keys (id, PEM) whose signatures policies trust, and the id of the
+    /// build pipeline's among them: without any, signature facts stay unknown.
+    pub trusted_keys: Vec<(String, Vec<u8>)>,
+    pub pipeline_key: Option<String>,
 }
 
 impl Default for Settings {
@@ -32,6 +42,11 @@ impl Default for Settings {
             drain_settle: std::time::Duration::from_millis(500),
             brake: BrakeConfig::default(),
             follow: FollowConfig::default(),
+            policies: Arc::default(),
+            violations: None,
+            governance: None,
+            trusted_keys: Vec::new(),
+            pipeline_key: None,
         }
     }
 }
@@ -49,19 +64,43 @@ pub struct WebhookListener {
 pub async fn run(
     service: ironroot_client::Client,
     kube: kube::Client,
-    settings: Settings,
+    mut settings: Settings,
     state: Arc<State>,
     webhook: Option<WebhookListener>,
 ) -> anyhow::Result<()> {
+    // One resolver and one fact source for the webhook and the background audit: each
+    // image is fetched, and each signature checked, once for both.
+    let insecure = webhook
+        .as_ref()
+        .map(|w| w.insecure_registries.clone())
+        .unwrap_or_default();
+    let images = Arc::new(crate::webhook::images::RegistryResolver::new(
+        service.clone(),
+        insecure.clone(),
+    ));
+    let mut facts = crate::enforce::ServiceFacts::new(images.clone(), state.clone());
+    if !settings.trusted_keys.is_empty() {
+        let keys = crate::enforce::SignatureKeys::new(
+            std::mem::take(&mut settings.trusted_keys),
+            settings.pipeline_key.clone(),
+        )
+        .map_err(|e| anyhow::anyhow!("a trusted key: {e}"))?;
+        facts = facts.with_signatures(crate::enforce::SignatureCheck::new(keys, insecure));
+    }
+    let facts: Arc<dyn crate::policies::FactSource> = Arc::new(facts);
+    let governance = crate::hub::cluster::prepare(&mut settings, facts.clone(), &kube);
     let hook = webhook.map(|w| {
+        let enforcement = crate::enforce::Enforcement {
+            policies: settings.policies.clone(),
+            facts,
+            violations: settings.violations.clone(),
+        };
         let hook = crate::webhook::Webhook::new(
             state.clone(),
             Arc::new(crate::webhook::KubePods(kube.clone())),
-            Arc::new(crate::webhook::images::RegistryResolver::new(
-                service.clone(),
-                w.insecure_registries,
-            )),
-        );
+            images,
+        )
+        .with_enforcement(enforcement);
         crate::webhook::serve(w.listener, w.tls, Arc::new(hook))
     });
     let hook = async move {
@@ -96,6 +135,7 @@ pub async fn run(
         () = crate::reconcile::run(nodes, store, state.clone(), brake, reconcile_cfg) => anyhow::bail!("the reconciler ended"),
         () = drainer.run() => anyhow::bail!("the drainer ended"),
         () = hook => anyhow::bail!("the admission webhook's listener ended"),
+        () = governance => anyhow::bail!("the policy hub's part ended"),
     }
 }
 

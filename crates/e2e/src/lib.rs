@@ -247,6 +247,32 @@ impl TpmDevice for SharedTpm {
     }
 }
 
+/// Enrolls every node of `nodes` with `platform`, takes golden flavors from the first and
+/// checks that each is trusted: the sessions and their host ids, in order.
+pub async fn trusted_sessions(
+    platform: &Platform,
+    nodes: &[Node],
+) -> anyhow::Result<Vec<(Session, String)>> {
+    let mut sessions = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let mut s = node.session(&platform.url(), &platform.service.ca_pem)?;
+        let host_id = s.ensure_enrolled().await?;
+        s.attest_once().await?;
+        if i == 0 {
+            let req = ironroot_api::FlavorsFromHostRequest {
+                host_id: host_id.clone(),
+                label: "golden".into(),
+                parts: vec![],
+                flavor_group: None,
+            };
+            platform.admin.flavors_from_host(&req).await?;
+        }
+        anyhow::ensure!(s.attest_once().await?.trusted, "{} not trusted", node.name);
+        sessions.push((s, host_id));
+    }
+    Ok(sessions)
+}
+
 /// A service and nodes that are enrolled, attested, judged by golden flavors taken from
 /// the first node, and tagged `region=<region>`, each trusted with its tag in its quote:
 /// the starting point of the key-broker and encrypted-image tests.
@@ -267,24 +293,11 @@ pub async fn tagged_fleet(tag: &str, nodes: &[(&str, &str)]) -> anyhow::Result<T
     }
     let cas = booted.iter().flat_map(|n| n.ca.clone()).collect();
     let platform = Platform::start(dir, cas, |_| {}).await?;
-    let mut sessions = Vec::new();
-    for n in &booted {
-        let mut s = n.session(&platform.url(), &platform.service.ca_pem)?;
-        s.ensure_enrolled().await?;
-        s.attest_once().await?;
-        sessions.push(s);
-    }
-    let req = ironroot_api::FlavorsFromHostRequest {
-        host_id: sessions
-            .first()
-            .and_then(|s| s.host_id())
-            .context("no nodes")?
-            .into(),
-        label: "golden".into(),
-        parts: vec![],
-        flavor_group: None,
-    };
-    platform.admin.flavors_from_host(&req).await?;
+    let sessions: Vec<Session> = trusted_sessions(&platform, &booted)
+        .await?
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
     let mut tags = Vec::new();
     for (s, (name, region)) in sessions.iter().zip(nodes) {
         let req = ironroot_api::TagRequest {

@@ -1,11 +1,15 @@
 //! The dashboard in a real browser: headless Chromium driven over the DevTools protocol
 //! against a real service and attesting development nodes (real swtpm TPMs). It logs in,
 //! sees the fleet, watches a tampered node turn untrusted without a reload, reads why,
-//! sees key releases and refusals, acknowledges the node's alert, and checks that the
-//! page's policy holds: no request leaves the origin, and markup in node-influenced data
-//! renders as text. Screenshots go to docs/ with IRONROOT_DASHBOARD_SCREENSHOTS=1.
+//! sees key releases and refusals, acknowledges the node's alert, pages and filters
+//! alerts, reads the compliance matrix and the violations with their drill-down
+//! (`dashboard_governance`), and checks that the page's policy holds: no request leaves
+//! the origin, and markup in node-influenced data renders as text. Screenshots go to
+//! docs/ with IRONROOT_DASHBOARD_SCREENSHOTS=1.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
+
+mod dashboard_governance;
 
 use ironroot_api::{CreateKey, KeyInfo, KeyPolicy, TagRequest};
 use ironroot_e2e::{peers_available, tagged_fleet};
@@ -235,6 +239,8 @@ async fn the_dashboard_shows_the_fleet_live_in_a_real_browser() {
     .unwrap();
 
     alerts(&page, &p.admin, &host1, &shots).await;
+    let (on, dir) = (&page, shots.as_path());
+    dashboard_governance::governance(&page, &p, move |name| shot(on, dir, name)).await;
     policy_held(&page, &origin).await;
 
     // A refused token returns to the login view; logging out forgets the token.

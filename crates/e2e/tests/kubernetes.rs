@@ -302,7 +302,18 @@ async fn an_eu_workload_runs_only_on_trusted_eu_nodes_and_is_refused_elsewhere()
     let eu_image = format!("{}/apps/gdpr:1", registry.addr);
     let plain_image = format!("{}/apps/plain:1", registry.addr);
 
-    let ctl = f.controller_with_webhook(settings()).await;
+    // One policy in force besides placement: no privileged containers.
+    let mut governed = settings();
+    let no_privileged = "version: 1\npolicies:\n  - id: no-privileged\n    description: No privileged containers.\n    severity: critical\n    mode: enforce\n    remediation: deny\n    rule: { no-privileged: {} }\n";
+    let set = ironroot_policy::PolicySet::from_yaml(no_privileged.as_bytes()).unwrap();
+    governed.policies = std::sync::Arc::new(ironroot_controller::policies::Policies::new(Some(
+        ironroot_controller::policies::Active {
+            set,
+            cluster: "local".into(),
+            version: 1,
+        },
+    )));
+    let ctl = f.controller_with_webhook(governed).await;
     for n in ["node-1", "node-2", "node-3"] {
         f.wait_trust(n, "trusted").await;
     }
@@ -367,6 +378,21 @@ async fn an_eu_workload_runs_only_on_trusted_eu_nodes_and_is_refused_elsewhere()
     f.bind_pod("pending", "node-1")
         .await
         .expect("binding to node-1");
+
+    // The policy set in force: the real API server refuses a privileged pod with the
+    // policy's message.
+    let mut privileged = on("privileged", "", &plain_image);
+    privileged["spec"]
+        .as_object_mut()
+        .unwrap()
+        .remove("nodeName");
+    privileged["spec"]["containers"][0]["securityContext"] =
+        serde_json::json!({"privileged": true});
+    let m = refused(f.create_pod(privileged).await);
+    assert!(
+        m.contains("refused by ironroot policy: no-privileged: container app is privileged"),
+        "{m}"
+    );
     ctl.abort();
 }
 

@@ -6,10 +6,13 @@ import { $ } from './dom.js';
 import { follow } from './events.js';
 import { exportButtons } from './export.js';
 import { loadFleet, clearFleet, onTrustEvent, render as renderFleet, fleetShown } from './fleet.js';
-import { loadKeys, renderKeys, loadImages, loadAlerts, renderAlerts, viewShown } from './views.js';
+import { loadKeys, renderKeys, loadImages, viewShown } from './views.js';
+import { loadAlerts, wireAlerts, alertsShown } from './alerts.js';
+import { loadViolations, wireViolations, violationsShown } from './violations.js';
+import { loadCompliance, complianceShown } from './compliance.js';
 
 const VIEWS = ['fleet', 'keys', 'images', 'alerts', 'compliance', 'violations'];
-const LOADERS = { keys: loadKeys, images: loadImages, alerts: loadAlerts };
+const LOADERS = { keys: loadKeys, images: loadImages, alerts: loadAlerts, compliance: loadCompliance, violations: loadViolations };
 let stream = null; // AbortController of the event stream
 
 function showLogin(message) {
@@ -84,9 +87,13 @@ function wire() {
   $('fleet-filter').addEventListener('input', renderFleet);
   $('fleet-trust').addEventListener('change', renderFleet);
   $('keys-outcome').addEventListener('change', renderKeys);
-  $('alerts-state').addEventListener('change', renderAlerts);
+  wireAlerts(failed);
+  wireViolations(failed);
   window.addEventListener('hashchange', () => { if (token()) route(); });
-  const sources = { fleet: fleetShown, keys: () => viewShown('keys'), images: () => viewShown('images'), alerts: () => viewShown('alerts') };
+  const sources = {
+    fleet: fleetShown, keys: () => viewShown('keys'), images: () => viewShown('images'),
+    alerts: alertsShown, violations: violationsShown, compliance: complianceShown,
+  };
   for (const holder of document.querySelectorAll('[data-export]')) {
     const name = holder.dataset.export;
     exportButtons(holder, name, sources[name]);

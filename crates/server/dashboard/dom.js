@@ -51,13 +51,13 @@ export function badge(word) {
   return el('span', { class: 'badge ' + String(word).replace(/[^a-z]/g, '') }, String(word));
 }
 
-// Fills a table: `columns` are [title, cell(row) -> node or string, text(row) -> string];
-// returns what is shown, for export.
+// Fills a table: `columns` are [title, cell(row) -> node or string, text(row) -> string,
+// attrs(row) -> the cell's attributes]; returns what is shown, for export.
 export function fillTable(table, columns, rows, rowAttrs) {
   replace(table.tHead, el('tr', {}, columns.map(c => el('th', {}, c[0]))));
   const body = clear(table.tBodies[0]);
   for (const r of rows) {
-    body.appendChild(el('tr', rowAttrs ? rowAttrs(r) : {}, columns.map(c => el('td', {}, c[1](r)))));
+    body.appendChild(el('tr', rowAttrs ? rowAttrs(r) : {}, columns.map(c => el('td', c[3] ? c[3](r) : {}, c[1](r)))));
   }
   return {
     columns: columns.map(c => c[0]),

@@ -1,11 +1,11 @@
-// The other views: key releases and refusals, images by risk, alerts (with acknowledge).
+// Key releases and refusals, and images by risk (alerts, violations and compliance have
+// modules of their own).
 // Each keeps what it shows for export; a route the service lacks shows "not available".
 
 import { api, ApiError } from './api.js';
 import { el, $, time, badge, fillTable } from './dom.js';
 
-const enc = encodeURIComponent;
-const shown = { keys: empty(), images: empty(), alerts: empty() };
+const shown = { keys: empty(), images: empty() };
 function empty() { return { columns: [], rows: [], objects: [] }; }
 export function viewShown(name) { return shown[name]; }
 
@@ -95,49 +95,4 @@ function imageDetail(i) {
   box.replaceChildren(el('h2', {}, i.image), el('ul', {}, i.findings.map(v =>
     el('li', {}, badge(v.severity), ' ', el('code', {}, v.id), ` ${v.package} ${v.version}`,
       v.fixed_version ? ` (fixed in ${v.fixed_version})` : ' (no fix yet)'))));
-}
-
-// --- alerts -------------------------------------------------------------------------
-let alerts = [];
-
-export async function loadAlerts() {
-  status('alerts-status', 'loading…');
-  let answer;
-  try { answer = await api('/v1/alerts'); } catch (e) {
-    if (unavailable('alerts-status', e, 'alerts yet')) { alerts = []; renderAlerts(); return; }
-    throw e;
-  }
-  alerts = Array.isArray(answer) ? answer : (answer && answer.alerts) || [];
-  status('alerts-status', alerts.length ? '' : 'No alert.');
-  renderAlerts();
-}
-
-export function renderAlerts() {
-  const want = $('alerts-state').value;
-  const rows = alerts.filter(a => !want || a.state === want);
-  shown.alerts = fillTable($('alerts'), [
-    ['Severity', a => badge(a.severity), a => a.severity],
-    ['Alert', a => a.title],
-    ['Subject', a => a.subject],
-    ['State', a => badge(a.state), a => a.state],
-    ['Count', a => String(a.count)],
-    ['First seen', a => time(a.first_seen)],
-    ['Last seen', a => time(a.last_seen)],
-    ['Remediation', a => a.remediation || ''],
-    ['', a => a.state === 'open' ? el('button', { type: 'button', class: 'ack', on: { click: ev => { ev.stopPropagation(); ack(a); } } }, 'Acknowledge') :
-      (a.acknowledged_by ? `by ${a.acknowledged_by}` : ''), () => ''],
-  ], rows, a => ({ class: 'alert-' + a.state, dataset: { alertId: a.id, subject: a.subject, state: a.state } }));
-  const open = alerts.filter(a => a.state === 'open').length;
-  $('alerts-summary').textContent = `${alerts.length} alerts, ${open} open`;
-}
-
-async function ack(a) {
-  try {
-    await api(`/v1/alerts/${enc(a.id)}/ack`, 'POST', { by: 'dashboard' });
-  } catch (e) {
-    if (!(e instanceof ApiError)) throw e;
-    status('alerts-status', `Could not acknowledge: ${e.message}`);
-    return;
-  }
-  await loadAlerts();
 }

@@ -72,6 +72,11 @@ pub struct ServerConfig {
     /// Keep submitted image inventories and rescan them on its own whenever the watched
     /// vulnerability database changes; `None` turns the images API off (404).
     pub images: Option<ImagesConfig>,
+    /// The policy hub (docs/hub.md): a cluster whose last report is older than this is
+    /// `unknown` in the compliance overview and raises its outage alert.
+    pub cluster_stale_secs: u64,
+    /// How long a registered cluster's client certificate is valid.
+    pub cluster_cert_lifetime_secs: u64,
 }
 
 /// Image inventories and automatic rescans (brief R16).
@@ -130,6 +135,8 @@ impl ServerConfig {
             },
             allow_bench_enrollment: false,
             images: None,
+            cluster_stale_secs: 180,
+            cluster_cert_lifetime_secs: 365 * 24 * 3600,
         }
     }
 

@@ -1,9 +1,10 @@
 //! What every request passes before a handler reads a byte of its body: the caller is
-//! authenticated (administrator token or an agent's client certificate), the body fits
+//! authenticated (administrator token, an agent's or a cluster's client certificate), the body fits
 //! the route's limit, and the replica has room for it (a count of requests and a budget
 //! of body bytes in flight; beyond either the request is shed with 503, not queued).
 
 use crate::error::ServiceError;
+use crate::pki::ClientKind;
 use crate::tls::{PeerAddr, PeerIdentity};
 use crate::AppState;
 use axum::extract::{Request, State};
@@ -32,11 +33,43 @@ pub(crate) async fn admin(State(st): State<Arc<AppState>>, req: Request, next: N
 
 /// Agent routes: a client certificate issued by the service CA (whether it is the
 /// host's current one is checked against the database by the handler).
+/// A cluster's certificate is refused here whatever its name.
 pub(crate) async fn agent(req: Request, next: Next) -> Response {
     match req.extensions().get::<PeerIdentity>() {
-        Some(PeerIdentity(Some(_))) => next.run(req).await,
+        Some(PeerIdentity(Some(id))) if id.kind == ClientKind::Host => next.run(req).await,
         _ => ServiceError::Unauthenticated.into_response(),
     }
+}
+
+/// Cluster routes (docs/hub.md): a cluster certificate of the service CA whose serial is
+/// the registered cluster's current one (so removing the cluster revokes it at once);
+/// the handler finds the [`crate::hub::CallingCluster`] in the request's extensions.
+pub(crate) async fn cluster(
+    State(st): State<Arc<AppState>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    match crate::hub::authenticate(&st, req.extensions().get::<PeerIdentity>()).await {
+        Ok(Some(c)) => {
+            req.extensions_mut().insert(c);
+            next.run(req).await
+        }
+        Ok(None) => ServiceError::Unauthenticated.into_response(),
+        Err(e) => ServiceError::Store(e).into_response(),
+    }
+}
+
+/// Read-only routes a cluster's controller follows (events, nodes, key metadata): the
+/// administrator token, or a registered cluster's certificate.
+pub(crate) async fn admin_or_cluster(
+    State(st): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if crate::admin::bearer_matches(req.headers(), st.admin_token.as_bytes()) {
+        return next.run(req).await;
+    }
+    cluster(State(st), req, next).await
 }
 
 /// Requests in flight on this replica, counted and weighed by their bodies.
@@ -57,20 +90,24 @@ impl InFlight {
     }
 }
 
-/// Sheds a request when the replica is full. A body without a length is weighed at the
-/// largest any route accepts.
+/// Sheds a request when the replica is full. A request that ends with its headers (a GET)
+/// weighs nothing; a body without a length is weighed at the largest any route accepts.
 pub(crate) async fn in_flight(
     State(f): State<Arc<InFlight>>,
     req: Request,
     next: Next,
 ) -> Response {
-    let claimed = req
-        .headers()
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(f.largest_body)
-        .min(f.largest_body);
+    use axum::body::HttpBody;
+    let claimed = if req.body().is_end_stream() {
+        0
+    } else {
+        req.headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(f.largest_body)
+            .min(f.largest_body)
+    };
     let kib = u32::try_from(claimed / 1024 + 1).unwrap_or(u32::MAX);
     let (Ok(_request), Ok(_bytes)) = (
         f.requests.clone().try_acquire_owned(),
@@ -91,4 +128,7 @@ pub(crate) mod limits {
     pub const SMALL: usize = 16 * 1024;
     /// Flavor imports and groups: the flavors of a fleet's golden hosts.
     pub const FLAVORS: usize = 4 * 1024 * 1024;
+    /// A policy set (the engine's 1 MiB, as a JSON string), a compliance report (256
+    /// policies of 20 samples) or a violation batch (500 events).
+    pub const HUB: usize = 4 * 1024 * 1024;
 }

@@ -21,6 +21,7 @@ mod events;
 mod flavor_cache;
 mod gate;
 mod groups;
+mod hub;
 mod images;
 mod nodes;
 mod nonce;
@@ -84,6 +85,7 @@ pub struct Service {
     writer: tokio::task::JoinHandle<()>,
     images: Option<tokio::task::JoinHandle<()>>,
     alerts: tokio::task::JoinHandle<()>,
+    hub: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Service {
@@ -93,6 +95,7 @@ impl Drop for Service {
         self.tailer.abort();
         self.writer.abort();
         self.alerts.abort();
+        self.hub.abort();
         if let Some(t) = &self.images {
             t.abort();
         }
@@ -217,6 +220,7 @@ impl Service {
         let tailer = tokio::spawn(events::tail_log(state.store.clone(), state.events.clone()));
         let images = images.map(|i| tokio::spawn(images::watch(i)));
         let alerts = tokio::spawn(alerts::deliver(state.clone()));
+        let hub = tokio::spawn(hub::watch_outages(state.clone()));
         #[cfg(feature = "bench-enrollment")]
         bench_enroll::warn_if_allowed(&state.config);
         let in_flight = Arc::new(gate::InFlight::new(
@@ -237,6 +241,7 @@ impl Service {
             writer: writer_task,
             images,
             alerts,
+            hub,
         })
     }
 
@@ -277,7 +282,7 @@ fn load_master_key(config: &ServerConfig) -> Result<MasterKey, StartError> {
 /// Every route, grouped by who may call it. Each group's gate runs before any handler
 /// reads the body; each route has the body limit of what it carries (`gate::limits`).
 fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
-    use gate::limits::{ACTIVATE, ENROLL, FLAVORS, SMALL};
+    use gate::limits::{ACTIVATE, ENROLL, FLAVORS, HUB, SMALL};
     let large = state.config.max_request_bytes;
     let limit = DefaultBodyLimit::max;
     // Enrollment: anyone may ask; what they send is small and checked in full.
@@ -342,11 +347,8 @@ fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
             "/v1/hosts/{id}/node",
             put(nodes::bind).delete(nodes::unbind),
         )
-        .route("/v1/nodes", get(nodes::list))
-        .route("/v1/nodes/{host_id}", get(nodes::get))
         .route("/v1/keys", get(broker::list).post(broker::create))
         .route("/v1/keys/releases", get(broker::releases))
-        .route("/v1/keys/{id}", get(broker::show))
         .route("/v1/keys/{id}/wrap", post(broker::wrap))
         .route(
             "/v1/images/inventories",
@@ -357,6 +359,21 @@ fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
         .route("/v1/alerts/{id}", get(alerts::get_one))
         .route("/v1/alerts/{id}/ack", post(alerts::ack))
         .route("/v1/alerts/{id}/resolve", post(alerts::resolve))
+        .route(
+            "/v1/clusters",
+            get(hub::list_clusters).post(hub::register_cluster),
+        )
+        .route("/v1/clusters/{id}", delete(hub::remove_cluster))
+        .route(
+            "/v1/policies",
+            get(hub::current_policies)
+                .put(hub::put_policies)
+                .layer(limit(HUB)),
+        )
+        .route("/v1/policies/versions", get(hub::policy_versions))
+        .route("/v1/policies/versions/{n}", get(hub::policy_version))
+        .route("/v1/compliance", get(hub::compliance))
+        .route("/v1/compliance/history", get(hub::compliance_history))
         .route("/v1/sinks", get(alerts::list_sinks))
         .route(
             "/v1/sinks/{name}",
@@ -366,19 +383,44 @@ fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
             state.clone(),
             gate::admin,
         ));
+    // What a cluster's controller reads and reports: its own certificate, no admin token.
+    let clusters = Router::new()
+        .route("/v1/cluster/bundle", get(hub::bundle))
+        .route(
+            "/v1/cluster/compliance",
+            post(hub::report_compliance).layer(limit(HUB)),
+        )
+        .route(
+            "/v1/cluster/violations",
+            post(hub::report_violations).layer(limit(HUB)),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            gate::cluster,
+        ));
+    let readers = Router::new()
+        .route("/v1/nodes", get(nodes::list))
+        .route("/v1/nodes/{host_id}", get(nodes::get))
+        .route("/v1/keys/{id}", get(broker::show))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            gate::admin_or_cluster,
+        ));
     // The event stream lives as long as its client: it holds no in-flight permit (the
     // connection limits bound it).
     let streams = Router::new()
         .route("/v1/events", get(events::stream))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            gate::admin,
+            gate::admin_or_cluster,
         ));
     Router::new()
         .merge(public)
         .merge(dashboard::routes())
         .merge(agents)
         .merge(admin)
+        .merge(clusters)
+        .merge(readers)
         .layer(axum::middleware::from_fn_with_state(
             in_flight,
             gate::in_flight,

@@ -81,8 +81,9 @@ pub(crate) async fn unbind(
 pub(crate) async fn list(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
+    cluster: Option<axum::Extension<crate::hub::CallingCluster>>,
 ) -> Result<Json<NodeTrustList>, ServiceError> {
-    require_admin(&st, &headers)?;
+    crate::hub::require_admin_or_cluster(&st, &headers, cluster.is_some())?;
     // The log's position first, the hosts second: whatever changes after the hosts are
     // read has a later event, so resuming the event stream from `last_event` misses
     // nothing (a change between the two reads is seen twice, which is harmless).
@@ -106,9 +107,10 @@ pub(crate) async fn list(
 pub(crate) async fn get(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
+    cluster: Option<axum::Extension<crate::hub::CallingCluster>>,
     Path(host_id): Path<String>,
 ) -> Result<Json<NodeTrust>, ServiceError> {
-    require_admin(&st, &headers)?;
+    crate::hub::require_admin_or_cluster(&st, &headers, cluster.is_some())?;
     let bound = st
         .store
         .bound_host(&host_id)

@@ -167,11 +167,32 @@ impl ServicePki {
         host_id: &str,
         lifetime_secs: u64,
     ) -> Result<IssuedCert, PkiError> {
+        self.issue(csr_pem, ClientKind::Host, host_id, lifetime_secs)
+    }
+
+    /// Issues a registered cluster's client certificate (`urn:ironroot:cluster:{id}`),
+    /// which the agent gate refuses and the cluster gate accepts (docs/hub.md).
+    pub fn issue_cluster_cert(
+        &self,
+        csr_pem: &str,
+        cluster_id: &str,
+        lifetime_secs: u64,
+    ) -> Result<IssuedCert, PkiError> {
+        self.issue(csr_pem, ClientKind::Cluster, cluster_id, lifetime_secs)
+    }
+
+    fn issue(
+        &self,
+        csr_pem: &str,
+        kind: ClientKind,
+        id: &str,
+        lifetime_secs: u64,
+    ) -> Result<IssuedCert, PkiError> {
         let public_key = csr::public_key_from_pem(csr_pem)?;
         let mut p = CertificateParams::new(Vec::<String>::new())?;
-        p.distinguished_name.push(DnType::CommonName, host_id);
+        p.distinguished_name.push(DnType::CommonName, id);
         p.subject_alt_names.push(SanType::URI(
-            format!("urn:ironroot:host:{host_id}").try_into()?,
+            format!("{}{id}", kind.urn_prefix()).try_into()?,
         ));
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         // 16 random bytes, the top bit clear so the DER integer stays positive.
@@ -210,15 +231,36 @@ fn unix_time(secs: u64) -> time::OffsetDateTime {
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
 
-/// The host a verified client certificate names (its common name) and the
-/// certificate's serial (hex), which must be the host's current one.
+/// What a client certificate speaks for, read from its `urn:ironroot:KIND:ID` SAN URI:
+/// a host's certificate never passes the cluster gate, a cluster's never the agent gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    Host,
+    Cluster,
+}
+
+impl ClientKind {
+    fn urn_prefix(self) -> &'static str {
+        match self {
+            ClientKind::Host => "urn:ironroot:host:",
+            ClientKind::Cluster => "urn:ironroot:cluster:",
+        }
+    }
+}
+
+/// The host or cluster a verified client certificate names (its common name, which its
+/// SAN URI must repeat), what kind it is, and the certificate's serial (hex), which must
+/// be the host's or cluster's current one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientId {
+    /// The host id, or the cluster id when `kind` is [`ClientKind::Cluster`].
     pub host_id: String,
+    pub kind: ClientKind,
     pub serial: String,
 }
 
-/// Reads the host id and serial out of a verified client certificate.
+/// Reads the id, kind and serial out of a verified client certificate. A certificate
+/// without exactly one ironroot SAN URI naming its common name is no client at all.
 pub fn client_id_from_cert(der: &[u8]) -> Option<ClientId> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     let host_id = cert
@@ -228,8 +270,20 @@ pub fn client_id_from_cert(der: &[u8]) -> Option<ClientId> {
         .as_str()
         .ok()?
         .to_owned();
+    let san = cert.subject_alternative_name().ok()??;
+    let mut kinds = san.value.general_names.iter().filter_map(|n| match n {
+        x509_parser::extensions::GeneralName::URI(u) => [ClientKind::Host, ClientKind::Cluster]
+            .into_iter()
+            .find(|k| u.strip_prefix(k.urn_prefix()) == Some(host_id.as_str())),
+        _ => None,
+    });
+    let kind = kinds.next()?;
+    if kinds.next().is_some() {
+        return None;
+    }
     Some(ClientId {
         host_id,
+        kind,
         serial: hex::encode(cert.raw_serial()),
     })
 }
@@ -255,7 +309,15 @@ mod tests {
         assert_eq!(cert.public_key().raw, key.public_key_der().as_slice());
         let id = client_id_from_cert(&pem.contents).unwrap();
         assert_eq!(id.host_id, "host-1");
+        assert_eq!(id.kind, ClientKind::Host);
         assert_eq!(id.serial, issued.serial);
+        let cluster = pki.issue_cluster_cert(&csr, "cl-1", 3600).unwrap();
+        let (_, pem) = x509_parser::pem::parse_x509_pem(cluster.pem.as_bytes()).unwrap();
+        let id = client_id_from_cert(&pem.contents).unwrap();
+        assert_eq!(
+            (id.host_id.as_str(), id.kind),
+            ("cl-1", ClientKind::Cluster)
+        );
     }
 
     #[test]

@@ -66,6 +66,7 @@ pub async fn run(cmd: AlertCmd, out: Output) -> anyhow::Result<ExitCode> {
                 since,
                 after,
                 limit,
+                ..Default::default()
             };
             let list: AlertList = AdminClient::new(&conn)?.alerts(&q).await?;
             match out {

@@ -8,6 +8,7 @@ pub mod client;
 pub mod controller;
 pub mod demo;
 pub mod group;
+pub mod hub;
 pub mod image;
 pub mod key;
 pub mod node;

@@ -22,11 +22,16 @@ pub const VALIDATING_WEBHOOK: &str = "admit-pods.ironroot.node-restriction.kuber
 /// The label every namespace carries with its own name (set by the API server).
 const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
-fn rule(resources: &[&str]) -> RuleWithOperations {
+/// Namespaces never sent to the webhook, whatever the caller lists: the control plane's
+/// and the controller's own (deploy/namespace.yaml), so a webhook that is down or a
+/// policy that refuses everything cannot stop the pods that would bring them back.
+pub const ALWAYS_EXCLUDED: [&str; 2] = ["kube-system", "ironroot-system"];
+
+fn rule(operation: &str, resources: &[&str]) -> RuleWithOperations {
     RuleWithOperations {
         api_groups: Some(vec![String::new()]),
         api_versions: Some(vec!["v1".into()]),
-        operations: Some(vec!["CREATE".into()]),
+        operations: Some(vec![operation.into()]),
         resources: Some(resources.iter().map(|r| r.to_string()).collect()),
         scope: Some("Namespaced".into()),
     }
@@ -40,14 +45,19 @@ fn client(service_url_base: &str, path: &str, ca_pem: &str) -> WebhookClientConf
     }
 }
 
-/// Every namespace but the excluded ones (none excluded: no selector, since `NotIn`
-/// needs at least one value).
+/// Every namespace but the excluded ones and [`ALWAYS_EXCLUDED`].
 fn namespaces(excluded: &[&str]) -> Option<LabelSelector> {
-    (!excluded.is_empty()).then(|| LabelSelector {
+    let mut values: Vec<String> = Vec::new();
+    for n in excluded.iter().chain(ALWAYS_EXCLUDED.iter()) {
+        if !values.iter().any(|v| v == n) {
+            values.push(n.to_string());
+        }
+    }
+    Some(LabelSelector {
         match_expressions: Some(vec![LabelSelectorRequirement {
             key: NAMESPACE_NAME_LABEL.into(),
             operator: "NotIn".into(),
-            values: Some(excluded.iter().map(|n| n.to_string()).collect()),
+            values: Some(values),
         }]),
         match_labels: None,
     })
@@ -78,7 +88,7 @@ pub fn webhook_configurations(
         namespace_selector: namespaces(excluded_namespaces),
         // Another webhook may add a container after this one ran.
         reinvocation_policy: Some("IfNeeded".into()),
-        rules: Some(vec![rule(&["pods"])]),
+        rules: Some(vec![rule("CREATE", &["pods"])]),
         side_effects: "None".into(),
         timeout_seconds: Some(timeout_seconds),
         ..MutatingWebhook::default()
@@ -90,8 +100,13 @@ pub fn webhook_configurations(
         failure_policy: Some(failure_policy.into()),
         match_policy: Some("Equivalent".into()),
         namespace_selector: namespaces(excluded_namespaces),
-        // `bindings` is the legacy path to the same Binding as `pods/binding`.
-        rules: Some(vec![rule(&["pods", "pods/binding", "bindings"])]),
+        // `bindings` is the legacy path to the same Binding as `pods/binding`. UPDATE of
+        // pods: the policies judge one that changes an image (the hook admits other
+        // updates at once, so finalizers and labels never wait on a policy).
+        rules: Some(vec![
+            rule("CREATE", &["pods", "pods/binding", "bindings"]),
+            rule("UPDATE", &["pods"]),
+        ]),
         side_effects: "None".into(),
         timeout_seconds: Some(timeout_seconds),
         ..ValidatingWebhook::default()
@@ -155,7 +170,7 @@ mod tests {
         let m = serde_json::to_value(&m).unwrap();
         let v = serde_json::to_value(&v).unwrap();
         let selector = json!({"matchExpressions": [
-            {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", "ironroot"]}
+            {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", "ironroot", "ironroot-system"]}
         ]});
         assert_eq!(
             m,
@@ -189,6 +204,13 @@ mod tests {
             json!(["pods", "pods/binding", "bindings"])
         );
         assert_eq!(hook["rules"][0]["operations"], json!(["CREATE"]));
+        assert_eq!(
+            (
+                &hook["rules"][1]["operations"],
+                &hook["rules"][1]["resources"]
+            ),
+            (&json!(["UPDATE"]), &json!(["pods"]))
+        );
         assert_eq!(hook["namespaceSelector"], selector);
         assert_eq!(
             (
@@ -200,12 +222,19 @@ mod tests {
         assert_eq!(hook["failurePolicy"], "Fail");
         assert!(hook.get("reinvocationPolicy").is_none());
 
-        let (m, _) = webhook_configurations("https://h", "PEM", "Ignore", 2, &[]);
+        assert_eq!(m["webhooks"][0]["failurePolicy"], "Fail");
+    }
+
+    #[test]
+    fn the_control_plane_and_the_controller_are_always_excluded() {
+        let (m, v) = webhook_configurations("https://h", "PEM", "Ignore", 2, &[]);
+        let only = json!({"matchExpressions": [{"key": "kubernetes.io/metadata.name",
+            "operator": "NotIn", "values": ["kube-system", "ironroot-system"]}]});
         let m = serde_json::to_value(&m).unwrap();
-        assert!(
-            m["webhooks"][0].get("namespaceSelector").is_none(),
-            "NotIn needs a value"
-        );
+        let v = serde_json::to_value(&v).unwrap();
+        assert_eq!(m["webhooks"][0]["namespaceSelector"], only);
+        assert_eq!(v["webhooks"][0]["namespaceSelector"], only);
         assert_eq!(m["webhooks"][0]["failurePolicy"], "Ignore");
+        assert_eq!(v["webhooks"][0]["failurePolicy"], "Ignore");
     }
 }

@@ -5,15 +5,20 @@
 //!
 //! Manifests come through the one registry client (`ironroot-oci`, size limits and
 //! digest checks) and are cached by digest (content-addressed: never stale), with a tag
-//! mapped to its digest for [`TAG_TTL`]; key policies are cached for [`POLICY_TTL`], so a
-//! policy change reaches placement within seconds. Failures are not cached.
+//! mapped to its digest for [`TAG_TTL`]; key records are cached for [`POLICY_TTL`], so a
+//! policy change reaches placement within seconds. Failures are not cached (a key the
+//! broker answers it does not hold is an answer, and is).
+//!
+//! The same lookups feed the policy facts ([`crate::enforce`]): [`RegistryResolver::image`]
+//! and [`RegistryResolver::key_record`], so an image is fetched once for both.
 
 use super::cache::TtlCache;
 use super::decide::{ImageNeeds, KeyNeeds};
-use ironroot_api::KeyPacket;
+use ironroot_api::{KeyInfo, KeyPacket};
 use ironroot_oci::model::Manifest;
 use ironroot_oci::registry::{error_chain, Registry};
 use ironroot_ocicrypt::annotations::{wrapped_keys, KeyScheme};
+use ironroot_policy::LayerFacts;
 use oci_spec::distribution::Reference;
 use std::collections::HashMap;
 use std::future::Future;
@@ -62,24 +67,64 @@ pub struct SealedKey {
 pub fn sealed_keys(manifest: &Manifest) -> Vec<SealedKey> {
     let mut out: Vec<SealedKey> = Vec::new();
     for layer in &manifest.layers {
-        let Ok(schemes) = wrapped_keys(&layer.annotations()) else {
-            continue;
-        };
-        for wk in schemes {
-            if !matches!(wk.scheme, KeyScheme::Provider(_)) {
-                continue;
-            }
-            for packet in wk.blobs.iter().filter_map(|b| KeyPacket::parse(b).ok()) {
-                if !out.iter().any(|k| k.id == packet.key_id) {
-                    out.push(SealedKey {
-                        id: packet.key_id,
-                        name: packet.key_name,
-                    });
-                }
+        for key in layer_keys(layer) {
+            if !out.iter().any(|k| k.id == key.id) {
+                out.push(key);
             }
         }
     }
     out
+}
+
+/// The ironroot keys one layer is sealed under.
+fn layer_keys(layer: &ironroot_oci::model::Descriptor) -> Vec<SealedKey> {
+    let Ok(schemes) = wrapped_keys(&layer.annotations()) else {
+        return Vec::new();
+    };
+    let mut out: Vec<SealedKey> = Vec::new();
+    for wk in schemes {
+        if !matches!(wk.scheme, KeyScheme::Provider(_)) {
+            continue;
+        }
+        for packet in wk.blobs.iter().filter_map(|b| KeyPacket::parse(b).ok()) {
+            if !out.iter().any(|k| k.id == packet.key_id) {
+                out.push(SealedKey {
+                    id: packet.key_id,
+                    name: packet.key_name,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// What the registry says about one image: its digest, its layers (encrypted or not,
+/// under which broker keys), and the broker keys of them all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRecord {
+    pub digest: String,
+    pub layers: Vec<LayerFacts>,
+    pub keys: Vec<SealedKey>,
+}
+
+impl ImageRecord {
+    pub fn from_manifest(digest: String, manifest: &Manifest) -> ImageRecord {
+        let layers = manifest
+            .layers
+            .iter()
+            .map(|l| LayerFacts {
+                digest: l.digest.clone(),
+                // ocicrypt marks every encrypted layer's media type so.
+                encrypted: l.media_type.ends_with("+encrypted"),
+                key_ids: layer_keys(l).into_iter().map(|k| k.id).collect(),
+            })
+            .collect();
+        ImageRecord {
+            digest,
+            layers,
+            keys: sealed_keys(manifest),
+        }
+    }
 }
 
 /// Plain HTTP only to a registry on loopback or one the administrator listed.
@@ -103,8 +148,9 @@ pub struct RegistryResolver {
     insecure: Vec<String>,
     read_timeout: Duration,
     by_tag: TtlCache<String, String>,
-    by_digest: TtlCache<String, Arc<Vec<SealedKey>>>,
-    policies: TtlCache<String, KeyNeeds>,
+    by_digest: TtlCache<String, Arc<ImageRecord>>,
+    /// `None`: the broker answered it does not hold the key.
+    keys: TtlCache<String, Option<Arc<KeyInfo>>>,
 }
 
 impl RegistryResolver {
@@ -117,23 +163,24 @@ impl RegistryResolver {
             read_timeout: Duration::from_secs(5),
             by_tag: TtlCache::new(Some(TAG_TTL), CAPACITY),
             by_digest: TtlCache::new(None, CAPACITY),
-            policies: TtlCache::new(Some(POLICY_TTL), CAPACITY),
+            keys: TtlCache::new(Some(POLICY_TTL), CAPACITY),
         }
     }
 
     async fn needs(&self, image: &str) -> Result<ImageNeeds, String> {
-        let keys = self.keys_of(image).await?;
-        if keys.is_empty() {
+        let record = self.image(image).await?;
+        if record.keys.is_empty() {
             return Ok(ImageNeeds::Plain);
         }
-        let mut out = Vec::with_capacity(keys.len());
-        for k in keys.iter() {
+        let mut out = Vec::with_capacity(record.keys.len());
+        for k in &record.keys {
             out.push(self.key_needs(k).await?);
         }
         Ok(ImageNeeds::Encrypted(out))
     }
 
-    async fn keys_of(&self, image: &str) -> Result<Arc<Vec<SealedKey>>, String> {
+    /// The image's record, from the cache or its registry.
+    pub async fn image(&self, image: &str) -> Result<Arc<ImageRecord>, String> {
         let reference: Reference = image
             .parse()
             .map_err(|e| format!("not an image reference: {e}"))?;
@@ -141,8 +188,8 @@ impl RegistryResolver {
             Some(d) => Some(d.to_owned()),
             None => self.by_tag.get(&reference.whole()),
         };
-        if let Some(keys) = known.and_then(|d| self.by_digest.get(&d)) {
-            return Ok(keys);
+        if let Some(record) = known.and_then(|d| self.by_digest.get(&d)) {
+            return Ok(record);
         }
         let plain = plain_http_allowed(reference.resolve_registry(), &self.insecure);
         let registry =
@@ -151,40 +198,56 @@ impl RegistryResolver {
             .image_manifest(&reference)
             .await
             .map_err(|e| error_chain(&e))?;
-        let keys = Arc::new(sealed_keys(&pulled.manifest));
+        let record = Arc::new(ImageRecord::from_manifest(
+            pulled.digest.clone(),
+            &pulled.manifest,
+        ));
         match reference.digest() {
-            Some(d) => self.by_digest.insert(d.to_owned(), keys.clone()),
+            Some(d) => self.by_digest.insert(d.to_owned(), record.clone()),
             None => self.by_tag.insert(reference.whole(), pulled.digest.clone()),
         }
-        self.by_digest.insert(pulled.digest, keys.clone());
-        Ok(keys)
+        self.by_digest.insert(pulled.digest, record.clone());
+        Ok(record)
+    }
+
+    /// The broker's record of key `id`; `None` when the broker does not hold it.
+    pub async fn key_record(&self, id: &str) -> Result<Option<Arc<KeyInfo>>, String> {
+        if let Some(known) = self.keys.get(&id.to_owned()) {
+            return Ok(known);
+        }
+        let record = match self.broker.key(id).await {
+            Ok(info) if info.key_id == id => Some(Arc::new(info)),
+            // The route also answers by name: only the record of this very id counts.
+            Ok(info) => {
+                return Err(format!(
+                    "the key broker answered for key {}, not {id}",
+                    info.key_id
+                ))
+            }
+            Err(e) if e.status().is_some_and(|s| s.0 == 404) => None,
+            Err(e) => {
+                return Err(format!(
+                    "the key broker, asked for key {id}: {}",
+                    ironroot_client::error_chain(&e)
+                ))
+            }
+        };
+        self.keys.insert(id.to_owned(), record.clone());
+        Ok(record)
     }
 
     async fn key_needs(&self, key: &SealedKey) -> Result<KeyNeeds, String> {
-        if let Some(n) = self.policies.get(&key.id) {
-            return Ok(n);
+        let named = |e: String| format!("{e} (key {} in the image)", key.name);
+        match self.key_record(&key.id).await.map_err(named)? {
+            Some(info) => Ok(KeyNeeds {
+                key: info.name.clone(),
+                tags: info.policy.asset_tags.clone(),
+            }),
+            None => Err(format!(
+                "the key broker does not hold key {} ({})",
+                key.name, key.id
+            )),
         }
-        let info = self.broker.key(&key.id).await.map_err(|e| {
-            format!(
-                "the key broker, asked for key {} ({}): {}",
-                key.name,
-                key.id,
-                ironroot_client::error_chain(&e)
-            )
-        })?;
-        // The route also answers by name: only the record of this very id counts.
-        if info.key_id != key.id {
-            return Err(format!(
-                "the key broker answered for key {}, not {}",
-                info.key_id, key.id
-            ));
-        }
-        let needs = KeyNeeds {
-            key: info.name,
-            tags: info.policy.asset_tags,
-        };
-        self.policies.insert(key.id.clone(), needs.clone());
-        Ok(needs)
     }
 }
 

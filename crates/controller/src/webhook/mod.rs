@@ -11,6 +11,11 @@
 //!   trusted (unless the pod tolerates the untrusted taint, as the agent's
 //!   DaemonSet does) and carry every tag the pod's encrypted images require.
 //!
+//! * **Policies** (the validating hook, when a policy set is in force: see
+//!   [`crate::enforce`]): pods CREATE, pods UPDATE that change an image, and bindings
+//!   (node-scoped policies only) are judged by the set; refusals name each denying
+//!   policy, audit-mode violations come back as warnings, violations go to the hub.
+//!
 //! Decisions come from [`crate::view::NodeViews`], the controller's own view of each
 //! Node, never from Node labels.
 //!
@@ -25,10 +30,11 @@
 //! Never: mutate anything but the pod's node affinity and one annotation, block longer
 //! than the deadline on a lookup, or read an AdmissionReview larger than [`MAX_REVIEW`].
 
-mod cache;
+pub(crate) mod cache;
 pub mod config;
 pub mod decide;
 pub mod images;
+mod policy;
 mod review;
 mod server;
 
@@ -97,6 +103,7 @@ pub struct Webhook {
     pods: Arc<dyn PodSource>,
     images: Arc<dyn ImageResolver>,
     deadline: Duration,
+    enforcement: Option<crate::enforce::Enforcement>,
 }
 
 impl Webhook {
@@ -110,7 +117,14 @@ impl Webhook {
             pods,
             images,
             deadline: DEFAULT_DEADLINE,
+            enforcement: None,
         }
+    }
+
+    /// Also judge pods by the policy set in force (while one is).
+    pub fn with_enforcement(mut self, enforcement: crate::enforce::Enforcement) -> Webhook {
+        self.enforcement = Some(enforcement);
+        self
     }
 
     /// The lookups of one review end after `deadline` (keep it well under the

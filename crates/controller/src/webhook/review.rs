@@ -2,13 +2,14 @@
 //! image lookups under the deadline, and refusals as the API server shows them.
 
 use super::decide::{self, ImageNeeds, PodNeeds};
-use super::Webhook;
+use super::{policy, Webhook};
+use crate::enforce::Scope;
 use k8s_openapi::api::core::v1::{Binding, Pod};
 use kube::core::admission::{AdmissionRequest, AdmissionResponse, Operation};
 use kube::core::{DynamicObject, Status};
 use serde::de::DeserializeOwned;
 
-type Request = AdmissionRequest<DynamicObject>;
+pub(super) type Request = AdmissionRequest<DynamicObject>;
 
 /// Whether the request creates a pod.
 fn creates_pod(req: &Request) -> bool {
@@ -21,14 +22,14 @@ fn creates_binding(req: &Request) -> bool {
     creates(req, "pods", Some("binding")) || creates(req, "bindings", None)
 }
 
-fn creates(req: &Request, resource: &str, sub: Option<&str>) -> bool {
+pub(super) fn creates(req: &Request, resource: &str, sub: Option<&str>) -> bool {
     req.operation == Operation::Create
         && req.resource.group.is_empty()
         && req.resource.resource == resource
         && req.sub_resource.as_deref() == sub
 }
 
-fn object<T: DeserializeOwned>(req: &Request, what: &str) -> Result<T, String> {
+pub(super) fn object<T: DeserializeOwned>(req: &Request, what: &str) -> Result<T, String> {
     let obj = req
         .object
         .as_ref()
@@ -78,30 +79,55 @@ impl Webhook {
     }
 
     /// Pods CREATE with `spec.nodeName`, and pods/binding CREATE: the Node must be
-    /// trusted and carry the tags the pod's encrypted images require.
+    /// trusted and carry the tags the pod's encrypted images require. With a policy set in
+    /// force, pods CREATE, pods UPDATE that change an image, and bindings (node-scoped
+    /// policies) are also judged by it, at the same time.
     pub async fn validate(&self, req: &Request) -> AdmissionResponse {
-        let target = if creates_pod(req) {
+        let (pod, node, scope) = if creates_pod(req) {
             match object::<Pod>(req, "Pod") {
-                Ok(pod) => match pod.spec.as_ref().and_then(|s| s.node_name.clone()) {
-                    Some(node) if !node.is_empty() => Ok((pod, node)),
-                    // The scheduler places it, under the taints and the affinity.
-                    _ => return AdmissionResponse::from(req),
-                },
-                Err(e) => Err(e),
+                Ok(pod) => {
+                    let node = pod.spec.as_ref().and_then(|s| s.node_name.clone());
+                    // Without one, the scheduler places it, under the taints and the affinity.
+                    (pod, node.filter(|n| !n.is_empty()), Scope::Pod)
+                }
+                Err(e) => return deny(req, e),
+            }
+        } else if policy::changes_images(req) {
+            match object::<Pod>(req, "Pod") {
+                Ok(pod) => (pod, None, Scope::Pod),
+                Err(e) => return deny(req, e),
             }
         } else if creates_binding(req) {
-            self.bound_pod(req).await
+            match self.bound_pod(req).await {
+                Ok((pod, node)) => (pod, Some(node), Scope::Binding),
+                Err(e) => return deny(req, e),
+            }
         } else {
             return AdmissionResponse::from(req);
         };
-        let outcome = match target {
-            Ok((pod, node)) => self.placement(&pod, &node).await,
-            Err(e) => Err(e),
+        let placement = async {
+            match &node {
+                Some(n) => self.placement(&pod, n).await,
+                None => Ok(Vec::new()),
+            }
         };
-        match outcome {
-            Ok(warnings) => with_warnings(AdmissionResponse::from(req), warnings),
-            Err(refusal) => deny(req, refusal),
+        let judged = self.judge_policies(req, &pod, node.as_deref(), scope);
+        let (placement, judged) = tokio::join!(placement, judged);
+        let (mut refusals, mut warnings) = (Vec::new(), Vec::new());
+        match placement {
+            Ok(w) => warnings.extend(w),
+            Err(refusal) => refusals.push(refusal),
         }
+        if let Some(j) = judged {
+            refusals.extend(j.refusal);
+            warnings.extend(j.warnings);
+            self.report(req, j.events, !refusals.is_empty());
+        }
+        let res = match refusals.is_empty() {
+            true => AdmissionResponse::from(req),
+            false => deny(req, refusals.join("; ")),
+        };
+        with_warnings(res, warnings)
     }
 
     /// The pod a Binding names (read from the API server) and its target Node.

@@ -18,7 +18,7 @@
 //! `cargo run --release -p ironroot-e2e --bin ironroot-k8s-detection-bench -- [NODES]`
 
 use anyhow::Context;
-use ironroot_api::{BindNode, FlavorsFromHostRequest, TrustEvent, TrustState};
+use ironroot_api::{BindNode, TrustEvent, TrustState};
 use ironroot_controller::labels::TAINT_KEY;
 use ironroot_e2e::{Node, Platform, SharedTpm, TempDir};
 use ironroot_tpm::{AkConfig, EsapiTpm};
@@ -73,20 +73,10 @@ async fn main() -> anyhow::Result<()> {
     let mut agents = Vec::new();
     let mut tpms = Vec::new();
     let mut hosts = Vec::new();
-    for (i, node) in nodes.iter().enumerate() {
-        let mut s = node.session(&p.url(), &p.service.ca_pem)?;
-        let host_id = s.ensure_enrolled().await?;
-        s.attest_once().await?;
-        if i == 0 {
-            let req = FlavorsFromHostRequest {
-                host_id: host_id.clone(),
-                label: "golden".into(),
-                parts: vec![],
-                flavor_group: None,
-            };
-            p.admin.flavors_from_host(&req).await?;
-        }
-        anyhow::ensure!(s.attest_once().await?.trusted, "{} not trusted", node.name);
+    for (node, (s, host_id)) in nodes
+        .iter()
+        .zip(ironroot_e2e::trusted_sessions(&p, &nodes).await?)
+    {
         let uuid = json!({"status": {"nodeInfo": {"systemUUID": s.config().hardware_uuid}}});
         node_api
             .patch_status(&node.name, &PatchParams::default(), &Patch::Merge(&uuid))

@@ -120,3 +120,73 @@ pub(crate) async fn on_trust_event(
     }
     Ok(())
 }
+
+/// Resolves automatically (the cause went away) every unresolved alert of `source` whose
+/// subject starts with `subject_prefix`: a policy that became compliant in a cluster
+/// (`policy/P`, `cluster/C/`), a cluster that reports again. Returns how many it resolved.
+pub(crate) async fn resolve_matching(
+    st: &AppState,
+    source: &str,
+    subject_prefix: &str,
+    at: u64,
+) -> Result<usize, StoreError> {
+    use sqlx::Row;
+    // The prefix is compared here, not with LIKE, so that no character of it is a pattern.
+    let rows =
+        sqlx::query("SELECT subject, kind FROM alerts WHERE source = $1 AND state <> 'resolved'")
+            .bind(source)
+            .fetch_all(st.store.pool())
+            .await?;
+    let mut resolved = 0;
+    for r in rows {
+        let subject: String = r.try_get("subject")?;
+        if !subject.starts_with(subject_prefix) {
+            continue;
+        }
+        let kind: String = r.try_get("kind")?;
+        let Ok(key) = AlertKey::new(source, &subject, &kind) else {
+            continue;
+        };
+        let input = AlertInput::Resolve {
+            by: Resolver::Automatic,
+            at,
+        };
+        match st
+            .store
+            .transition_alert(store::Target::Key(&key), input, at)
+            .await
+        {
+            Ok(_) => resolved += 1,
+            Err(store::ActionError::NotFound) | Err(store::ActionError::Illegal(_)) => {}
+            Err(store::ActionError::Store(e)) => return Err(e),
+        }
+    }
+    if resolved > 0 {
+        st.alerts.poke();
+    }
+    Ok(resolved)
+}
+
+/// Resolves the alert of `key` automatically, if it is unresolved; `true` if it was.
+pub(crate) async fn resolve_key(
+    st: &AppState,
+    key: &AlertKey,
+    at: u64,
+) -> Result<bool, StoreError> {
+    let input = AlertInput::Resolve {
+        by: Resolver::Automatic,
+        at,
+    };
+    match st
+        .store
+        .transition_alert(store::Target::Key(key), input, at)
+        .await
+    {
+        Ok(_) => {
+            st.alerts.poke();
+            Ok(true)
+        }
+        Err(store::ActionError::NotFound) | Err(store::ActionError::Illegal(_)) => Ok(false),
+        Err(store::ActionError::Store(e)) => Err(e),
+    }
+}

@@ -112,7 +112,7 @@ impl Store {
 
     /// Deletes the sink and its queued notices; false if there was none.
     pub(crate) async fn delete_sink(&self, name: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM alert_outbox WHERE sink = $1")
             .bind(name)
             .execute(&mut *tx)

@@ -23,12 +23,48 @@ pub(crate) struct AlertQuery {
     state: Option<String>,
     severity: Option<String>,
     since: Option<u64>,
+    until: Option<u64>,
+    /// What the source starts with (`policy/`: every violation).
+    source: Option<String>,
+    /// What the subject starts with.
+    subject: Option<String>,
+    /// A policy id: its violations (source `policy/{policy}`).
+    policy: Option<String>,
+    /// A cluster name: alerts about its objects (subject `cluster/{cluster}/`).
+    cluster: Option<String>,
+    /// A namespace, with `cluster` (subject `cluster/{cluster}/{namespace}/`).
+    namespace: Option<String>,
     after: Option<String>,
     limit: Option<u32>,
 }
 
+/// One text filter: bounded like the key part it matches, free of control characters;
+/// `segment` ones (a policy, cluster or namespace name) hold no `/`, so that a prefix
+/// built from them ends exactly at the segment. Empty means absent.
+fn text_filter(
+    name: &str,
+    v: Option<String>,
+    segment: bool,
+) -> Result<Option<String>, ServiceError> {
+    let Some(v) = v.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if v.len() > ironroot_alerts::MAX_KEY_PART || v.chars().any(char::is_control) {
+        return Err(ServiceError::BadRequest(format!(
+            "{name} is at most {} bytes, without control characters",
+            ironroot_alerts::MAX_KEY_PART
+        )));
+    }
+    if segment && v.contains('/') {
+        return Err(ServiceError::BadRequest(format!(
+            "{name} must not contain '/'"
+        )));
+    }
+    Ok(Some(v))
+}
+
 impl AlertQuery {
-    fn filter(self) -> Result<AlertFilter, ServiceError> {
+    pub(super) fn filter(self) -> Result<AlertFilter, ServiceError> {
         let bad = |m: &str| ServiceError::BadRequest(m.into());
         if let Some(s) = &self.state {
             if !matches!(s.as_str(), "open" | "acknowledged" | "resolved") {
@@ -52,18 +88,35 @@ impl AlertQuery {
                     .ok_or_else(|| bad("after is the `next` of a previous page"))
             })
             .transpose()?;
+        let policy = text_filter("policy", self.policy, true)?;
+        let cluster = text_filter("cluster", self.cluster, true)?;
+        let namespace = text_filter("namespace", self.namespace, true)?;
+        let mut subject_prefixes: Vec<String> = text_filter("subject", self.subject, false)?
+            .into_iter()
+            .collect();
+        match (cluster, namespace) {
+            (Some(c), Some(ns)) => subject_prefixes.push(format!("cluster/{c}/{ns}/")),
+            (Some(c), None) => subject_prefixes.push(format!("cluster/{c}/")),
+            (None, Some(_)) => return Err(bad("namespace needs cluster")),
+            (None, None) => {}
+        }
         Ok(AlertFilter {
             state: self.state,
             min_severity,
             since: self.since,
+            until: self.until,
+            source: policy.map(|p| format!("policy/{p}")),
+            source_prefix: text_filter("source", self.source, false)?,
+            subject_prefixes,
             after,
             limit: self.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE),
         })
     }
 }
 
-/// `GET /v1/alerts?state=&severity=&since=&after=&limit=`: most recently seen first;
-/// `severity` is the lowest one shown.
+/// `GET /v1/alerts?state=&severity=&since=&until=&source=&subject=&policy=&cluster=&namespace=&after=&limit=`:
+/// most recently seen first; `severity` is the lowest one shown; `source` and `subject`
+/// are prefixes; `policy`, `cluster` and `namespace` name a violation's parts.
 pub(crate) async fn list(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,

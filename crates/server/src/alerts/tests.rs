@@ -3,6 +3,7 @@
 //! claims are exclusive and keep each sink's order, and illegal actions change nothing.
 
 use super::outbox::LEASE_MS;
+use super::routes::AlertQuery;
 use super::store::{ActionError, AlertFilter, Target};
 use crate::store::Store;
 use ironroot_alerts::{AlertInput, AlertKey, Change, Occurrence, Remediation, Resolver, Severity};
@@ -212,10 +213,125 @@ async fn scenario(store: Store) {
     assert_eq!(store.sinks().await.unwrap().len(), 1);
 }
 
+/// Violations filtered by policy, cluster, namespace, source and subject prefix, and
+/// time: exact segments, and `%` or `_` in a filter matching only themselves.
+async fn filters(store: Store) {
+    let violation = |policy: &str, cluster: &str, object: &str, at: u64| {
+        let key = AlertKey::policy_violation(policy, cluster, object).unwrap();
+        let store = store.clone();
+        async move {
+            store
+                .raise_alert(&key, &occurrence(at, Severity::Medium))
+                .await
+                .unwrap()
+        }
+    };
+    violation("no-privileged", "eu-1", "payments/Pod/api", 10).await;
+    violation("no-privileged", "eu-10", "payments/Pod/api", 20).await;
+    violation("non-root", "eu-1", "shop/Deployment/web", 30).await;
+    violation("no-privileged-x", "us_1", "pay%/Pod/db", 40).await;
+    store
+        .raise_alert(
+            &AlertKey::trust_loss("h1").unwrap(),
+            &occurrence(50, Severity::High),
+        )
+        .await
+        .unwrap();
+    let subjects = |q: serde_json::Value| {
+        let store = store.clone();
+        async move {
+            let f: AlertQuery = serde_json::from_value(q).unwrap();
+            let f = f.filter().unwrap();
+            let got = store.alerts(&f).await.unwrap();
+            got.into_iter()
+                .map(|a| format!("{} {}", a.source, a.subject))
+                .collect::<Vec<_>>()
+        }
+    };
+    use serde_json::json;
+    assert_eq!(
+        subjects(json!({"policy": "no-privileged"})).await,
+        [
+            "policy/no-privileged cluster/eu-10/payments/Pod/api",
+            "policy/no-privileged cluster/eu-1/payments/Pod/api"
+        ]
+    );
+    assert_eq!(
+        subjects(json!({"cluster": "eu-1"})).await,
+        [
+            "policy/non-root cluster/eu-1/shop/Deployment/web",
+            "policy/no-privileged cluster/eu-1/payments/Pod/api"
+        ]
+    );
+    assert_eq!(
+        subjects(json!({"cluster": "eu-1", "namespace": "shop"})).await,
+        ["policy/non-root cluster/eu-1/shop/Deployment/web"]
+    );
+    assert_eq!(subjects(json!({"source": "policy/"})).await.len(), 4);
+    assert_eq!(
+        subjects(json!({"source": "trust"})).await,
+        ["trust host/h1"]
+    );
+    // Wildcards are text: `_` is not "any character", `%` not "anything".
+    assert!(subjects(json!({"subject": "cluster/eu_1/"}))
+        .await
+        .is_empty());
+    assert!(subjects(json!({"subject": "cluster/%"})).await.is_empty());
+    assert_eq!(
+        subjects(json!({"subject": "cluster/us_1/pay%/"})).await,
+        ["policy/no-privileged-x cluster/us_1/pay%/Pod/db"]
+    );
+    // Case matters in both databases.
+    assert!(subjects(json!({"subject": "CLUSTER/"})).await.is_empty());
+    assert_eq!(
+        subjects(json!({"source": "policy/", "since": 15, "until": 30})).await,
+        [
+            "policy/non-root cluster/eu-1/shop/Deployment/web",
+            "policy/no-privileged cluster/eu-10/payments/Pod/api"
+        ]
+    );
+    // Filters combine with pages.
+    let first = subjects(json!({"source": "policy/", "limit": 1})).await;
+    assert_eq!(first, ["policy/no-privileged-x cluster/us_1/pay%/Pod/db"]);
+}
+
+#[test]
+fn filters_that_cannot_name_a_violation_part_are_refused() {
+    let refused = |q: serde_json::Value| {
+        let f: AlertQuery = serde_json::from_value(q).unwrap();
+        f.filter().is_err()
+    };
+    use serde_json::json;
+    assert!(
+        refused(json!({"namespace": "shop"})),
+        "namespace without cluster"
+    );
+    assert!(refused(json!({"cluster": "eu/1"})));
+    assert!(refused(json!({"policy": "a/b"})));
+    assert!(refused(json!({"subject": "cluster/\n"})));
+    assert!(refused(json!({"source": "x".repeat(513)})));
+    assert!(!refused(
+        json!({"cluster": "eu-1", "namespace": "shop", "policy": "p"})
+    ));
+    assert!(!refused(json!({"subject": "cluster/%_/"})));
+}
+
 #[tokio::test]
 async fn alerts_on_sqlite() {
     let dir = TempDir::new("alerts-store");
     scenario(Store::open_sqlite(&dir.path().join("db")).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn filters_on_sqlite() {
+    let dir = TempDir::new("alerts-filters");
+    filters(Store::open_sqlite(&dir.path().join("db")).await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_on_postgres() {
+    let Some(pg) = PgCluster::start() else { return };
+    filters(Store::open_postgres(&pg.url()).await.unwrap()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

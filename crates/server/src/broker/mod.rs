@@ -91,9 +91,10 @@ pub(crate) async fn list(
 pub(crate) async fn show(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
+    cluster: Option<axum::Extension<crate::hub::CallingCluster>>,
     Path(id): Path<String>,
 ) -> Result<Json<KeyInfo>, ServiceError> {
-    require_admin(&st, &headers)?;
+    crate::hub::require_admin_or_cluster(&st, &headers, cluster.is_some())?;
     Ok(Json(info(&find_key(&st, &id).await?)?))
 }
 

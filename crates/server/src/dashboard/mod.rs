@@ -49,6 +49,9 @@ static ASSETS: &[Asset] = &[
     asset!("export.js", JS),
     asset!("fleet.js", JS),
     asset!("views.js", JS),
+    asset!("alerts.js", JS),
+    asset!("violations.js", JS),
+    asset!("compliance.js", JS),
     asset!("app.js", JS),
 ];
 

@@ -156,8 +156,9 @@ pub(crate) async fn sweep_deadlines(st: Arc<AppState>) {
 pub(crate) async fn stream(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
+    cluster: Option<axum::Extension<crate::hub::CallingCluster>>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ServiceError> {
-    crate::admin::require_admin(&st, &headers)?;
+    crate::hub::require_admin_or_cluster(&st, &headers, cluster.is_some())?;
     let resume = last_event_id(&headers)?;
     // Subscribe before reading the log, so nothing falls between the two.
     let live = st.events.subscribe();

@@ -74,7 +74,7 @@ impl Store {
         flavor: &FlavorRow,
         group: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         revoke_in(&mut tx, &tag.host_id, tag.issued_at).await?;
         super::flavors::insert_in(&mut tx, flavor, group).await?;
         sqlx::query(
@@ -105,7 +105,7 @@ impl Store {
     /// Revokes the host's current tag (if any); returns whether there was one. A
     /// revocation logs a re-read event in the same transaction.
     pub async fn revoke_tag(&self, host_id: &str, now: u64) -> Result<bool, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let n = revoke_in(&mut tx, host_id, now).await?;
         if n > 0 {
             let reason = "asset tags revoked".to_owned();

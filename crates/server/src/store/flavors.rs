@@ -13,7 +13,7 @@ pub struct FlavorRow {
 impl Store {
     /// Inserts flavors and adds them to `group` in one transaction.
     pub async fn insert_flavors(&self, rows: &[FlavorRow], group: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         for f in rows {
             insert_in(&mut tx, f, group).await?;
         }

@@ -123,7 +123,7 @@ impl Store {
     /// through [`Store::insert_enrollment`] and [`Store::activate_enrollment`]).
     #[cfg(any(test, feature = "bench-enrollment"))]
     pub async fn put_host(&self, h: &HostRow) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM hosts WHERE ek_public = $1 AND host_id <> $2")
             .bind(&h.ek_public)
             .bind(&h.host_id)
@@ -265,7 +265,7 @@ impl Store {
         now: u64,
         cert_serial: &str,
     ) -> Result<Result<EnrollmentRow, ActivationRefused>, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "DELETE FROM enrollments WHERE enrollment_id = $1 RETURNING {ENROLLMENT_COLUMNS}"
         ))
@@ -363,7 +363,7 @@ impl Store {
     /// bound host's Node name is free again, and the trust-event log says so in the same
     /// transaction (a re-read event: the host is gone from `GET /v1/nodes`).
     pub async fn delete_host(&self, host_id: &str, now: u64) -> Result<bool, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let node = super::nodes::lock_host(&mut tx, host_id).await?.flatten();
         if let Some(node) = node {
             let reason = format!("unbound from Kubernetes node {node}: host deleted");

@@ -206,6 +206,21 @@ impl Store {
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
+
+    /// A transaction that will write. On SQLite it takes the write lock at `BEGIN`
+    /// (`BEGIN IMMEDIATE`), waiting for it under the busy timeout: a deferred transaction
+    /// that reads first and writes later fails at once with SQLITE_BUSY when another
+    /// writer committed in between (its snapshot is stale), which the busy timeout cannot
+    /// wait out. PostgreSQL's row locks need nothing of the kind.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        if self._checkpointer.is_some() {
+            self.pool.begin_with("BEGIN IMMEDIATE").await
+        } else {
+            self.pool.begin().await
+        }
+    }
 }
 
 /// A connection is checked before each use, so one broken while the database was away

@@ -100,7 +100,7 @@ impl Store {
         node: &str,
         now: u64,
     ) -> Result<BindOutcome, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let Some(previous) = lock_host(&mut tx, host_id).await? else {
             return Ok(BindOutcome::UnknownHost);
         };
@@ -137,7 +137,7 @@ impl Store {
 
     /// Unbinds `host_id` from its Node; logs a re-read event in the same transaction.
     pub async fn unbind_node(&self, host_id: &str, now: u64) -> Result<UnbindOutcome, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let Some(bound) = lock_host(&mut tx, host_id).await? else {
             return Ok(UnbindOutcome::UnknownHost);
         };

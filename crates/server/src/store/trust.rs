@@ -76,7 +76,7 @@ impl Store {
         let to = from
             .next(TrustInput::DeadlinePassed)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let rows = sqlx::query(
             "UPDATE hosts SET trust_state = $1 WHERE trust_state = $2 AND trust_deadline <= $3 \
              RETURNING host_id, hostname, trust_deadline",
@@ -189,7 +189,7 @@ impl Store {
     /// a trust event, signed report attached. All or nothing: if the transaction fails,
     /// no report, state or event of the batch was written.
     pub async fn write_verdicts(&self, batch: &[Verdict]) -> Result<Vec<TrustState>, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut previous = Vec::with_capacity(batch.len());
         for v in batch {
             let r = &v.report;

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 mod controller;
+mod governance;
 mod objects;
 
 /// The control plane, starting in the background while the nodes boot.
@@ -90,8 +91,9 @@ impl Act {
         );
         let kube = ironroot_controller::run::kube_client(Some(cluster.kubeconfig())).await?;
 
-        step("An administrator binds each host to its Node (`ironroot host bind HOST NODE`); the controller and its admission webhook start");
+        step("An administrator binds each host to its Node (`ironroot host bind HOST NODE`); the cluster registers with the policy hub; the controller and its admission webhook start");
         bind_nodes(s, &kube).await?;
+        let (identity, published) = governance::register(s.admin).await?;
         let started = Instant::now();
         let peers = controller::Peers {
             service_url: s.service_url,
@@ -100,7 +102,7 @@ impl Act {
             log: s.logs.join("controller.log"),
         };
         let act = Act {
-            _controller: controller::start(peers, &kube).await?,
+            _controller: controller::start(peers, &kube, identity).await?,
             kube,
             cluster,
         };
@@ -122,6 +124,9 @@ impl Act {
         act.get_pods().await?;
         let affinity = objects::affinity_of(&act.kube, "app=payments-eu").await?;
         println!("\n    the webhook added, from key payments-eu's policy: {affinity}");
+
+        step("Governance: the policy set written once at the hub, pulled signed by the cluster's controller, enforced at admission and audited");
+        governance::show(&act.kube, s.admin, published).await?;
         Ok(act)
     }
 

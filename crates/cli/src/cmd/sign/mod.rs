@@ -15,6 +15,7 @@
 mod attest;
 mod attestations;
 mod keys;
+pub(crate) use keys::write_new;
 mod verify;
 
 use super::{Output, EXIT_ERROR, EXIT_UNTRUSTED};

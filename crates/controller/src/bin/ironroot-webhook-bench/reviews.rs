@@ -13,7 +13,7 @@ use std::sync::Arc;
 const EU_IMAGE: &str = "registry.example:5000/apps/eu-app@sha256:5b0c6e7f3c0c7a1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192";
 const SIDECAR: &str = "registry.example:5000/infra/log-shipper:1.4.2";
 
-struct Views(HashMap<String, NodeView>);
+pub struct Views(HashMap<String, NodeView>);
 
 impl NodeViews for Views {
     fn view(&self, node: &str) -> NodeView {
@@ -24,7 +24,7 @@ impl NodeViews for Views {
     }
 }
 
-fn views() -> Views {
+pub fn views() -> Views {
     let node = |trust, region: &str| NodeView {
         trust,
         tags: BTreeMap::from([
@@ -89,9 +89,15 @@ fn pod(name: &str) -> Value {
 
 /// The review of request `i` of a phase: even ones a pod CREATE (mutated), odd ones a
 /// pods/binding (validated; every fifth to a US node, refused). Its path and the
-/// answer's expected `allowed`.
-pub fn review(i: usize) -> (&'static str, Value, bool) {
+/// answer's expected `allowed`. `governed` (a policy set in force): thirds instead, the
+/// middle one a pod CREATE at the validating hook, which the set judges in full.
+pub fn review(i: usize, governed: bool) -> (&'static str, Value, bool) {
     let uid = format!("0b6f1c9e-6c1e-4a8e-9f4b-{i:012}");
+    let (creates, to_us) = match governed {
+        true if i % 3 == 1 => return ("/validate/pods", super::governed::pod_create(&uid), true),
+        true => (i.is_multiple_of(3), i % 15 == 2),
+        false => (i.is_multiple_of(2), i % 10 == 1),
+    };
     let user = |u: &str| json!({"username": u, "groups": ["system:authenticated"]});
     let request = |kind: &str, sub: Option<&str>, object: Value, user: Value| {
         json!({
@@ -108,11 +114,11 @@ pub fn review(i: usize) -> (&'static str, Value, bool) {
             }
         })
     };
-    if i.is_multiple_of(2) {
+    if creates {
         let sa = user("system:serviceaccount:kube-system:replicaset-controller");
         ("/mutate/pods", request("Pod", None, pod(""), sa), true)
     } else {
-        let node = if i % 10 == 1 { "us-1" } else { "eu-1" };
+        let node = if to_us { "us-1" } else { "eu-1" };
         let binding = json!({"apiVersion": "v1", "kind": "Binding",
             "metadata": {"name": "eu-app-7d9f8b6c5-q2x4z", "namespace": "apps", "uid": uid},
             "target": {"kind": "Node", "name": node}});

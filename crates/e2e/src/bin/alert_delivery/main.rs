@@ -14,7 +14,7 @@ mod receiver;
 
 use anyhow::Context;
 use ironroot_alerts::webhook::{body, sign, DELIVERY_HEADER, SIGNATURE_HEADER};
-use ironroot_api::{AlertChange, AssignGroup, FlavorsFromHostRequest, SinkSpec, WebhookSink};
+use ironroot_api::{AlertChange, AssignGroup, SinkSpec, WebhookSink};
 use ironroot_e2e::{Node, Platform, TempDir};
 use ironroot_verifier::FlavorGroup;
 use std::time::{Duration, Instant};
@@ -89,23 +89,7 @@ async fn main() -> anyhow::Result<()> {
     p.admin
         .put_flavor_group(&FlavorGroup::default_group("empty"))
         .await?;
-    let mut sessions = Vec::new();
-    for (i, node) in nodes.iter().enumerate() {
-        let mut s = node.session(&p.url(), &p.service.ca_pem)?;
-        let host_id = s.ensure_enrolled().await?;
-        s.attest_once().await?;
-        if i == 0 {
-            let req = FlavorsFromHostRequest {
-                host_id: host_id.clone(),
-                label: "golden".into(),
-                parts: vec![],
-                flavor_group: None,
-            };
-            p.admin.flavors_from_host(&req).await?;
-        }
-        anyhow::ensure!(s.attest_once().await?.trusted, "{} not trusted", node.name);
-        sessions.push((s, host_id));
-    }
+    let mut sessions = ironroot_e2e::trusted_sessions(&p, &nodes).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     while rx.rx.try_recv().is_ok() {}
 

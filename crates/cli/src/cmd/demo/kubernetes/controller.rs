@@ -5,6 +5,7 @@
 //! the narrative.
 
 use anyhow::Context;
+use ironroot_controller::hub::cluster::GovernanceSettings;
 use ironroot_controller::run::{Settings, WebhookListener};
 use ironroot_controller::state::State;
 use std::path::{Path, PathBuf};
@@ -42,7 +43,11 @@ impl Drop for Running {
 
 /// Serves the webhook on loopback with a certificate made for this run, registers it
 /// with the API server (failure policy Fail), and starts the controller.
-pub(super) async fn start(p: Peers<'_>, kube: &kube::Client) -> anyhow::Result<Running> {
+pub(super) async fn start(
+    p: Peers<'_>,
+    kube: &kube::Client,
+    hub: super::governance::Identity,
+) -> anyhow::Result<Running> {
     let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])?;
     let cert_pem = cert.cert.pem();
     let identity = ironroot_tls::Identity::from_pem(
@@ -63,6 +68,7 @@ pub(super) async fn start(p: Peers<'_>, kube: &kube::Client) -> anyhow::Result<R
     );
 
     let ca = std::fs::read(p.service_data.join("ca.pem"))?;
+    let governance = governance(&p, &ca, &hub, &cert_pem, listener.local_addr()?)?;
     let token =
         zeroize::Zeroizing::new(std::fs::read_to_string(p.service_data.join("admin.token"))?);
     let service = ironroot_client::Client::admin(
@@ -97,7 +103,11 @@ pub(super) async fn start(p: Peers<'_>, kube: &kube::Client) -> anyhow::Result<R
                         insecure_registries: Vec::new(),
                     };
                     let state = Arc::new(State::default());
-                    ironroot_controller::run::run(service, kube, Settings::default(), state, Some(webhook))
+                    let settings = Settings {
+                        governance: Some(governance),
+                        ..Settings::default()
+                    };
+                    ironroot_controller::run::run(service, kube, settings, state, Some(webhook))
                         .await
                 };
                 tokio::select! {
@@ -112,4 +122,34 @@ pub(super) async fn start(p: Peers<'_>, kube: &kube::Client) -> anyhow::Result<R
         stop: Some(stop),
         thread: Some(thread),
     })
+}
+
+/// The hub's part: the cluster's own client of the hub, the last good bundle kept beside
+/// the logs, a probe of its own webhook, and audits every 10 s (60 s by default) so the
+/// demo's changes show soon.
+fn governance(
+    p: &Peers<'_>,
+    ca: &[u8],
+    hub: &super::governance::Identity,
+    webhook_cert_pem: &str,
+    webhook_addr: std::net::SocketAddr,
+) -> anyhow::Result<GovernanceSettings> {
+    use ironroot_controller::hub;
+    let client = hub::client::cluster_client(p.service_url, ca, &hub.cert_pem, &hub.key_pem)?;
+    let cluster_id =
+        hub::identity::cluster_id(hub.cert_pem.as_bytes()).context("the cluster certificate")?;
+    let state_dir = p.log.with_extension("state");
+    let mut g = GovernanceSettings::new(Some(hub::cluster::HubLink {
+        hub: Arc::new(client),
+        cluster_id,
+        state_dir: Some(state_dir),
+    }));
+    g.audit_interval = std::time::Duration::from_secs(10);
+    g.own_namespace = "ironroot-system".into();
+    let leaf = ironroot_tls::certs_from_pem(webhook_cert_pem.as_bytes())?
+        .into_iter()
+        .next()
+        .context("the webhook's certificate")?;
+    g.probe = Some(hub::probe::WebhookProbe::new(webhook_addr, leaf)?);
+    Ok(g)
 }

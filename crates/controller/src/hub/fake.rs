@@ -1,0 +1,76 @@
+//! A hub in memory for the unit tests: serves the bundle and JWKS it is given, records
+//! what the cluster reports, and fails on demand.
+
+use super::{Hub, HubError};
+use crate::webhook::BoxFuture;
+use ironroot_api::{ComplianceReport, SignedBundle, ViolationBatch};
+use ironroot_crypto::JwkSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+#[derive(Default)]
+pub struct FakeHub {
+    pub bundle: Mutex<Option<SignedBundle>>,
+    pub jwks: Mutex<JwkSet>,
+    pub jwks_reads: AtomicUsize,
+    pub compliance: Mutex<Vec<ComplianceReport>>,
+    pub violations: Mutex<Vec<ViolationBatch>>,
+    pub down: AtomicBool,
+    /// Violation posts refused before one is accepted.
+    pub refuse_violations: AtomicUsize,
+}
+
+impl FakeHub {
+    fn up(&self) -> Result<(), HubError> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(HubError("connection refused".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Hub for FakeHub {
+    fn bundle(&self, have: Option<u64>) -> BoxFuture<'_, Result<Option<SignedBundle>, HubError>> {
+        Box::pin(async move {
+            self.up()?;
+            let b = self.bundle.lock().unwrap().clone();
+            Ok(b.filter(|b| Some(b.version) != have))
+        })
+    }
+
+    fn jwks(&self) -> BoxFuture<'_, Result<JwkSet, HubError>> {
+        Box::pin(async move {
+            self.up()?;
+            self.jwks_reads.fetch_add(1, Ordering::SeqCst);
+            Ok(self.jwks.lock().unwrap().clone())
+        })
+    }
+
+    fn report_compliance<'a>(
+        &'a self,
+        report: &'a ComplianceReport,
+    ) -> BoxFuture<'a, Result<(), HubError>> {
+        Box::pin(async move {
+            self.up()?;
+            self.compliance.lock().unwrap().push(report.clone());
+            Ok(())
+        })
+    }
+
+    fn report_violations<'a>(
+        &'a self,
+        batch: &'a ViolationBatch,
+    ) -> BoxFuture<'a, Result<(), HubError>> {
+        Box::pin(async move {
+            self.up()?;
+            let refused = self.refuse_violations.load(Ordering::SeqCst);
+            if refused > 0 {
+                self.refuse_violations.store(refused - 1, Ordering::SeqCst);
+                return Err(HubError("503".into()));
+            }
+            self.violations.lock().unwrap().push(batch.clone());
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,107 @@
+//! Registering, listing and removing clusters (administrator): a cluster's certificate
+//! is issued from its CSR under `urn:ironroot:cluster:{id}`, and removing the cluster
+//! revokes it (the cluster gate checks the serial against the row).
+
+use super::is_dns_label;
+use super::overview::{cluster_status, Clock, Statuses};
+use super::store::ClusterRow;
+use crate::error::{ApiJson, ServiceError};
+use crate::{now, AppState};
+use axum::extract::{Path, State};
+use axum::Json;
+use ironroot_api::{ClusterInfo, ClusterList, RegisterCluster, RegisteredCluster};
+use std::sync::Arc;
+
+/// `POST /v1/clusters`.
+pub(crate) async fn register_cluster(
+    State(st): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<RegisterCluster>,
+) -> Result<Json<RegisteredCluster>, ServiceError> {
+    if !is_dns_label(&req.name) {
+        return Err(ServiceError::BadRequest(
+            "a cluster name is a DNS-1123 label: 1-63 of a-z, 0-9 and '-', starting and \
+             ending with a letter or digit"
+                .into(),
+        ));
+    }
+    let id = format!("cl-{}", uuid::Uuid::new_v4());
+    let issued = st
+        .pki
+        .issue_cluster_cert(&req.csr_pem, &id, st.config.cluster_cert_lifetime_secs)
+        .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+    let row = ClusterRow {
+        id: id.clone(),
+        name: req.name.clone(),
+        cert_serial: issued.serial,
+        cert_not_after: issued.not_after,
+        registered_at: now(),
+        policy_version: None,
+        last_report_at: None,
+        webhook_serving: None,
+    };
+    if !st.store.insert_cluster(&row).await? {
+        return Err(ServiceError::Conflict(format!(
+            "a cluster named {} is already registered",
+            req.name
+        )));
+    }
+    tracing::info!(cluster = %id, name = %req.name, "cluster registered");
+    Ok(Json(RegisteredCluster {
+        id,
+        name: req.name,
+        cert_pem: issued.pem,
+        ca_pem: st.pki.ca_pem.clone(),
+        not_after: issued.not_after,
+    }))
+}
+
+/// `GET /v1/clusters`.
+pub(crate) async fn list_clusters(
+    State(st): State<Arc<AppState>>,
+) -> Result<Json<ClusterList>, ServiceError> {
+    let registered = st.store.clusters().await?;
+    let current = st.store.policy_version(None, false).await?.map(|(v, _)| v);
+    let rows = st.store.compliance_rows().await?;
+    let statuses = Statuses::new(&rows);
+    let clock = Clock {
+        now: now(),
+        stale_secs: st.config.cluster_stale_secs,
+    };
+    let clusters = registered
+        .into_iter()
+        .map(|c| ClusterInfo {
+            status: cluster_status(&c, current.as_ref(), &statuses, clock),
+            id: c.id,
+            name: c.name,
+            registered_at: c.registered_at,
+            cert_not_after: c.cert_not_after,
+            policy_version: c.policy_version,
+            last_report_at: c.last_report_at,
+            webhook_serving: c.webhook_serving,
+        })
+        .collect();
+    Ok(Json(ClusterList { clusters }))
+}
+
+/// `DELETE /v1/clusters/{id}`: the cluster, its statuses (its history stays) and, at
+/// once, its certificate.
+pub(crate) async fn remove_cluster(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ServiceError> {
+    let name = st
+        .store
+        .clusters()
+        .await?
+        .into_iter()
+        .find(|c| c.id == id)
+        .map(|c| c.name);
+    if !st.store.delete_cluster(&id).await? {
+        return Err(ServiceError::NotFound(format!("cluster {id}")));
+    }
+    if let Some(name) = name {
+        super::alerting::cluster_removed(&st, &name).await?;
+    }
+    tracing::info!(cluster = %id, "cluster removed; its certificate is revoked");
+    Ok(Json(serde_json::json!({ "deleted": id })))
+}

@@ -1,0 +1,84 @@
+//! The policy hub (issue 14, docs/hub.md): clusters registered with their own mTLS
+//! identity, the versioned policy set, the signed bundle each cluster's controller pulls,
+//! and the compliance and violations clusters report, aggregated, kept as history and
+//! turned into alerts.
+//!
+//! Everything lives in the database (`0009_hub.sql`): any replica answers any cluster,
+//! and the outage watcher's alert is a compare-and-set, so replicas never double it.
+//! This module must never trust what a cluster says about another cluster: the caller's
+//! identity comes from its certificate ([`authenticate`]), never from a body.
+
+mod alerting;
+mod clusters;
+mod overview;
+mod policies;
+mod reports;
+mod store;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use alerting::watch_outages;
+pub(crate) use clusters::{list_clusters, register_cluster, remove_cluster};
+pub(crate) use policies::{
+    bundle, current_policies, policy_version, policy_versions, put_policies,
+};
+pub(crate) use reports::{compliance, compliance_history, report_compliance, report_violations};
+
+use crate::pki::ClientKind;
+use crate::store::StoreError;
+use crate::tls::PeerIdentity;
+use crate::AppState;
+
+/// The registered cluster a request came from (put there by `gate::cluster`).
+#[derive(Debug, Clone)]
+pub(crate) struct CallingCluster {
+    pub id: String,
+    pub name: String,
+}
+
+/// The cluster whose current certificate the caller presented, if it did: a host's
+/// certificate, a removed cluster's, or a superseded serial is no cluster.
+pub(crate) async fn authenticate(
+    st: &AppState,
+    peer: Option<&PeerIdentity>,
+) -> Result<Option<CallingCluster>, StoreError> {
+    let Some(PeerIdentity(Some(id))) = peer else {
+        return Ok(None);
+    };
+    if id.kind != ClientKind::Cluster {
+        return Ok(None);
+    }
+    Ok(st
+        .store
+        .cluster_by_cert(&id.host_id, &id.serial)
+        .await?
+        .map(|c| CallingCluster {
+            id: c.id,
+            name: c.name,
+        }))
+}
+
+/// The check of a handler behind `gate::admin_or_cluster` (kept in the handler too, so
+/// that a route moved to another group stays closed): the administrator token, or a
+/// cluster that gate authenticated (`cluster_passed`: its [`CallingCluster`] is there).
+pub(crate) fn require_admin_or_cluster(
+    st: &AppState,
+    headers: &axum::http::HeaderMap,
+    cluster_passed: bool,
+) -> Result<(), crate::error::ServiceError> {
+    if cluster_passed {
+        return Ok(());
+    }
+    crate::admin::require_admin(st, headers)
+}
+
+/// Whether `name` is a DNS-1123 label: 1-63 of `a-z0-9-`, starting and ending with an
+/// alphanumeric (what Kubernetes accepts as a namespace, and what policy scopes name).
+pub(crate) fn is_dns_label(name: &str) -> bool {
+    let b = name.as_bytes();
+    (1..=63).contains(&b.len())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.first().is_some_and(u8::is_ascii_alphanumeric)
+        && b.last().is_some_and(u8::is_ascii_alphanumeric)
+}

@@ -1,0 +1,396 @@
+//! The hub's tables (migration `0009_hub.sql`): clusters, policy versions, each
+//! cluster's latest status per policy, and the history of its changes. Every query runs
+//! on SQLite and PostgreSQL alike (sqlx `Any`, `$n` placeholders, `i64` integers).
+
+use crate::store::{to_i64, to_u64, Store, StoreError};
+use ironroot_api::{ComplianceChange, ComplianceReport, ComplianceStatus, PolicyVersion};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+/// A registered cluster as stored.
+#[derive(Debug, Clone)]
+pub(crate) struct ClusterRow {
+    pub id: String,
+    pub name: String,
+    pub cert_serial: String,
+    pub cert_not_after: u64,
+    pub registered_at: u64,
+    pub policy_version: Option<u64>,
+    pub last_report_at: Option<u64>,
+    pub webhook_serving: Option<bool>,
+}
+
+/// One policy of a stored version: what reports and the overview need without parsing
+/// the document again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PolicyMeta {
+    pub id: String,
+    pub severity: String,
+    pub description: String,
+}
+
+/// A stored policy version.
+#[derive(Debug, Clone)]
+pub(crate) struct VersionRow {
+    pub version: PolicyVersion,
+    pub policies: Vec<PolicyMeta>,
+}
+
+/// One cluster's latest status for one policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StatusRow {
+    pub cluster_id: String,
+    pub policy: String,
+    pub policy_version: u64,
+    pub status: ComplianceStatus,
+    pub violations: u64,
+    pub reported_at: u64,
+}
+
+/// A (cluster, policy) whose status or count changed with a report.
+#[derive(Debug, Clone)]
+pub(crate) struct Changed {
+    pub policy: String,
+    pub status: ComplianceStatus,
+}
+
+/// `GET /v1/compliance/history`'s filters.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HistoryFilter {
+    pub since: u64,
+    pub until: u64,
+    /// A cluster's id or name.
+    pub cluster: Option<String>,
+    pub policy: Option<String>,
+}
+
+pub(crate) fn parse_status(s: &str) -> Result<ComplianceStatus, StoreError> {
+    use ComplianceStatus::*;
+    [Compliant, Unknown, Pending, NonCompliant]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+        .ok_or_else(|| StoreError::Corrupt(format!("compliance status {s:?}")))
+}
+
+const CLUSTER_COLUMNS: &str = "cluster_id, name, cert_serial, cert_not_after, registered_at, \
+    policy_version, last_report_at, webhook_serving";
+
+fn cluster_row(r: &sqlx::any::AnyRow) -> Result<ClusterRow, StoreError> {
+    let opt = |c: &str| r.try_get::<Option<i64>, _>(c).map(|v| v.map(to_u64));
+    Ok(ClusterRow {
+        id: r.try_get("cluster_id")?,
+        name: r.try_get("name")?,
+        cert_serial: r.try_get("cert_serial")?,
+        cert_not_after: to_u64(r.try_get("cert_not_after")?),
+        registered_at: to_u64(r.try_get("registered_at")?),
+        policy_version: opt("policy_version")?,
+        last_report_at: opt("last_report_at")?,
+        webhook_serving: opt("webhook_serving")?.map(|v| v != 0),
+    })
+}
+
+fn version_row(r: &sqlx::any::AnyRow) -> Result<VersionRow, StoreError> {
+    let policies: Vec<PolicyMeta> = serde_json::from_str(&r.try_get::<String, _>("policies")?)
+        .map_err(|e| StoreError::Corrupt(format!("policy version's policies: {e}")))?;
+    Ok(VersionRow {
+        version: PolicyVersion {
+            version: to_u64(r.try_get("version")?),
+            sha256: r.try_get("sha256")?,
+            by: r.try_get("changed_by")?,
+            at: to_u64(r.try_get("changed_at")?),
+            comment: r.try_get("comment")?,
+            policies: policies.iter().map(|p| p.id.clone()).collect(),
+        },
+        policies,
+    })
+}
+
+const VERSION_COLUMNS: &str = "version, sha256, changed_by, changed_at, comment, policies";
+
+impl Store {
+    /// Registers a cluster; `false` when its name is taken.
+    pub(crate) async fn insert_cluster(&self, c: &ClusterRow) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO hub_clusters (cluster_id, name, cert_serial, cert_not_after, \
+             registered_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(&c.cert_serial)
+        .bind(to_i64(c.cert_not_after))
+        .bind(to_i64(c.registered_at))
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn clusters(&self) -> Result<Vec<ClusterRow>, StoreError> {
+        let q = format!("SELECT {CLUSTER_COLUMNS} FROM hub_clusters ORDER BY name");
+        let rows = sqlx::query(&q).fetch_all(self.pool()).await?;
+        rows.iter().map(cluster_row).collect()
+    }
+
+    /// The cluster `id` if `serial` is its current certificate's.
+    pub(crate) async fn cluster_by_cert(
+        &self,
+        id: &str,
+        serial: &str,
+    ) -> Result<Option<ClusterRow>, StoreError> {
+        let q = format!(
+            "SELECT {CLUSTER_COLUMNS} FROM hub_clusters WHERE cluster_id = $1 AND cert_serial = $2"
+        );
+        let row = sqlx::query(&q)
+            .bind(id)
+            .bind(serial)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(cluster_row).transpose()
+    }
+
+    /// Removes a cluster (and so revokes its certificate); `false` when there was none.
+    pub(crate) async fn delete_cluster(&self, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM hub_clusters WHERE cluster_id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The newest policy version's number.
+    pub(crate) async fn current_policy_version(&self) -> Result<Option<u64>, StoreError> {
+        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM hub_policy_versions")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(v.map(to_u64))
+    }
+
+    /// Records version `v.version`; `false` when another change took that number first.
+    pub(crate) async fn insert_policy_version(
+        &self,
+        v: &VersionRow,
+        document: &str,
+    ) -> Result<bool, StoreError> {
+        let policies = serde_json::to_string(&v.policies)
+            .map_err(|e| StoreError::Corrupt(format!("policy list: {e}")))?;
+        let done = sqlx::query(
+            "INSERT INTO hub_policy_versions (version, document, sha256, changed_by, changed_at, \
+             comment, policies) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        )
+        .bind(to_i64(v.version.version))
+        .bind(document)
+        .bind(&v.version.sha256)
+        .bind(&v.version.by)
+        .bind(to_i64(v.version.at))
+        .bind(v.version.comment.clone())
+        .bind(policies)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Version `n` (the newest with `None`), with its document when `with_document`.
+    pub(crate) async fn policy_version(
+        &self,
+        n: Option<u64>,
+        with_document: bool,
+    ) -> Result<Option<(VersionRow, Option<String>)>, StoreError> {
+        let doc = if with_document { ", document" } else { "" };
+        let q = format!(
+            "SELECT {VERSION_COLUMNS}{doc} FROM hub_policy_versions \
+             WHERE version = COALESCE($1, (SELECT MAX(version) FROM hub_policy_versions))"
+        );
+        let row = sqlx::query(&q)
+            .bind(n.map(to_i64))
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(r) = row else { return Ok(None) };
+        let document = if with_document {
+            Some(r.try_get::<String, _>("document")?)
+        } else {
+            None
+        };
+        Ok(Some((version_row(&r)?, document)))
+    }
+
+    /// Every version, newest first.
+    pub(crate) async fn policy_versions(&self) -> Result<Vec<PolicyVersion>, StoreError> {
+        let q = format!("SELECT {VERSION_COLUMNS} FROM hub_policy_versions ORDER BY version DESC");
+        let rows = sqlx::query(&q).fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| version_row(r).map(|v| v.version))
+            .collect()
+    }
+
+    /// Stores a cluster's report in one transaction: each policy's latest status, a
+    /// history row for each (cluster, policy) whose status or count changed, and the
+    /// cluster's own last report. Returns what changed.
+    pub(crate) async fn record_compliance(
+        &self,
+        cluster: &super::CallingCluster,
+        r: &ComplianceReport,
+        now: u64,
+    ) -> Result<Vec<Changed>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        // What the cluster said last, read once (a report holds up to 256 policies).
+        let before: std::collections::HashMap<String, (String, i64)> = sqlx::query(
+            "SELECT policy, status, violations FROM hub_compliance WHERE cluster_id = $1",
+        )
+        .bind(&cluster.id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|b| {
+            Ok((
+                b.try_get("policy")?,
+                (b.try_get("status")?, b.try_get("violations")?),
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+        let mut changed = Vec::new();
+        for p in &r.policies {
+            let same = match before.get(&p.policy) {
+                Some((status, violations)) => {
+                    parse_status(status)? == p.status && to_u64(*violations) == p.violations
+                }
+                None => false,
+            };
+            sqlx::query(
+                "INSERT INTO hub_compliance (cluster_id, policy, policy_version, status, \
+                 violations, reported_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (cluster_id, policy) DO UPDATE SET policy_version = $3, \
+                 status = $4, violations = $5, reported_at = $6",
+            )
+            .bind(&cluster.id)
+            .bind(&p.policy)
+            .bind(to_i64(r.policy_version))
+            .bind(p.status.as_str())
+            .bind(to_i64(p.violations))
+            .bind(to_i64(now))
+            .execute(&mut *tx)
+            .await?;
+            if same {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO hub_compliance_history (at, cluster_id, cluster_name, policy, \
+                 policy_version, status, violations) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(to_i64(now))
+            .bind(&cluster.id)
+            .bind(&cluster.name)
+            .bind(&p.policy)
+            .bind(to_i64(r.policy_version))
+            .bind(p.status.as_str())
+            .bind(to_i64(p.violations))
+            .execute(&mut *tx)
+            .await?;
+            changed.push(Changed {
+                policy: p.policy.clone(),
+                status: p.status,
+            });
+        }
+        sqlx::query(
+            "UPDATE hub_clusters SET last_report_at = $1, policy_version = $2, \
+             webhook_serving = $3 WHERE cluster_id = $4",
+        )
+        .bind(to_i64(now))
+        .bind(to_i64(r.policy_version))
+        .bind(i64::from(r.webhook_serving))
+        .bind(&cluster.id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Every cluster's latest status for every policy it reported.
+    pub(crate) async fn compliance_rows(&self) -> Result<Vec<StatusRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT cluster_id, policy, policy_version, status, violations, reported_at \
+             FROM hub_compliance",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StatusRow {
+                    cluster_id: r.try_get("cluster_id")?,
+                    policy: r.try_get("policy")?,
+                    policy_version: to_u64(r.try_get("policy_version")?),
+                    status: parse_status(&r.try_get::<String, _>("status")?)?,
+                    violations: to_u64(r.try_get("violations")?),
+                    reported_at: to_u64(r.try_get("reported_at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// The history's changes matching `f`, oldest first, at most `limit`.
+    pub(crate) async fn compliance_history(
+        &self,
+        f: &HistoryFilter,
+        limit: usize,
+    ) -> Result<Vec<ComplianceChange>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, cluster_id, cluster_name, policy, policy_version, status, violations \
+             FROM hub_compliance_history WHERE at >= $1 AND at < $2 \
+             AND ($3 = '' OR cluster_id = $3 OR cluster_name = $3) AND ($4 = '' OR policy = $4) \
+             ORDER BY seq LIMIT $5",
+        )
+        .bind(to_i64(f.since))
+        .bind(to_i64(f.until))
+        .bind(f.cluster.clone().unwrap_or_default())
+        .bind(f.policy.clone().unwrap_or_default())
+        .bind(to_i64(u64::try_from(limit).unwrap_or(u64::MAX)))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ComplianceChange {
+                    at: to_u64(r.try_get("at")?),
+                    cluster: r.try_get("cluster_id")?,
+                    cluster_name: r.try_get("cluster_name")?,
+                    policy: r.try_get("policy")?,
+                    policy_version: to_u64(r.try_get("policy_version")?),
+                    status: parse_status(&r.try_get::<String, _>("status")?)?,
+                    violations: to_u64(r.try_get("violations")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Marks cluster `id`'s outage as alerted (`down`) or over; `true` only for the one
+    /// caller (of every replica) that made the change.
+    pub(crate) async fn set_cluster_outage(
+        &self,
+        id: &str,
+        down: bool,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE hub_clusters SET outage = $1 WHERE cluster_id = $2 AND outage = $3",
+        )
+        .bind(i64::from(down))
+        .bind(id)
+        .bind(i64::from(!down))
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Clusters not yet marked down whose last report (or registration, if none) is
+    /// older than `cutoff`.
+    pub(crate) async fn overdue_clusters(
+        &self,
+        cutoff: u64,
+    ) -> Result<Vec<ClusterRow>, StoreError> {
+        let q = format!(
+            "SELECT {CLUSTER_COLUMNS} FROM hub_clusters WHERE outage = 0 \
+             AND COALESCE(last_report_at, registered_at) < $1"
+        );
+        let rows = sqlx::query(&q)
+            .bind(to_i64(cutoff))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(cluster_row).collect()
+    }
+}
