@@ -13,7 +13,8 @@
 //! * a cluster (its client certificate): `GET /v1/cluster/bundle` (`If-None-Match` with
 //!   the version it holds: 304 when unchanged; else [`SignedBundle`]),
 //!   `POST /v1/cluster/compliance` ([`ComplianceReport`]), `POST /v1/cluster/violations`
-//!   ([`ViolationBatch`]).
+//!   ([`ViolationBatch`]), `POST /v1/cluster/remediations` ([`RemediationReport`] →
+//!   [`RemediationOutcome`]: what the controller did about a host's loss of trust).
 
 use serde::{Deserialize, Serialize};
 
@@ -244,6 +245,62 @@ pub struct ViolationEvent {
 #[serde(deny_unknown_fields)]
 pub struct ViolationBatch {
     pub violations: Vec<ViolationEvent>,
+}
+
+/// The longest [`RemediationReport::detail`], in bytes.
+pub const MAX_REMEDIATION_DETAIL: usize = 1024;
+
+/// What a cluster's controller did to the Node of a host that lost trust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemediationAction {
+    /// The Node was tainted (no new pods; `NoExecute` only while the brake is released).
+    Taint,
+    /// A drain through the Eviction API started, or finished.
+    Drain,
+    /// A drain was due but the brake (its rate or cut-off) held it back.
+    HeldByBrake,
+}
+
+impl RemediationAction {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RemediationAction::Taint => "taint",
+            RemediationAction::Drain => "drain",
+            RemediationAction::HeldByBrake => "held_by_brake",
+        }
+    }
+}
+
+/// `POST /v1/cluster/remediations`: one remediation of one Node. The hub records it on
+/// the host's open trust-loss alert only when `node` is the Node that host is bound to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemediationReport {
+    pub host_id: String,
+    /// The Kubernetes Node the controller acted on.
+    pub node: String,
+    pub action: RemediationAction,
+    /// Unix seconds, the cluster's clock.
+    pub at: u64,
+    /// One line for people, at most [`MAX_REMEDIATION_DETAIL`] bytes.
+    #[serde(default)]
+    pub detail: String,
+}
+
+/// The answer to a [`RemediationReport`]: the alert it was recorded on, if any. Nothing
+/// is recorded when the host has no unresolved trust-loss alert, or when the alert
+/// already shows as much (a drain is never downgraded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemediationOutcome {
+    pub recorded: bool,
+    /// The trust-loss alert of the host, when one is unresolved.
+    pub alert_id: Option<String>,
+    /// The alert's remediation after the report (`taint`, `drain`, `held-by-brake`, …).
+    pub remediation: Option<String>,
+    /// Why nothing was recorded, for the controller's log.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
 }
 
 /// One cluster's status for one policy, in the overview.

@@ -14,6 +14,7 @@ mod error;
 mod events;
 mod governance;
 mod hostname;
+mod images;
 mod key_packet;
 mod kubernetes;
 mod trust;
@@ -27,6 +28,7 @@ pub use error::{ApiError, ErrorKind};
 pub use events::TrustEvent;
 pub use governance::*;
 pub use hostname::{dns_hostname, HostnameError, MAX_HOSTNAME};
+pub use images::ImageScanSummary;
 pub use key_packet::{KeyPacket, KeyPacketError, MAX_KEY_PACKET_LEN};
 pub use kubernetes::{
     node_name, BindNode, NodeNameError, NodeTrust, NodeTrustList, UnboundNode, MAX_NODE_NAME,

@@ -9,7 +9,7 @@ use crate::{Client, ClientError};
 use ironroot_api::{
     ClusterInfo, ClusterList, ComplianceHistory, ComplianceOverview, ComplianceReport,
     PolicyChange, PolicyDocument, PolicyHistory, PolicyVersion, RegisterCluster, RegisteredCluster,
-    SignedBundle, ViolationBatch,
+    RemediationOutcome, RemediationReport, SignedBundle, ViolationBatch,
 };
 use reqwest::Method;
 use serde_json::Value;
@@ -151,6 +151,15 @@ impl Client {
     pub async fn report_violations(&self, b: &ViolationBatch) -> Result<(), ClientError> {
         let _: Value = self.post("/v1/cluster/violations", b).await?;
         Ok(())
+    }
+
+    /// `POST /v1/cluster/remediations` (a cluster): what its controller did to the Node
+    /// of a host that lost trust, recorded on the host's trust-loss alert.
+    pub async fn report_remediation(
+        &self,
+        r: &RemediationReport,
+    ) -> Result<RemediationOutcome, ClientError> {
+        self.post("/v1/cluster/remediations", r).await
     }
 }
 

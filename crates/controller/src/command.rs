@@ -208,6 +208,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 }),
         )),
         violations: None,
+        remediations: None,
         governance: None,
         trusted_keys: trusted_keys(&args.trusted_keys)?,
         pipeline_key: args.pipeline_key.clone(),

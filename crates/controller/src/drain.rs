@@ -35,6 +35,8 @@ pub struct Drainer {
     /// arrives over some moments, and is judged whole by the brake before anything is
     /// evicted.
     pub settle: Duration,
+    /// Where drains and held drains are reported for the hub.
+    pub remediations: crate::remediation::Remediations,
 }
 
 impl Drainer {
@@ -77,6 +79,9 @@ impl Drainer {
                 this.alert(s, &untrusted).await;
                 this.state.dirty().mark_all(); // the taint's effect depends on the brake
             }
+            if this.enabled {
+                this.report_brake(&untrusted, now);
+            }
             draining.0.retain(|name, h| {
                 let keep = !h.is_finished()
                     && untrusted
@@ -105,6 +110,8 @@ impl Drainer {
                     DrainVerdict::Later(_) | DrainVerdict::Held => break,
                 }
                 tracing::warn!(node = %name, "draining an untrusted node");
+                let host = this.host_of(&name);
+                this.remediations.drain_started(&name, host.as_deref());
                 this.note(
                     &n,
                     EventType::Warning,
@@ -125,12 +132,39 @@ impl Drainer {
         self.brake.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The host bound to `node`, as the controller last heard from the service.
+    fn host_of(&self, node: &str) -> Option<String> {
+        let now = ironroot_timestamp::now_unix();
+        self.state.desired(node, now).and_then(|d| d.view.host_id)
+    }
+
+    /// Reports the drains the brake holds (each Node once per hold).
+    fn report_brake(&self, untrusted: &[Arc<Node>], now: u64) {
+        let held = match self.lock_brake().state() {
+            BrakeState::Held { untrusted, managed } => Some((untrusted, managed)),
+            BrakeState::Released => None,
+        };
+        let nodes: Vec<(String, Option<String>)> = match held {
+            None => Vec::new(),
+            Some(_) => untrusted
+                .iter()
+                .filter_map(|n| n.metadata.name.clone())
+                .map(|name| {
+                    let host = self.state.desired(&name, now).and_then(|d| d.view.host_id);
+                    (name, host)
+                })
+                .collect(),
+        };
+        self.remediations.brake(held, &nodes);
+    }
+
     /// Evicts every pod on `node` that should leave, again and again while the Node is
     /// untrusted (pods a budget protects go when the budget allows; pods bound there by
     /// hand despite the webhook go too).
     async fn drain(&self, node: String) {
         let pods: Api<Pod> = Api::all(self.client.clone());
         let lp = ListParams::default().fields(&format!("spec.nodeName={node}"));
+        let mut finished = false;
         loop {
             if matches!(self.lock_brake().state(), BrakeState::Held { .. }) {
                 tokio::time::sleep(RETRY).await;
@@ -138,11 +172,14 @@ impl Drainer {
             }
             match pods.list(&lp).await {
                 Ok(list) => {
-                    let evictions = list
-                        .items
-                        .iter()
-                        .filter(|p| should_leave(p))
-                        .map(|p| self.evict(p));
+                    let leaving: Vec<&Pod> =
+                        list.items.iter().filter(|p| should_leave(p)).collect();
+                    if leaving.is_empty() && !finished {
+                        finished = true;
+                        let host = self.host_of(&node);
+                        self.remediations.drain_finished(&node, host.as_deref());
+                    }
+                    let evictions = leaving.into_iter().map(|p| self.evict(p));
                     futures_util::future::join_all(evictions).await;
                 }
                 Err(e) => {

@@ -21,6 +21,7 @@ pub mod hub;
 pub mod labels;
 pub mod policies;
 pub mod reconcile;
+pub mod remediation;
 pub mod run;
 pub mod state;
 pub mod view;

@@ -74,10 +74,12 @@ pub fn observed(node: &Node) -> Observed {
 }
 
 /// Settings of the reconciler.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ReconcileConfig {
     /// The taint's effect on untrusted Nodes while the brake is released.
     pub untrusted_effect: TaintEffect,
+    /// Where a taint applied to a Node whose host lost trust is reported.
+    pub remediations: crate::remediation::Remediations,
 }
 
 /// Reconciles the marked Nodes, forever.
@@ -117,7 +119,8 @@ pub async fn run(
             let Some(d) = state.desired(&name, ironroot_timestamp::now_unix()) else {
                 continue; // the service has not been read yet
             };
-            let Some(p) = patch(&observed(&node), &d, effect) else {
+            let before = observed(&node);
+            let Some(p) = patch(&before, &d, effect) else {
                 continue;
             };
             let params = PatchParams {
@@ -125,7 +128,10 @@ pub async fn run(
                 ..PatchParams::default()
             };
             match api.patch(&name, &params, &Patch::Merge(&p)).await {
-                Ok(_) => tracing::info!(node = %name, trust = %d.view.trust, "node updated"),
+                Ok(_) => {
+                    tracing::info!(node = %name, trust = %d.view.trust, "node updated");
+                    cfg.remediations.patched(&name, &before, &d, effect);
+                }
                 // 409: the Node changed since the watch showed it; the watch event
                 // that follows marks it again.
                 Err(kube::Error::Api(e)) if e.code == 409 => {}

@@ -25,6 +25,8 @@ pub struct Settings {
     pub policies: Arc<crate::policies::Policies>,
     /// Where the webhook's violations go for the hub (`None`: not reported).
     pub violations: Option<crate::policies::ViolationQueue>,
+    /// Where taints, drains and held drains go for the hub (`None`: no hub link).
+    pub remediations: Option<crate::remediation::RemediationQueue>,
     /// The policy hub's part (bundle, audit, reports): `None` runs none of it.
     pub governance: Option<crate::hub::cluster::GovernanceSettings>,
     /// Cosign public keys (id, PEM) whose signatures policies trust, and the id of the
@@ -44,6 +46,7 @@ impl Default for Settings {
             follow: FollowConfig::default(),
             policies: Arc::default(),
             violations: None,
+            remediations: None,
             governance: None,
             trusted_keys: Vec::new(),
             pipeline_key: None,
@@ -78,7 +81,8 @@ pub async fn run(
         service.clone(),
         insecure.clone(),
     ));
-    let mut facts = crate::enforce::ServiceFacts::new(images.clone(), state.clone());
+    let mut facts = crate::enforce::ServiceFacts::new(images.clone(), state.clone())
+        .with_scans(crate::enforce::ScanSummaries::from_service(service.clone()));
     if !settings.trusted_keys.is_empty() {
         let keys = crate::enforce::SignatureKeys::new(
             std::mem::take(&mut settings.trusted_keys),
@@ -110,6 +114,7 @@ pub async fn run(
         }
     };
     let brake = Arc::new(Mutex::new(Brake::new(settings.brake, Instant::now())));
+    let remediations = crate::remediation::Remediations::new(settings.remediations.clone());
     let nodes: kube::Api<Node> = kube::Api::all(kube.clone());
     let (store, watch) =
         crate::reconcile::watch_nodes(nodes.clone(), settings.node_selector.clone(), state.clone());
@@ -125,9 +130,11 @@ pub async fn run(
         recorder: Recorder::new(kube.clone(), reporter),
         enabled: settings.drain,
         settle: settings.drain_settle,
+        remediations: remediations.clone(),
     };
     let reconcile_cfg = ReconcileConfig {
         untrusted_effect: settings.untrusted_effect,
+        remediations,
     };
     tokio::select! {
         () = watch => anyhow::bail!("the Node watch ended"),

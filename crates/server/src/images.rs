@@ -23,6 +23,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+mod summary;
+pub(crate) use summary::summary;
+
 /// Rescan records kept in the store (each with its per-image detail).
 const KEEP_RESCANS: u32 = 16;
 /// Most packages accepted in one submitted inventory.
@@ -265,8 +268,13 @@ pub(crate) async fn submit(
     let _writing = images.writing.lock().await;
     let store = images.store.clone();
     let report = on_store_thread(move |rt| {
-        rt.block_on(ironroot_inventory::save(&store, &report, generation))
-            .map(|()| report)
+        rt.block_on(ironroot_inventory::save(&store, &report, generation))?;
+        // When it was matched, for `GET /v1/images/{digest}/summary` (unmatched: no time).
+        if generation > 0 {
+            let key = ironroot_inventory::key(&report);
+            rt.block_on(ironroot_inventory::record_match(&store, &key, now()))?;
+        }
+        Ok(report)
     })
     .await
     .map_err(|e| ServiceError::Internal(e.to_string()))?;

@@ -394,6 +394,7 @@ fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
             "/v1/cluster/violations",
             post(hub::report_violations).layer(limit(HUB)),
         )
+        .route("/v1/cluster/remediations", post(hub::report_remediation))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             gate::cluster,
@@ -402,6 +403,7 @@ fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
         .route("/v1/nodes", get(nodes::list))
         .route("/v1/nodes/{host_id}", get(nodes::get))
         .route("/v1/keys/{id}", get(broker::show))
+        .route("/v1/images/{digest}/summary", get(images::summary))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             gate::admin_or_cluster,

@@ -5,9 +5,9 @@
 use super::path_segment;
 use crate::{Client, ClientError};
 use ironroot_api::{
-    AssignGroup, BindNode, CreateKey, FlavorList, FlavorsFromHostRequest, HostSummary, IssuedTag,
-    KeyInfo, NodeTrust, NodeTrustList, ReleaseRecord, ReportRecord, TagRequest, UnboundNode,
-    WrapRequest, WrappedBlob,
+    AssignGroup, BindNode, CreateKey, FlavorList, FlavorsFromHostRequest, HostSummary,
+    ImageScanSummary, IssuedTag, KeyInfo, NodeTrust, NodeTrustList, ReleaseRecord, ReportRecord,
+    TagRequest, UnboundNode, WrapRequest, WrappedBlob,
 };
 use ironroot_verifier::FlavorGroup;
 use serde_json::Value;
@@ -171,6 +171,21 @@ impl Client {
     /// `GET /v1/keys/{id}`, by key id or name.
     pub async fn key(&self, key: &str) -> Result<KeyInfo, ClientError> {
         self.get(&format!("/v1/keys/{}", path_segment(key))).await
+    }
+
+    /// `GET /v1/images/{digest}/summary` (administrator or cluster): the latest match of
+    /// the inventory stored for this manifest digest; `None` (404) when the service has
+    /// none, never matched it, or keeps no inventories.
+    pub async fn image_scan_summary(
+        &self,
+        digest: &str,
+    ) -> Result<Option<ImageScanSummary>, ClientError> {
+        let path = format!("/v1/images/{}/summary", path_segment(digest));
+        match self.get(&path).await {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if e.status().is_some_and(|s| s.0 == 404) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// `POST /v1/keys`: creates (or imports) a key under its transfer policy.

@@ -9,10 +9,13 @@
 //!
 //! Signatures (and the pipeline's) come from [`super::signatures`] when the controller
 //! was given trusted keys ([`ServiceFacts::with_signatures`]); without keys they stay
-//! `None`. Never gathered (always `None`, so policies that need them are undecided): scans
-//! (the service's client exposes no stored scan per digest) and the kubelet's
-//! `podPidsLimit` (no Node field carries it).
+//! `None`. Scans come from [`super::scans`] (the service's stored inventory of each
+//! image's digest) when the controller was given them ([`ServiceFacts::with_scans`]), in
+//! the same round and under the same deadline as the key lookups. Never gathered (always
+//! `None`, so policies that need it are undecided): the kubelet's `podPidsLimit` (no Node
+//! field carries it).
 
+use super::scans::ScanSummaries;
 use super::signatures::SignatureCheck;
 use crate::policies::FactSource;
 use crate::view::NodeViews;
@@ -20,7 +23,7 @@ use crate::webhook::decide::pod_images;
 use crate::webhook::images::{ImageRecord, RegistryResolver};
 use crate::webhook::BoxFuture;
 use ironroot_api::KeyInfo;
-use ironroot_policy::{Facts, ImageFacts, KeyFacts, NodeFacts};
+use ironroot_policy::{Facts, ImageFacts, KeyFacts, NodeFacts, ScanSummary};
 use k8s_openapi::api::core::v1::Pod;
 use std::future::Future;
 use std::sync::Arc;
@@ -32,6 +35,7 @@ pub struct ServiceFacts {
     images: Arc<RegistryResolver>,
     views: Arc<dyn NodeViews>,
     signatures: Option<Arc<SignatureCheck>>,
+    scans: Option<Arc<ScanSummaries>>,
 }
 
 impl ServiceFacts {
@@ -40,7 +44,14 @@ impl ServiceFacts {
             images,
             views,
             signatures: None,
+            scans: None,
         }
+    }
+
+    /// Also read each image's latest scan (by its digest) from `scans`.
+    pub fn with_scans(mut self, scans: ScanSummaries) -> ServiceFacts {
+        self.scans = Some(Arc::new(scans));
+        self
     }
 
     /// Also verify each image's signatures (and the pipeline's) with these keys.
@@ -102,6 +113,10 @@ impl ServiceFacts {
                 )
             })
             .collect();
+        let scans = match &self.scans {
+            Some(scans) => start_scans(scans, &facts, until),
+            None => Vec::new(),
+        };
         for (image, lookup) in signed {
             match lookup.await {
                 Some(Ok((signature, pipeline))) => {
@@ -123,7 +138,46 @@ impl ServiceFacts {
                 None => tracing::debug!(key = %id, "key facts: past the deadline"),
             }
         }
+        finish_scans(&mut facts, scans).await;
         facts
+    }
+}
+
+/// A scan lookup's answer: `None` past the deadline; `Ok(None)`: no scan is known.
+type ScanAnswer = Option<Result<Option<ScanSummary>, String>>;
+
+/// Starts the scan lookup of every image whose digest is known, each until `until`.
+fn start_scans(
+    scans: &Arc<ScanSummaries>,
+    facts: &Facts,
+    until: Instant,
+) -> Vec<(String, impl Future<Output = ScanAnswer>)> {
+    facts
+        .images
+        .iter()
+        .filter_map(|(image, f)| Some((image.clone(), f.digest.clone()?)))
+        .map(|(image, digest)| {
+            let scans = scans.clone();
+            (
+                image,
+                spawn_until(until, async move { scans.scan(&digest).await }),
+            )
+        })
+        .collect()
+}
+
+/// Fills each image's scan from its lookup; what failed or is not known stays `None`.
+async fn finish_scans(facts: &mut Facts, lookups: Vec<(String, impl Future<Output = ScanAnswer>)>) {
+    for (image, lookup) in lookups {
+        match lookup.await {
+            Some(Ok(scan)) => {
+                if let Some(f) = facts.images.get_mut(&image) {
+                    f.scan = scan;
+                }
+            }
+            Some(Err(e)) => tracing::debug!(%image, error = %e, "scan facts"),
+            None => tracing::debug!(%image, "scan facts: past the deadline"),
+        }
     }
 }
 
@@ -202,5 +256,42 @@ impl FactSource for FixedFacts {
             facts.node = node_facts(pod, views.as_ref());
         }
         Box::pin(async move { facts })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::enforce::scans::tests::{fixed, KNOWN};
+    use ironroot_severity::Severity;
+
+    #[tokio::test]
+    async fn scans_are_filled_by_digest_and_an_unknown_one_stays_none() {
+        let scans = Arc::new(ScanSummaries::new(fixed()));
+        let image = |digest: Option<&str>| ImageFacts {
+            digest: digest.map(str::to_owned),
+            ..ImageFacts::default()
+        };
+        let other = format!("sha256:{}", "2".repeat(64));
+        let mut facts = Facts::default();
+        facts.images.insert("scanned".into(), image(Some(KNOWN)));
+        facts
+            .images
+            .insert("not-scanned".into(), image(Some(&other)));
+        facts.images.insert("no-digest".into(), image(None));
+        let until = Instant::now() + Duration::from_secs(5);
+        let lookups = start_scans(&scans, &facts, until);
+        assert_eq!(lookups.len(), 2, "only images with a digest are looked up");
+        finish_scans(&mut facts, lookups).await;
+        assert_eq!(
+            facts.images["scanned"].scan,
+            Some(ScanSummary {
+                highest_unfixed: Some(Severity::High),
+                scanned_at: 1_700_000_000,
+            })
+        );
+        assert_eq!(facts.images["not-scanned"].scan, None, "404 is unknown");
+        assert_eq!(facts.images["no-digest"].scan, None);
     }
 }

@@ -13,10 +13,12 @@
 
 pub mod facts;
 pub mod judge;
+pub mod scans;
 pub mod signatures;
 
 pub use facts::{FixedFacts, ServiceFacts};
 pub use judge::{judge, Judgement, MAX_MESSAGE, MAX_WARNING, MAX_WARNINGS};
+pub use scans::{ScanSource, ScanSummaries};
 pub use signatures::{SignatureCheck, SignatureKeys};
 
 use crate::policies::{Active, FactSource, Policies, ViolationQueue};

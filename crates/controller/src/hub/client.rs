@@ -2,9 +2,9 @@
 //! (mutual TLS, the identity `POST /v1/clusters` issued), reading answers up to the
 //! largest bundle.
 
-use super::{Hub, HubError};
+use super::{Delivery, Hub, HubError};
 use crate::webhook::BoxFuture;
-use ironroot_api::{ComplianceReport, SignedBundle, ViolationBatch};
+use ironroot_api::{ComplianceReport, RemediationReport, SignedBundle, ViolationBatch};
 use ironroot_client::{Client, ClientError};
 use ironroot_crypto::JwkSet;
 
@@ -44,5 +44,25 @@ impl Hub for Client {
         batch: &'a ViolationBatch,
     ) -> BoxFuture<'a, Result<(), HubError>> {
         Box::pin(async move { Client::report_violations(self, batch).await.map_err(err) })
+    }
+
+    fn report_remediation<'a>(
+        &'a self,
+        report: &'a RemediationReport,
+    ) -> BoxFuture<'a, Result<Delivery, HubError>> {
+        Box::pin(async move {
+            match Client::report_remediation(self, report).await {
+                Ok(o) => Ok(Delivery::Taken {
+                    recorded: o.recorded,
+                }),
+                // The hub read the report and refused it (a host bound elsewhere, a
+                // malformed field): sending it again would be refused again. 401 and 403
+                // are not here: a certificate being rotated heals.
+                Err(e) if matches!(e.status().map(|s| s.0), Some(400 | 404 | 409 | 413 | 422)) => {
+                    Ok(Delivery::Refused(e.to_string()))
+                }
+                Err(e) => Err(err(e)),
+            }
+        })
     }
 }

@@ -175,15 +175,30 @@ pub fn prepare(
     let part = settings.governance.take().map(|g| {
         let (queue, rx) = ViolationQueue::new();
         settings.violations = Some(queue.clone());
-        run(
+        let stats = Arc::new(HubStats::default());
+        // Remediations are reported only over a hub link: without one, nothing is queued.
+        let remediations = g.hub.as_ref().map(|link| {
+            let (q, rx) = crate::remediation::RemediationQueue::new();
+            settings.remediations = Some(q);
+            reporter::run_remediations(link.hub.clone(), rx, stats.clone())
+        });
+        let part = run(
             kube.clone(),
             g,
             settings.policies.clone(),
             facts,
             queue,
             rx,
-            Arc::new(HubStats::default()),
-        )
+            stats,
+        );
+        async move {
+            match remediations {
+                Some(r) => {
+                    tokio::join!(part, r);
+                }
+                None => part.await,
+            }
+        }
     });
     async move {
         match part {
@@ -229,6 +244,10 @@ mod tests {
         assert!(
             settings.violations.is_some(),
             "the webhook reports into the hub part's queue"
+        );
+        assert!(
+            settings.remediations.is_none(),
+            "no hub link: remediations are not queued"
         );
     }
 }

@@ -1,9 +1,9 @@
 //! A hub in memory for the unit tests: serves the bundle and JWKS it is given, records
 //! what the cluster reports, and fails on demand.
 
-use super::{Hub, HubError};
+use super::{Delivery, Hub, HubError};
 use crate::webhook::BoxFuture;
-use ironroot_api::{ComplianceReport, SignedBundle, ViolationBatch};
+use ironroot_api::{ComplianceReport, RemediationReport, SignedBundle, ViolationBatch};
 use ironroot_crypto::JwkSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -18,6 +18,11 @@ pub struct FakeHub {
     pub down: AtomicBool,
     /// Violation posts refused before one is accepted.
     pub refuse_violations: AtomicUsize,
+    pub remediations: Mutex<Vec<RemediationReport>>,
+    /// Remediation posts failed (as by an outage) before one is taken.
+    pub fail_remediations: AtomicUsize,
+    /// Hosts whose remediation reports the hub refuses for good.
+    pub refuse_hosts: Mutex<Vec<String>>,
 }
 
 impl FakeHub {
@@ -71,6 +76,25 @@ impl Hub for FakeHub {
             }
             self.violations.lock().unwrap().push(batch.clone());
             Ok(())
+        })
+    }
+
+    fn report_remediation<'a>(
+        &'a self,
+        report: &'a RemediationReport,
+    ) -> BoxFuture<'a, Result<Delivery, HubError>> {
+        Box::pin(async move {
+            self.up()?;
+            let failing = self.fail_remediations.load(Ordering::SeqCst);
+            if failing > 0 {
+                self.fail_remediations.store(failing - 1, Ordering::SeqCst);
+                return Err(HubError("503".into()));
+            }
+            if self.refuse_hosts.lock().unwrap().contains(&report.host_id) {
+                return Ok(Delivery::Refused("bound to another node".into()));
+            }
+            self.remediations.lock().unwrap().push(report.clone());
+            Ok(Delivery::Taken { recorded: true })
         })
     }
 }

@@ -28,7 +28,7 @@ pub mod vap_apply;
 pub mod vap_registry;
 
 use crate::webhook::BoxFuture;
-use ironroot_api::{ComplianceReport, SignedBundle, ViolationBatch};
+use ironroot_api::{ComplianceReport, RemediationReport, SignedBundle, ViolationBatch};
 use ironroot_crypto::JwkSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -57,6 +57,27 @@ pub trait Hub: Send + Sync + 'static {
         &'a self,
         batch: &'a ViolationBatch,
     ) -> BoxFuture<'a, Result<(), HubError>>;
+    /// `POST /v1/cluster/remediations`. A hub that does not take them refuses (the
+    /// report is dropped, never retried).
+    fn report_remediation<'a>(
+        &'a self,
+        _report: &'a RemediationReport,
+    ) -> BoxFuture<'a, Result<Delivery, HubError>> {
+        Box::pin(async {
+            Ok(Delivery::Refused(
+                "this hub takes no remediation reports".into(),
+            ))
+        })
+    }
+}
+
+/// What the hub did with a report it answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Taken (`recorded`: it changed an alert).
+    Taken { recorded: bool },
+    /// Refused for good (a 4xx answer naming the report): retrying would not help.
+    Refused(String),
 }
 
 /// What the hub part did, for logs, tests and (later) metrics.
@@ -68,6 +89,9 @@ pub struct HubStats {
     pub compliance_reports_failed: AtomicU64,
     pub violations_sent: AtomicU64,
     pub violation_batches_failed: AtomicU64,
+    pub remediations_sent: AtomicU64,
+    pub remediations_refused: AtomicU64,
+    pub remediation_posts_failed: AtomicU64,
 }
 
 impl HubStats {

@@ -3,9 +3,12 @@
 //! [`MAX_VIOLATION_BATCH`], retrying a failed batch with backoff. The webhook only ever
 //! `try_send`s into the bounded queue, so a slow or absent hub never slows admission;
 //! what overflows is counted there, and the background audit finds it again.
+//!
+//! Beside them, remediation reports ([`crate::remediation::RemediationQueue`]): one post
+//! each, retried with the same backoff, dropped only when the hub refuses one for good.
 
-use super::{Hub, HubStats};
-use ironroot_api::{ViolationBatch, ViolationEvent, MAX_VIOLATION_BATCH};
+use super::{Delivery, Hub, HubStats};
+use ironroot_api::{RemediationReport, ViolationBatch, ViolationEvent, MAX_VIOLATION_BATCH};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc::Receiver;
@@ -57,6 +60,44 @@ async fn send(hub: &dyn Hub, batch: &ViolationBatch, stats: &HubStats) {
     }
 }
 
+/// Sends remediation reports, in order, until the queue's senders are all gone.
+pub async fn run_remediations(
+    hub: Arc<dyn Hub>,
+    mut rx: Receiver<RemediationReport>,
+    stats: Arc<HubStats>,
+) {
+    while let Some(r) = rx.recv().await {
+        send_remediation(hub.as_ref(), &r, &stats).await;
+    }
+}
+
+/// Posts `r` until the hub answers it, waiting longer after each failure.
+async fn send_remediation(hub: &dyn Hub, r: &RemediationReport, stats: &HubStats) {
+    let mut wait = FIRST_RETRY;
+    loop {
+        match hub.report_remediation(r).await {
+            Ok(Delivery::Taken { recorded }) => {
+                HubStats::add(&stats.remediations_sent, 1);
+                tracing::debug!(node = %r.node, action = r.action.as_str(), recorded, "remediation reported");
+                return;
+            }
+            Ok(Delivery::Refused(why)) => {
+                HubStats::add(&stats.remediations_refused, 1);
+                tracing::warn!(node = %r.node, host = %r.host_id, action = r.action.as_str(), reason = %why,
+                    "the hub refused a remediation report; dropped");
+                return;
+            }
+            Err(e) => {
+                HubStats::add(&stats.remediation_posts_failed, 1);
+                tracing::warn!(error = %e, node = %r.node, retry_in = ?wait,
+                    "the hub did not take a remediation report");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(MAX_RETRY);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +142,31 @@ mod tests {
         );
         assert_eq!(HubStats::get(&stats.violations_sent), total as u64);
         assert_eq!(HubStats::get(&stats.violation_batches_failed), 2);
+    }
+
+    #[tokio::test]
+    async fn remediations_reach_the_hub_in_order_after_its_failures_and_a_refusal_is_dropped() {
+        use crate::remediation::{RemediationQueue, Remediations};
+        let hub = Arc::new(FakeHub::default());
+        hub.fail_remediations
+            .store(2, std::sync::atomic::Ordering::SeqCst);
+        hub.refuse_hosts.lock().unwrap().push("h2".into());
+        let (q, rx) = RemediationQueue::new();
+        let r = Remediations::new(Some(q));
+        r.drain_started("w1", Some("h1"));
+        r.drain_started("w2", Some("h2"));
+        r.drain_finished("w1", Some("h1"));
+        drop(r);
+        let stats = Arc::new(HubStats::default());
+        run_remediations(hub.clone(), rx, stats.clone()).await;
+        let got = hub.remediations.lock().unwrap().clone();
+        let seen: Vec<(&str, &str)> = got
+            .iter()
+            .map(|g| (g.node.as_str(), g.detail.split(':').next().unwrap_or("")))
+            .collect();
+        assert_eq!(seen, [("w1", "drain started"), ("w1", "drained")]);
+        assert_eq!(HubStats::get(&stats.remediations_sent), 2);
+        assert_eq!(HubStats::get(&stats.remediations_refused), 1);
+        assert_eq!(HubStats::get(&stats.remediation_posts_failed), 2);
     }
 }

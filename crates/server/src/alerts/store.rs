@@ -10,6 +10,10 @@ use ironroot_alerts::{
 };
 use sqlx::{AnyConnection, Row};
 
+#[path = "store_amend.rs"]
+mod amend;
+pub(crate) use amend::Amended;
+
 /// Tries of one compare-and-set before giving up as contention.
 const CAS_TRIES: usize = 8;
 

@@ -12,6 +12,9 @@ mod alerting;
 mod clusters;
 mod overview;
 mod policies;
+mod remediations;
+#[cfg(test)]
+mod remediations_tests;
 mod reports;
 mod store;
 #[cfg(test)]
@@ -22,6 +25,7 @@ pub(crate) use clusters::{list_clusters, register_cluster, remove_cluster};
 pub(crate) use policies::{
     bundle, current_policies, policy_version, policy_versions, put_policies,
 };
+pub(crate) use remediations::report_remediation;
 pub(crate) use reports::{compliance, compliance_history, report_compliance, report_violations};
 
 use crate::pki::ClientKind;
