@@ -42,7 +42,16 @@ running() {
   local f=$dir/$1.pid pid
   [ -s "$f" ] || return 1
   pid=$(cat "$f")
-  [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$dir/"
+  ours "$pid"
+}
+
+# Whether PID is alive and its command line mentions DIR. Read whole into a variable: in a
+# pipeline into `grep -q` (with pipefail), grep's early exit could kill `tr` with SIGPIPE and
+# fail the pipeline for a process that is running.
+ours() {
+  local cmd
+  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") || return 1
+  [[ "$cmd" == *"$dir/"* ]]
 }
 
 # Fails loudly: the message and the tail of the log that explains it.
@@ -157,7 +166,7 @@ start() { # NAME BINARY ARGS...: detached, own session, logs in DIR/NAME.log
   # read as "not ours": wait for the exec (or the child's end) before anyone asks.
   for _ in $(seq 100); do
     [ -e "/proc/$pid" ] || break
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir/" && break
+    ours "$pid" && break
     sleep 0.05
   done
 }
@@ -167,6 +176,11 @@ exit_status() { # NAME: sets $status to how the process NAME (our child) ended. 
   local pid
   status="status unknown"
   pid=$(cat "$dir/$1.pid" 2>/dev/null) || return 0
+  # Never wait for a process that still runs (it is then not the one started here).
+  if [ -e "/proc/$pid" ] && ! grep -q '^State:.*zombie' "/proc/$pid/status" 2>/dev/null; then
+    status="pid $pid is another process"
+    return 0
+  fi
   if wait "$pid" 2>/dev/null; then status="status 0"; else status="status $?"; fi
 }
 

@@ -31,8 +31,8 @@ trap 'rm -rf "$work"' EXIT
 layerdirs=("$@")
 if [ ${#layerdirs[@]} -eq 0 ]; then
   [ -x /bin/busybox ] || { echo "/bin/busybox missing: install busybox-static (scripts/install-deps.sh)" >&2; exit 1; }
-  file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' ||
-    ldd /bin/busybox 2>&1 | grep -q 'not a dynamic' ||
+  grep -q 'statically linked' <<<"$(file -L /bin/busybox 2>/dev/null)" ||
+    grep -q 'not a dynamic' <<<"$(ldd /bin/busybox 2>&1)" ||
     { echo "/bin/busybox is not static: install busybox-static" >&2; exit 1; }
   mkdir -p "$work/busybox/bin"
   cp /bin/busybox "$work/busybox/bin/busybox"

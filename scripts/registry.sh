@@ -20,7 +20,9 @@ pidfile=$dir/registry.pid
 running() {
   [ -s "$pidfile" ] || return 1
   local pid; pid=$(cat "$pidfile")
-  [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "docker-registry serve $dir/config.yml"
+  # Read whole first: `tr | grep -q` under pipefail fails when grep's early exit kills tr.
+  local cmd; cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
+  [[ "$cmd" == *"docker-registry serve $dir/config.yml"* ]]
 }
 
 case "$cmd" in

@@ -40,7 +40,9 @@ if [ -s "$stamp" ]; then echo "$root"; exit 0; fi
 safe_rm() {
   local d=$1
   [ -e "$d" ] || return 0
-  if findmnt -rn -o TARGET | grep -q "^$(realpath "$d")\(/\|$\)"; then
+  # The list is read whole before grep: with pipefail, `findmnt | grep -q` fails (and would
+  # report no mounts) when grep's early exit kills findmnt with SIGPIPE.
+  if grep -q "^$(realpath "$d")\(/\|$\)" <<<"$(findmnt -rn -o TARGET)"; then
     log "refusing to remove $d: mounts are still active under it:"
     findmnt -rn -o TARGET | grep "^$(realpath "$d")\(/\|$\)" >&2
     return 1
