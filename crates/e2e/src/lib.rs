@@ -317,3 +317,30 @@ pub async fn tagged_fleet(tag: &str, nodes: &[(&str, &str)]) -> anyhow::Result<T
         tags,
     })
 }
+
+/// Registers a cluster named `name` with `platform`'s hub (a key made here, certified by
+/// the hub) and returns its id and a client speaking with the cluster's own certificate.
+pub async fn register_cluster(
+    platform: &Platform,
+    name: &str,
+) -> Result<(String, Client), ironroot_client::ClientError> {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+        .map_err(|e| ironroot_client::ClientError::Decode(e.to_string()))?;
+    let csr_pem = rcgen::CertificateParams::new(Vec::<String>::new())
+        .and_then(|p| p.serialize_request(&key))
+        .and_then(|r| r.pem())
+        .map_err(|e| ironroot_client::ClientError::Decode(e.to_string()))?;
+    let reg = platform
+        .admin
+        .register_cluster(&ironroot_api::RegisterCluster {
+            name: name.into(),
+            csr_pem,
+        })
+        .await?;
+    let client = Client::agent(
+        &platform.url(),
+        reg.ca_pem.as_bytes(),
+        Some((&reg.cert_pem, &key.serialize_pem())),
+    )?;
+    Ok((reg.id, client))
+}

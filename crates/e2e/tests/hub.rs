@@ -9,8 +9,8 @@
 
 use ironroot_api::{
     BundlePayload, ComplianceReport, ComplianceStatus, ComplianceStatus::*, ErrorKind, ObjectRef,
-    PolicyChange, PolicyCompliance, RegisterCluster, ViolationAction, ViolationBatch,
-    ViolationEvent, ViolationSample,
+    PolicyChange, PolicyCompliance, ViolationAction, ViolationBatch, ViolationEvent,
+    ViolationSample,
 };
 use ironroot_client::{AlertQuery, Client, ClientError, HistoryQuery};
 use ironroot_crypto::JwkSet;
@@ -51,28 +51,8 @@ impl Cluster {
 }
 
 async fn register(p: &Platform, name: &str) -> Result<Cluster, ClientError> {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let csr = rcgen::CertificateParams::new(Vec::<String>::new())
-        .unwrap()
-        .serialize_request(&key)
-        .unwrap()
-        .pem()
-        .unwrap();
-    let reg = p
-        .admin
-        .register_cluster(&RegisterCluster {
-            name: name.into(),
-            csr_pem: csr,
-        })
-        .await?;
-    assert_eq!(reg.name, name);
-    let client = Client::agent(
-        &p.url(),
-        reg.ca_pem.as_bytes(),
-        Some((&reg.cert_pem, &key.serialize_pem())),
-    )
-    .unwrap();
-    Ok(Cluster { id: reg.id, client })
+    let (id, client) = ironroot_e2e::register_cluster(p, name).await?;
+    Ok(Cluster { id, client })
 }
 
 async fn get(c: &Client, path: &str) -> Result<serde_json::Value, ClientError> {

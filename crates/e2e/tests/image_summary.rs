@@ -10,7 +10,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
-use ironroot_api::{ErrorKind, ImageScanSummary, RegisterCluster};
+use ironroot_api::{ErrorKind, ImageScanSummary};
 use ironroot_client::{Client, ClientError};
 use ironroot_e2e::{Platform, TempDir};
 use ironroot_inventory::{Feed, RescanLog, Staging, Submitted};
@@ -132,27 +132,7 @@ async fn submit(p: &Platform, report: &ScanReport) -> Submitted {
 
 /// A registered cluster's client (its own certificate, no administrator token).
 async fn cluster(p: &Platform) -> Client {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let csr = rcgen::CertificateParams::new(Vec::<String>::new())
-        .unwrap()
-        .serialize_request(&key)
-        .unwrap()
-        .pem()
-        .unwrap();
-    let reg = p
-        .admin
-        .register_cluster(&RegisterCluster {
-            name: "eu-1".into(),
-            csr_pem: csr,
-        })
-        .await
-        .unwrap();
-    Client::agent(
-        &p.url(),
-        reg.ca_pem.as_bytes(),
-        Some((&reg.cert_pem, &key.serialize_pem())),
-    )
-    .unwrap()
+    ironroot_e2e::register_cluster(p, "eu-1").await.unwrap().1
 }
 
 async fn kind_of(c: &Client, path: &str) -> Option<ErrorKind> {

@@ -11,8 +11,7 @@ mod receiver;
 
 use ironroot_alerts::{Change, Remediation};
 use ironroot_api::{
-    BindNode, ErrorKind, RegisterCluster, RemediationAction, RemediationReport, SinkSpec,
-    WebhookSink,
+    BindNode, ErrorKind, RemediationAction, RemediationReport, SinkSpec, WebhookSink,
 };
 use ironroot_client::{AlertQuery, Client, ClientError};
 use ironroot_e2e::{peers_available, Node, Platform, TempDir};
@@ -25,27 +24,7 @@ fn kind(r: Result<impl std::fmt::Debug, ClientError>) -> Option<ErrorKind> {
 }
 
 async fn cluster(p: &Platform, name: &str) -> Client {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let csr = rcgen::CertificateParams::new(Vec::<String>::new())
-        .unwrap()
-        .serialize_request(&key)
-        .unwrap()
-        .pem()
-        .unwrap();
-    let reg = p
-        .admin
-        .register_cluster(&RegisterCluster {
-            name: name.into(),
-            csr_pem: csr,
-        })
-        .await
-        .unwrap();
-    Client::agent(
-        &p.url(),
-        reg.ca_pem.as_bytes(),
-        Some((&reg.cert_pem, &key.serialize_pem())),
-    )
-    .unwrap()
+    ironroot_e2e::register_cluster(p, name).await.unwrap().1
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

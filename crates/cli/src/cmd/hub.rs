@@ -190,7 +190,7 @@ fn prepare_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// A P-256 key and a CSR for it (the hub sets the certificate's subject itself).
-fn key_and_csr(name: &str) -> anyhow::Result<(zeroize::Zeroizing<String>, String)> {
+pub(crate) fn key_and_csr(name: &str) -> anyhow::Result<(zeroize::Zeroizing<String>, String)> {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
     params

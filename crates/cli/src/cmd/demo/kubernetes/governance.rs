@@ -42,12 +42,7 @@ pub(super) struct Identity {
 /// Registers the cluster and publishes the policy set; returns the identity and when the
 /// set was published.
 pub(super) async fn register(admin: &AdminClient) -> anyhow::Result<(Identity, Instant)> {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, CLUSTER);
-    let csr_pem = params.serialize_request(&key)?.pem()?;
+    let (key_pem, csr_pem) = crate::cmd::hub::key_and_csr(CLUSTER)?;
     let reg = admin
         .register_cluster(&RegisterCluster {
             name: CLUSTER.into(),
@@ -71,7 +66,7 @@ pub(super) async fn register(admin: &AdminClient) -> anyhow::Result<(Identity, I
     Ok((
         Identity {
             cert_pem: reg.cert_pem,
-            key_pem: zeroize::Zeroizing::new(key.serialize_pem()),
+            key_pem,
         },
         Instant::now(),
     ))
