@@ -273,7 +273,9 @@ async fn nonces_are_fresh_single_use_and_expire() {
     }
     let dir = TempDir::new("nonce").unwrap();
     let node = Node::boot(&dir.0, "node-1").await.unwrap();
-    let p = Platform::start(dir, node.ca.clone(), |c| c.nonce_lifetime_secs = 1)
+    // Long enough for a quote on a loaded machine (1 s failed in CI under load), short
+    // enough to wait out below.
+    let p = Platform::start(dir, node.ca.clone(), |c| c.nonce_lifetime_secs = 4)
         .await
         .unwrap();
     let mut s = node.session(&p.url(), &p.service.ca_pem).unwrap();
@@ -291,7 +293,8 @@ async fn nonces_are_fresh_single_use_and_expire() {
     assert_eq!(refused(s.submit(&unknown).await), ErrorKind::NonceInvalid);
     let ch = s.challenge().await.unwrap();
     let late = s.collect(&ch).await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    // Whole seconds: past the lifetime by more than one second's rounding.
+    tokio::time::sleep(std::time::Duration::from_millis(5100)).await;
     assert_eq!(
         refused(s.submit(&late).await),
         ErrorKind::NonceInvalid,
