@@ -8,7 +8,7 @@ use crate::url::{admin_base_url, agent_base_url, PlainHttp};
 use ironroot_tls::Identity;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use zeroize::Zeroizing;
 
@@ -23,13 +23,30 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long an event stream may stay open.
 const STREAM_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
-/// A client of the service's REST API. Cheap to clone (the connection pool is shared).
+/// A client of the service's REST API. Cheap to clone (the connection pool is shared,
+/// and so is its identity: [`Client::rotate_identity`] changes it for every clone).
 #[derive(Clone)]
 pub struct Client {
-    http: reqwest::Client,
+    http: Arc<RwLock<reqwest::Client>>,
+    /// The service CA, to build the client again with a renewed identity.
+    ca_pem: Arc<[u8]>,
     base: String,
     token: Option<Arc<Zeroizing<String>>>,
     limit: usize,
+}
+
+/// The HTTP client trusting `ca_pem` only, with `identity` for mutual TLS.
+fn http_client(ca_pem: &[u8], identity: Option<Identity>) -> Result<reqwest::Client, ClientError> {
+    let roots = ironroot_tls::roots_from_pem(ca_pem).map_err(ClientError::Ca)?;
+    let tls = ironroot_tls::client_config(roots, identity).map_err(ClientError::Identity)?;
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .timeout(TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        // A redirect could lead the token to another scheme or host.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| ClientError::Setup(error_chain(&e)))
 }
 
 impl Client {
@@ -69,22 +86,30 @@ impl Client {
         identity: Option<Identity>,
         limit: usize,
     ) -> Result<Client, ClientError> {
-        let roots = ironroot_tls::roots_from_pem(ca_pem).map_err(ClientError::Ca)?;
-        let tls = ironroot_tls::client_config(roots, identity).map_err(ClientError::Identity)?;
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            .timeout(TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT)
-            // A redirect could lead the token to another scheme or host.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ClientError::Setup(error_chain(&e)))?;
+        let http = http_client(ca_pem, identity)?;
         Ok(Client {
-            http,
+            http: Arc::new(RwLock::new(http)),
+            ca_pem: ca_pem.into(),
             base,
             token: None,
             limit,
         })
+    }
+
+    /// Mutual TLS with `cert_pem` and `key_pem` from now on, for this client and every
+    /// clone of it (a renewed certificate). Connections already open keep the identity
+    /// they were made with until they close.
+    pub fn rotate_identity(&self, cert_pem: &str, key_pem: &str) -> Result<(), ClientError> {
+        let identity = Identity::from_pem(cert_pem.as_bytes(), key_pem.as_bytes())
+            .map_err(ClientError::Identity)?;
+        let http = http_client(&self.ca_pem, Some(identity))?;
+        // A writer that panicked left a whole client behind: the value is still good.
+        *self.http.write().unwrap_or_else(|e| e.into_inner()) = http;
+        Ok(())
+    }
+
+    fn http(&self) -> reqwest::Client {
+        self.http.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The service's base URL, without a trailing `/`.
@@ -99,7 +124,7 @@ impl Client {
     }
 
     pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let req = self.http.request(method, format!("{}{path}", self.base));
+        let req = self.http().request(method, format!("{}{path}", self.base));
         match &self.token {
             Some(t) => req.bearer_auth(t.as_str()),
             None => req,

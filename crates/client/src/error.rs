@@ -20,6 +20,9 @@ pub enum ClientError {
     /// The client certificate or its key could not be used.
     #[error("the client certificate: {0}")]
     Identity(ironroot_tls::TlsError),
+    /// A key or certificate signing request could not be made.
+    #[error("cannot make a key and certificate request: {0}")]
+    Csr(String),
     /// The HTTP client could not be set up.
     #[error("cannot set up the HTTP client: {0}")]
     Setup(String),

@@ -9,7 +9,7 @@ use crate::{Client, ClientError};
 use ironroot_api::{
     ClusterInfo, ClusterList, ComplianceHistory, ComplianceOverview, ComplianceReport,
     PolicyChange, PolicyDocument, PolicyHistory, PolicyVersion, RegisterCluster, RegisteredCluster,
-    RemediationOutcome, RemediationReport, SignedBundle, ViolationBatch,
+    RemediationOutcome, RemediationReport, RenewRequest, SignedBundle, ViolationBatch,
 };
 use reqwest::Method;
 use serde_json::Value;
@@ -59,6 +59,17 @@ impl Client {
         r: &RegisterCluster,
     ) -> Result<RegisteredCluster, ClientError> {
         self.post("/v1/clusters", r).await
+    }
+
+    /// `POST /v1/cluster/certificate` (a cluster, with its current certificate): a new
+    /// certificate for the key of `csr_pem`. Use it at once ([`Client::rotate_identity`]):
+    /// its first use revokes the one it renewed.
+    pub async fn renew_cluster_certificate(
+        &self,
+        csr_pem: String,
+    ) -> Result<RegisteredCluster, ClientError> {
+        self.post("/v1/cluster/certificate", &RenewRequest { csr_pem })
+            .await
     }
 
     /// `GET /v1/clusters` (administrator).

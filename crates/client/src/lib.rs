@@ -21,6 +21,7 @@
 
 mod alerts;
 mod client;
+mod csr;
 mod error;
 mod governance;
 pub mod routes;
@@ -29,6 +30,7 @@ pub mod url;
 
 pub use alerts::AlertQuery;
 pub use client::{Client, EventStream, ADMIN_RESPONSE_LIMIT, AGENT_RESPONSE_LIMIT};
+pub use csr::new_key_and_csr;
 pub use error::{decode, error_chain, printable, ClientError, HttpStatus};
 pub use governance::{bundle_etag, HistoryQuery, BUNDLE_RESPONSE_LIMIT};
 pub use routes::admin::ReportRange;

@@ -118,8 +118,14 @@ pub struct Args {
     /// PEM private key of --cluster-cert.
     #[arg(long, requires = "cluster_cert")]
     pub cluster_key: Option<PathBuf>,
-    /// Where the last good policy bundle is kept (0600), enforced at start until the hub
-    /// answers.
+    /// The Secret (in the controller's namespace) --cluster-cert and --cluster-key are
+    /// mounted from: a renewed certificate is written there too, so a new pod starts with
+    /// it. Its keys are the two files' names. Needs RBAC patch on that Secret only.
+    /// Without it a renewed certificate is kept in --state-dir only.
+    #[arg(long, value_name = "NAME", requires = "cluster_cert")]
+    pub cluster_secret: Option<String>,
+    /// Where the last good policy bundle and a renewed cluster certificate are kept
+    /// (0600); the bundle is enforced at start until the hub answers.
     #[arg(long, default_value = "/var/lib/ironroot-controller")]
     pub state_dir: PathBuf,
     /// Seconds between polls of the hub for a new policy bundle.
@@ -163,8 +169,9 @@ impl Args {
 pub async fn run(args: Args) -> anyhow::Result<()> {
     ironroot_tls::install_process_provider();
     let ca = std::fs::read(&args.ca).with_context(|| format!("reading {}", args.ca.display()))?;
-    let service = match (&args.token_file, &args.cluster_cert, &args.cluster_key) {
-        (Some(file), _, _) => {
+    let cluster = crate::hub::setup::cluster_identity(&args, &ca)?;
+    let service = match (&args.token_file, &cluster) {
+        (Some(file), _) => {
             let token = std::fs::read_to_string(file)
                 .with_context(|| format!("reading {}", file.display()))?;
             ironroot_client::Client::admin(
@@ -174,13 +181,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 ironroot_client::url::PlainHttp::Refused,
             )?
         }
-        (None, Some(cert), Some(key)) => {
-            let read = |p: &PathBuf| {
-                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
-            };
-            ironroot_client::Client::agent(&args.server, &ca, Some((&read(cert)?, &read(key)?)))?
-                .with_response_limit(ironroot_client::ADMIN_RESPONSE_LIMIT)
-        }
+        // The same client as the hub's (a renewed certificate switches both).
+        (None, Some(c)) => c
+            .client
+            .clone()
+            .with_response_limit(ironroot_client::ADMIN_RESPONSE_LIMIT),
         _ => anyhow::bail!("give --token-file or --cluster-cert and --cluster-key"),
     };
     let kube = crate::run::kube_client(args.kubeconfig.as_deref()).await?;
@@ -241,7 +246,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .as_ref()
         .map(|w| w.listener.local_addr())
         .transpose()?;
-    settings.governance = crate::hub::setup::governance(&args, &ca, webhook_addr)?;
+    settings.governance = crate::hub::setup::governance(&args, cluster, Some(&kube), webhook_addr)?;
     tracing::info!(server = %args.server, "ironroot controller starting");
     tokio::select! {
         r = crate::run::run(service, kube, settings, Arc::new(State::default()), webhook) => r,

@@ -149,6 +149,7 @@ impl Node {
             max_log_bytes: 16 * 1024 * 1024,
             watch_interval: std::time::Duration::from_millis(500),
             keyprovider_socket: None,
+            kubelet_config: None,
         }
     }
 
@@ -324,12 +325,7 @@ pub async fn register_cluster(
     platform: &Platform,
     name: &str,
 ) -> Result<(String, Client), ironroot_client::ClientError> {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-        .map_err(|e| ironroot_client::ClientError::Decode(e.to_string()))?;
-    let csr_pem = rcgen::CertificateParams::new(Vec::<String>::new())
-        .and_then(|p| p.serialize_request(&key))
-        .and_then(|r| r.pem())
-        .map_err(|e| ironroot_client::ClientError::Decode(e.to_string()))?;
+    let (key_pem, csr_pem) = ironroot_client::new_key_and_csr(name)?;
     let reg = platform
         .admin
         .register_cluster(&ironroot_api::RegisterCluster {
@@ -340,7 +336,7 @@ pub async fn register_cluster(
     let client = Client::agent(
         &platform.url(),
         reg.ca_pem.as_bytes(),
-        Some((&reg.cert_pem, &key.serialize_pem())),
+        Some((&reg.cert_pem, &key_pem)),
     )?;
     Ok((reg.id, client))
 }

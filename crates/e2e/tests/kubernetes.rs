@@ -527,4 +527,24 @@ async fn the_manifests_apply_and_the_controller_works_under_its_own_rbac_and_no_
             "the controller may not {verb} {resource}"
         );
     }
+    // One Secret it may write, in its own namespace: its renewed cluster certificate.
+    for (secret, namespace, may) in [
+        ("ironroot-cluster-identity", "ironroot-system", "yes"),
+        ("ironroot-server-secrets", "ironroot-system", "no"),
+        ("ironroot-cluster-identity", "default", "no"),
+    ] {
+        let target = format!("secrets/{secret}");
+        let args = [
+            "--kubeconfig",
+            &kc,
+            "auth",
+            "can-i",
+            "patch",
+            &target,
+            "-n",
+            namespace,
+        ];
+        let out = f.cluster.kubectl(&args).await.expect("kubectl runs");
+        assert_eq!(out.stdout.trim(), may, "patch {target} in {namespace}");
+    }
 }

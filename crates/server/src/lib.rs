@@ -395,6 +395,10 @@ fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
             post(hub::report_violations).layer(limit(HUB)),
         )
         .route("/v1/cluster/remediations", post(hub::report_remediation))
+        .route(
+            "/v1/cluster/certificate",
+            post(hub::renew_cluster_certificate).layer(limit(ACTIVATE)),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             gate::cluster,

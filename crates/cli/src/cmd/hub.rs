@@ -118,7 +118,7 @@ pub async fn cluster(cmd: ClusterCmd, out: Output) -> anyhow::Result<ExitCode> {
         } => {
             let client = AdminClient::new(&conn)?;
             prepare_dir(&dir)?;
-            let (key_pem, csr_pem) = key_and_csr(&name)?;
+            let (key_pem, csr_pem) = ironroot_client::new_key_and_csr(&name)?;
             let reg = client
                 .register_cluster(&RegisterCluster { name, csr_pem })
                 .await?;
@@ -187,17 +187,6 @@ fn prepare_dir(dir: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// A P-256 key and a CSR for it (the hub sets the certificate's subject itself).
-pub(crate) fn key_and_csr(name: &str) -> anyhow::Result<(zeroize::Zeroizing<String>, String)> {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, name);
-    let csr = params.serialize_request(&key)?.pem()?;
-    Ok((zeroize::Zeroizing::new(key.serialize_pem()), csr))
 }
 
 fn read_policy(file: &Path) -> anyhow::Result<(String, ironroot_policy::PolicySet)> {

@@ -92,6 +92,15 @@ pub struct Args {
     /// half-life; a certificate from before a host's latest enrollment is refused anyway.
     #[arg(long, default_value = "7d", value_parser = crate::cmd::scan::parse_duration)]
     client_cert_lifetime: u64,
+    /// How long a registered cluster's certificate is valid (the policy hub): 90d, 365d.
+    /// Its controller renews it at half-life.
+    #[arg(long, default_value = "365d", value_parser = crate::cmd::scan::parse_duration)]
+    cluster_cert_lifetime: u64,
+    /// A cluster whose last compliance report is older than this is `unknown` in the
+    /// compliance overview and raises one outage alert: 3m, 1h. Its controller reports
+    /// after each background audit (its --audit-interval, 60 s by default).
+    #[arg(long, default_value = "3m", value_parser = crate::cmd::scan::parse_duration)]
+    cluster_stale: u64,
     /// Open connections at most (kept below the file-descriptor limit, which is raised
     /// to its hard limit at start). Beyond it new connections are closed at once.
     #[arg(long, default_value_t = 16384)]
@@ -124,6 +133,15 @@ pub struct Args {
 }
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+    // A zero would make every cluster stale, or issue certificates already expired.
+    anyhow::ensure!(
+        a.cluster_stale > 0,
+        "--cluster-stale must be longer than 0 s"
+    );
+    anyhow::ensure!(
+        a.cluster_cert_lifetime >= 3600,
+        "--cluster-cert-lifetime must be at least 1h (its controller renews it at half-life)"
+    );
     let mut cfg = ServerConfig::new(a.data);
     cfg.listen = a.listen;
     cfg.database = a.database;
@@ -135,6 +153,8 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
     cfg.tls_names = a.tls_names;
     cfg.client_cert_lifetime_secs = a.client_cert_lifetime;
+    cfg.cluster_cert_lifetime_secs = a.cluster_cert_lifetime;
+    cfg.cluster_stale_secs = a.cluster_stale;
     cfg.release_log_retention_secs = a.release_log_retention;
     cfg.max_connections = a.max_connections;
     cfg.max_connections_per_address = a.max_connections_per_address;

@@ -48,6 +48,9 @@ pub struct GovernanceSettings {
     /// The webhook's listener and certificate, when it serves one.
     pub probe: Option<WebhookProbe>,
     pub fact_deadline: Duration,
+    /// Renews the cluster certificate at half-life (with a hub link from certificate
+    /// files; `None` in tests that link to a hub of their own).
+    pub renewal: Option<super::renewal::Renewal>,
 }
 
 impl std::fmt::Debug for WebhookProbe {
@@ -65,6 +68,7 @@ impl GovernanceSettings {
             own_namespace: "ironroot-system".into(),
             probe: None,
             fact_deadline: crate::webhook::DEFAULT_DEADLINE,
+            renewal: None,
         }
     }
 }
@@ -128,6 +132,7 @@ pub async fn run(
         .hub
         .as_ref()
         .map(|link| reporter::run(link.hub.clone(), violations, stats.clone()));
+    let renewal = settings.renewal.map(|r| r.run());
     let mut skip_namespaces = vec!["kube-system".to_owned()];
     if settings.own_namespace != "kube-system" {
         skip_namespaces.push(settings.own_namespace.clone());
@@ -159,7 +164,13 @@ pub async fn run(
             None => std::future::pending().await,
         }
     };
-    tokio::join!(puller, reporter, auditor.run());
+    let renewal = async move {
+        match renewal {
+            Some(r) => r.await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::join!(puller, reporter, renewal, auditor.run());
 }
 
 /// Takes the controller's [`GovernanceSettings`] out of `settings` and returns the hub

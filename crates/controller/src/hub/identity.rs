@@ -17,6 +17,34 @@ pub enum IdentityError {
     SeveralIds,
 }
 
+/// When a certificate was issued and when it expires (unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Validity {
+    pub not_before: u64,
+    pub not_after: u64,
+}
+
+impl Validity {
+    /// Half-way through: when the controller renews it (as agents do theirs).
+    pub fn renew_at(&self) -> u64 {
+        self.not_before + self.not_after.saturating_sub(self.not_before) / 2
+    }
+}
+
+/// The validity of the first certificate of `cert_pem`.
+pub fn validity(cert_pem: &[u8]) -> Result<Validity, IdentityError> {
+    let (_, pem) =
+        x509_parser::pem::parse_x509_pem(cert_pem).map_err(|_| IdentityError::NotACertificate)?;
+    let cert = pem
+        .parse_x509()
+        .map_err(|_| IdentityError::NotACertificate)?;
+    let secs = |t: i64| u64::try_from(t).unwrap_or(0);
+    Ok(Validity {
+        not_before: secs(cert.validity().not_before.timestamp()),
+        not_after: secs(cert.validity().not_after.timestamp()),
+    })
+}
+
 /// The id in the first certificate of `cert_pem`.
 pub fn cluster_id(cert_pem: &[u8]) -> Result<String, IdentityError> {
     let (_, pem) =
@@ -60,6 +88,18 @@ mod tests {
     fn the_id_comes_from_the_san() {
         let pem = cert_with(&["urn:ironroot:cluster:c-42"]);
         assert_eq!(cluster_id(pem.as_bytes()).unwrap(), "c-42");
+    }
+
+    #[test]
+    fn renewal_is_due_at_half_life() {
+        let v = Validity {
+            not_before: 1000,
+            not_after: 3000,
+        };
+        assert_eq!(v.renew_at(), 2000);
+        let pem = cert_with(&["urn:ironroot:cluster:c-42"]);
+        let v = validity(pem.as_bytes()).unwrap();
+        assert!(v.not_after > v.not_before, "{v:?}");
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod identity;
 pub mod policy_report;
 pub mod probe;
 pub mod puller;
+pub mod renewal;
 pub mod reporter;
 pub mod setup;
 pub mod store;

@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 
 const BUNDLE_FILE: &str = "bundle.jws";
 const JWKS_FILE: &str = "hub-jwks.json";
+/// The cluster's renewed certificate and key, in one file so they change together.
+const IDENTITY_FILE: &str = "cluster-identity.json";
+/// A certificate chain and a key; anything larger is not one.
+const MAX_IDENTITY_BYTES: u64 = 64 * 1024;
 /// A JWKS holds a few keys; anything larger is not one.
 const MAX_JWKS_BYTES: u64 = 256 * 1024;
 
@@ -30,6 +34,22 @@ pub enum StoreError {
     },
     #[error("{path} is not a JWKS: {message}")]
     Jwks { path: PathBuf, message: String },
+    #[error("{path} is not a cluster identity: {message}")]
+    Identity { path: PathBuf, message: String },
+}
+
+/// The cluster's certificate (PEM) and its private key (PEM), as renewal keeps them
+/// (wiped from memory when dropped).
+#[derive(Clone, serde::Serialize, serde::Deserialize, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
+pub struct StoredIdentity {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for StoredIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredIdentity").finish_non_exhaustive()
+    }
 }
 
 /// The state directory.
@@ -85,6 +105,30 @@ impl BundleStore {
         })?;
         self.write(JWKS_FILE, &jwks)?;
         self.write(BUNDLE_FILE, jws.as_bytes())
+    }
+
+    /// The cluster identity the last renewal kept, if there is one.
+    pub fn load_identity(&self) -> Result<Option<StoredIdentity>, StoreError> {
+        let Some(text) = self.read(IDENTITY_FILE, MAX_IDENTITY_BYTES, "cluster identity")? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| StoreError::Identity {
+                path: self.dir.join(IDENTITY_FILE),
+                message: e.to_string(),
+            })
+    }
+
+    /// Keeps a renewed cluster identity (certificate and key in one file, 0600).
+    pub fn save_identity(&self, identity: &StoredIdentity) -> Result<(), StoreError> {
+        let json = zeroize::Zeroizing::new(serde_json::to_vec(identity).map_err(|e| {
+            StoreError::Identity {
+                path: self.dir.join(IDENTITY_FILE),
+                message: e.to_string(),
+            }
+        })?);
+        self.write(IDENTITY_FILE, &json)
     }
 
     fn read(&self, name: &str, max: u64, what: &'static str) -> Result<Option<String>, StoreError> {

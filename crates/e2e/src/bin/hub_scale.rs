@@ -110,13 +110,6 @@ fn report(c: usize, policies: usize, round: usize, version: u64) -> ComplianceRe
     }
 }
 
-fn key_and_csr(name: &str) -> anyhow::Result<(String, String)> {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
-    let mut p = rcgen::CertificateParams::new(Vec::<String>::new())?;
-    p.distinguished_name.push(rcgen::DnType::CommonName, name);
-    Ok((key.serialize_pem(), p.serialize_request(&key)?.pem()?))
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -135,7 +128,7 @@ async fn main() -> anyhow::Result<()> {
     let mut ids = Vec::with_capacity(clusters);
     for i in 0..clusters {
         let name = format!("c{i:04}");
-        let (key, csr) = key_and_csr(&name)?;
+        let (key, csr) = ironroot_client::new_key_and_csr(&name)?;
         let reg = p
             .admin
             .register_cluster(&RegisterCluster { name, csr_pem: csr })

@@ -5,11 +5,12 @@
 use super::is_dns_label;
 use super::overview::{cluster_status, Clock, Statuses};
 use super::store::ClusterRow;
+use super::CallingCluster;
 use crate::error::{ApiJson, ServiceError};
 use crate::{now, AppState};
 use axum::extract::{Path, State};
-use axum::Json;
-use ironroot_api::{ClusterInfo, ClusterList, RegisterCluster, RegisteredCluster};
+use axum::{Extension, Json};
+use ironroot_api::{ClusterInfo, ClusterList, RegisterCluster, RegisteredCluster, RenewRequest};
 use std::sync::Arc;
 
 /// `POST /v1/clusters`.
@@ -33,6 +34,7 @@ pub(crate) async fn register_cluster(
         id: id.clone(),
         name: req.name.clone(),
         cert_serial: issued.serial,
+        prev_cert_serial: None,
         cert_not_after: issued.not_after,
         registered_at: now(),
         policy_version: None,
@@ -49,6 +51,45 @@ pub(crate) async fn register_cluster(
     Ok(Json(RegisteredCluster {
         id,
         name: req.name,
+        cert_pem: issued.pem,
+        ca_pem: st.pki.ca_pem.clone(),
+        not_after: issued.not_after,
+    }))
+}
+
+/// `POST /v1/cluster/certificate`: a new certificate for the calling cluster, asked for
+/// with its current one (a new key, the same id). The one it renews is refused from the
+/// first use of the new one on.
+pub(crate) async fn renew_cluster_certificate(
+    State(st): State<Arc<AppState>>,
+    Extension(cluster): Extension<CallingCluster>,
+    ApiJson(req): ApiJson<RenewRequest>,
+) -> Result<Json<RegisteredCluster>, ServiceError> {
+    st.limits.attest(&cluster.serial)?;
+    let issued = st
+        .pki
+        .issue_cluster_cert(
+            &req.csr_pem,
+            &cluster.id,
+            st.config.cluster_cert_lifetime_secs,
+        )
+        .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+    if !st
+        .store
+        .renew_cluster_cert(
+            &cluster.id,
+            &cluster.serial,
+            &issued.serial,
+            issued.not_after,
+        )
+        .await?
+    {
+        return Err(ServiceError::Unauthenticated);
+    }
+    tracing::info!(cluster = %cluster.id, not_after = issued.not_after, "cluster certificate renewed");
+    Ok(Json(RegisteredCluster {
+        id: cluster.id,
+        name: cluster.name,
         cert_pem: issued.pem,
         ca_pem: st.pki.ca_pem.clone(),
         not_after: issued.not_after,

@@ -21,7 +21,9 @@ mod store;
 mod tests;
 
 pub(crate) use alerting::watch_outages;
-pub(crate) use clusters::{list_clusters, register_cluster, remove_cluster};
+pub(crate) use clusters::{
+    list_clusters, register_cluster, remove_cluster, renew_cluster_certificate,
+};
 pub(crate) use policies::{
     bundle, current_policies, policy_version, policy_versions, put_policies,
 };
@@ -38,6 +40,8 @@ use crate::AppState;
 pub(crate) struct CallingCluster {
     pub id: String,
     pub name: String,
+    /// The serial of the certificate it presented.
+    pub serial: String,
 }
 
 /// The cluster whose current certificate the caller presented, if it did: a host's
@@ -59,6 +63,7 @@ pub(crate) async fn authenticate(
         .map(|c| CallingCluster {
             id: c.id,
             name: c.name,
+            serial: id.serial.clone(),
         }))
 }
 

@@ -13,6 +13,8 @@ pub(crate) struct ClusterRow {
     pub id: String,
     pub name: String,
     pub cert_serial: String,
+    /// The serial a renewal replaced, accepted until `cert_serial` is first used.
+    pub prev_cert_serial: Option<String>,
     pub cert_not_after: u64,
     pub registered_at: u64,
     pub policy_version: Option<u64>,
@@ -72,8 +74,8 @@ pub(crate) fn parse_status(s: &str) -> Result<ComplianceStatus, StoreError> {
         .ok_or_else(|| StoreError::Corrupt(format!("compliance status {s:?}")))
 }
 
-const CLUSTER_COLUMNS: &str = "cluster_id, name, cert_serial, cert_not_after, registered_at, \
-    policy_version, last_report_at, webhook_serving";
+const CLUSTER_COLUMNS: &str = "cluster_id, name, cert_serial, prev_cert_serial, cert_not_after, \
+    registered_at, policy_version, last_report_at, webhook_serving";
 
 fn cluster_row(r: &sqlx::any::AnyRow) -> Result<ClusterRow, StoreError> {
     let opt = |c: &str| r.try_get::<Option<i64>, _>(c).map(|v| v.map(to_u64));
@@ -81,6 +83,7 @@ fn cluster_row(r: &sqlx::any::AnyRow) -> Result<ClusterRow, StoreError> {
         id: r.try_get("cluster_id")?,
         name: r.try_get("name")?,
         cert_serial: r.try_get("cert_serial")?,
+        prev_cert_serial: r.try_get("prev_cert_serial")?,
         cert_not_after: to_u64(r.try_get("cert_not_after")?),
         registered_at: to_u64(r.try_get("registered_at")?),
         policy_version: opt("policy_version")?,
@@ -130,21 +133,64 @@ impl Store {
         rows.iter().map(cluster_row).collect()
     }
 
-    /// The cluster `id` if `serial` is its current certificate's.
+    /// The cluster `id` if `serial` is its current certificate's, or the one its last
+    /// renewal replaced while the new one has not been used. The first use of a renewed
+    /// certificate revokes the one it replaced.
     pub(crate) async fn cluster_by_cert(
         &self,
         id: &str,
         serial: &str,
     ) -> Result<Option<ClusterRow>, StoreError> {
         let q = format!(
-            "SELECT {CLUSTER_COLUMNS} FROM hub_clusters WHERE cluster_id = $1 AND cert_serial = $2"
+            "SELECT {CLUSTER_COLUMNS} FROM hub_clusters WHERE cluster_id = $1 \
+             AND (cert_serial = $2 OR prev_cert_serial = $2)"
         );
         let row = sqlx::query(&q)
             .bind(id)
             .bind(serial)
             .fetch_optional(self.pool())
             .await?;
-        row.as_ref().map(cluster_row).transpose()
+        let Some(mut row) = row.as_ref().map(cluster_row).transpose()? else {
+            return Ok(None);
+        };
+        if row.prev_cert_serial.is_some() && row.cert_serial == serial {
+            sqlx::query(
+                "UPDATE hub_clusters SET prev_cert_serial = NULL \
+                 WHERE cluster_id = $1 AND cert_serial = $2",
+            )
+            .bind(id)
+            .bind(serial)
+            .execute(self.pool())
+            .await?;
+            row.prev_cert_serial = None;
+        }
+        Ok(Some(row))
+    }
+
+    /// Replaces the certificate of cluster `id`, renewed with the one whose serial is
+    /// `presented`; `false` when that one is no longer accepted (the cluster was removed,
+    /// or another renewal won). Renewing with the current certificate keeps it valid
+    /// until the new one is used; renewing again with the replaced one (the new one was
+    /// lost) keeps the replaced one valid instead.
+    pub(crate) async fn renew_cluster_cert(
+        &self,
+        id: &str,
+        presented: &str,
+        serial: &str,
+        not_after: u64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE hub_clusters SET prev_cert_serial = $2, cert_serial = $3, \
+             cert_not_after = $4 \
+             WHERE cluster_id = $1 AND (cert_serial = $2 OR prev_cert_serial = $2)",
+        )
+        .bind(id)
+        .bind(presented)
+        .bind(serial)
+        .bind(to_i64(not_after))
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Removes a cluster (and so revokes its certificate); `false` when there was none.

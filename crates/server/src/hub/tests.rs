@@ -20,6 +20,7 @@ fn cluster(id: &str, last_report_at: Option<u64>) -> ClusterRow {
         id: id.into(),
         name: format!("{id}-name"),
         cert_serial: format!("serial-{id}"),
+        prev_cert_serial: None,
         cert_not_after: 99_999,
         registered_at: 1,
         policy_version: None,
@@ -209,6 +210,7 @@ async fn scenario(store: Store) {
         .await
         .unwrap()
         .is_none());
+    renewal(&store).await;
 
     assert_eq!(store.current_policy_version().await.unwrap(), None);
     assert!(store
@@ -227,6 +229,7 @@ async fn scenario(store: Store) {
     let caller = CallingCluster {
         id: a.id.clone(),
         name: a.name.clone(),
+        serial: a.cert_serial.clone(),
     };
     let changed = store
         .record_compliance(&caller, &report(1, &[("p", NonCompliant, 2)]), 100)
@@ -296,6 +299,43 @@ async fn scenario(store: Store) {
         3,
         "history stays"
     );
+}
+
+/// A renewed certificate replaces the old one only once it is used; a renewal whose
+/// certificate was lost is made again with the old one.
+async fn renewal(store: &Store) {
+    let serial = |s: &str| s.to_owned();
+    let accepted =
+        |s: String| async move { store.cluster_by_cert("cl-r", &s).await.unwrap().is_some() };
+    assert!(store.insert_cluster(&cluster("cl-r", None)).await.unwrap());
+    let old = serial("serial-cl-r");
+    assert!(store
+        .renew_cluster_cert("cl-r", &old, "n1", 7)
+        .await
+        .unwrap());
+    assert!(accepted(old.clone()).await, "n1 is not used yet");
+    // n1 was lost: renewed again with the old one, which stays valid; n1 is gone.
+    assert!(store
+        .renew_cluster_cert("cl-r", &old, "n2", 8)
+        .await
+        .unwrap());
+    assert!(!accepted(serial("n1")).await);
+    assert!(accepted(serial("n2")).await, "the first use of n2 ...");
+    assert!(!accepted(old.clone()).await, "... revokes the old one");
+    assert!(
+        !store
+            .renew_cluster_cert("cl-r", &old, "n3", 9)
+            .await
+            .unwrap(),
+        "a revoked certificate renews nothing"
+    );
+    let row = store.cluster_by_cert("cl-r", "n2").await.unwrap().unwrap();
+    assert_eq!((row.cert_not_after, row.prev_cert_serial), (8, None));
+    assert!(!store
+        .renew_cluster_cert("cl-x", "n2", "n4", 9)
+        .await
+        .unwrap());
+    assert!(store.delete_cluster("cl-r").await.unwrap());
 }
 
 #[tokio::test]

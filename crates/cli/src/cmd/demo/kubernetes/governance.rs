@@ -42,7 +42,7 @@ pub(super) struct Identity {
 /// Registers the cluster and publishes the policy set; returns the identity and when the
 /// set was published.
 pub(super) async fn register(admin: &AdminClient) -> anyhow::Result<(Identity, Instant)> {
-    let (key_pem, csr_pem) = crate::cmd::hub::key_and_csr(CLUSTER)?;
+    let (key_pem, csr_pem) = ironroot_client::new_key_and_csr(CLUSTER)?;
     let reg = admin
         .register_cluster(&RegisterCluster {
             name: CLUSTER.into(),
