@@ -15,7 +15,7 @@ use ironroot_api::{ComplianceStatus, ViolationAction};
 use ironroot_controller::hub::{policy_report, vap, vap_apply, HubStats};
 use ironroot_controller::policies::{Policies, ViolationQueue};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DeleteParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -196,6 +196,36 @@ async fn the_api_server_enforces_the_generated_admission_policies_and_drops_a_re
     create_pod(&kube, "apps", "compliant", img, false)
         .await
         .unwrap();
+    // kubectl debug: only the ephemeral container an update adds is judged.
+    let apps: Api<Pod> = Api::namespaced(kube.clone(), "apps");
+    let debug = |name: &str, privileged: bool| {
+        let c =
+            json!({ "name": name, "image": img, "securityContext": { "privileged": privileged } });
+        Patch::Strategic(json!({ "spec": { "ephemeralContainers": [c] } }))
+    };
+    let on = PatchParams::default();
+    let err = apps
+        .patch_subresource(
+            "ephemeralcontainers",
+            "compliant",
+            &on,
+            &debug("dbg-priv", true),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no-privileged: privileged containers are not allowed"),
+        "{err}"
+    );
+    apps.patch_subresource(
+        "ephemeralcontainers",
+        "compliant",
+        &on,
+        &debug("dbg", false),
+    )
+    .await
+    .unwrap();
     // Excluded: the controller's own namespace.
     create_pod(&kube, "ironroot-system", "priv", img, true)
         .await

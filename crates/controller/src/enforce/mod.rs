@@ -2,7 +2,8 @@
 //! judged by ([`facts`]), the evaluation under a time limit that cannot wedge the webhook,
 //! and what the API server and the hub hear of the decision ([`judge`]).
 //!
-//! A pod is judged on CREATE (and on an UPDATE that changes its images); a Binding is
+//! A pod is judged on CREATE (and on an UPDATE that changes its images, or that adds
+//! ephemeral containers: those alone, see [`crate::webhook::ephemeral`]); a Binding is
 //! judged by the node-scoped policies only (node trust, pid limits, region placement),
 //! with the facts of the Node it binds to. What is refused is refused with each denying
 //! policy named; audit-mode violations and undecided policies become warnings; every

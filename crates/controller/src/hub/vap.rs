@@ -5,8 +5,10 @@
 //! `crates/policy/src/rules` (the container's setting wins over the pod's; pod-level
 //! limits satisfy resource-limits; Docker's name normalization for registries).
 //!
-//! Pods CREATE only (a pod's containers do not change afterwards; ephemeral containers
-//! come through their own subresource, which the webhook sees). `enforce` + `deny` binds
+//! Pods CREATE, and UPDATE of `pods/ephemeralcontainers` (`kubectl debug`), where only
+//! the ephemeral containers the update adds are judged (a pod's other containers do not
+//! change after CREATE; an ephemeral container may not set resources, so resource-limits
+//! skips them, as the engine does). `enforce` + `deny` binds
 //! with `[Deny]`, anything else with `[Audit, Warn]`. The scope's namespaces and unexpired
 //! exclusions become match conditions on the request's namespace and the pod's name (or
 //! `generateName`); an exclusion that expires keeps excluding here until the next audit
@@ -51,14 +53,23 @@ pub fn desired(
                 "spec": {
                     "failurePolicy": if p.failure == Failure::Closed { "Fail" } else { "Ignore" },
                     "matchConstraints": {
-                        "resourceRules": [{
-                            "apiGroups": [""], "apiVersions": ["v1"],
-                            "operations": ["CREATE"], "resources": ["pods"],
-                        }],
+                        "resourceRules": [
+                            {
+                                "apiGroups": [""], "apiVersions": ["v1"],
+                                "operations": ["CREATE"], "resources": ["pods"],
+                            },
+                            {
+                                "apiGroups": [""], "apiVersions": ["v1"],
+                                "operations": ["UPDATE"], "resources": ["pods/ephemeralcontainers"],
+                            },
+                        ],
                         "namespaceSelector": selector,
                     },
                     "matchConditions": [{ "name": "in-scope", "expression": scope_condition(p, now) }],
-                    "variables": [{ "name": "containers", "expression": CONTAINERS }],
+                    "variables": [
+                        { "name": "containers", "expression": CONTAINERS },
+                        { "name": "debug", "expression": NEW_EPHEMERAL },
+                    ],
                     "validations": validations,
                 },
             });
@@ -82,9 +93,17 @@ pub fn desired(
         .collect()
 }
 
-/// Init containers and containers (the ones a CREATE carries).
-const CONTAINERS: &str =
-    "object.spec.containers + (has(object.spec.initContainers) ? object.spec.initContainers : [])";
+/// Init containers and containers on a CREATE; none on an ephemeral-container update
+/// (they were judged when the pod was created).
+const CONTAINERS: &str = "request.?subResource.orValue('') == 'ephemeralcontainers' ? [] : \
+    object.spec.containers + (has(object.spec.initContainers) ? object.spec.initContainers : [])";
+
+/// The ephemeral containers an update of `pods/ephemeralcontainers` adds (by name: the
+/// API server refuses changes to one already there); none on a CREATE.
+const NEW_EPHEMERAL: &str = "request.?subResource.orValue('') == 'ephemeralcontainers' && \
+    has(object.spec.ephemeralContainers) ? object.spec.ephemeralContainers.filter(e, \
+    !(has(oldObject.spec.ephemeralContainers) && \
+    oldObject.spec.ephemeralContainers.exists(o, o.name == e.name))) : []";
 
 /// The pod's name as the engine reads it: its name, else its `generateName`.
 const POD_NAME: &str = "(has(object.metadata.name) && object.metadata.name != '' ? object.metadata.name : (has(object.metadata.generateName) ? object.metadata.generateName : ''))";
@@ -144,7 +163,11 @@ fn check(expression: String, message: String) -> Value {
 /// Security Admission is their in-server form).
 fn validations(p: &Policy) -> Option<Vec<Value>> {
     let id = &p.id;
-    let all = |cond: &str| format!("variables.containers.all(c, {cond})");
+    // Every container the request adds: the pod's own on a CREATE, new ephemeral ones.
+    let all = |cond: &str| {
+        format!("variables.containers.all(c, {cond}) && variables.debug.all(c, {cond})")
+    };
+    let pods_own = |cond: &str| format!("variables.containers.all(c, {cond})");
     let v = match &p.rule {
         Rule::NoPrivileged => vec![check(
             all("!(has(c.securityContext) && has(c.securityContext.privileged) && c.securityContext.privileged)"),
@@ -171,7 +194,7 @@ fn validations(p: &Policy) -> Option<Vec<Value>> {
                 // `dyn`: the API server's type checker does not resolve the quantity maps
                 // of ResourceRequirements ("undefined field 'limits'").
                 let pod = format!("(has(object.spec.resources) && '{r}' in dyn(object.spec.resources).?limits.orValue({{}}))");
-                let each = all(&format!("has(c.resources) && '{r}' in dyn(c.resources).?limits.orValue({{}})"));
+                let each = pods_own(&format!("has(c.resources) && '{r}' in dyn(c.resources).?limits.orValue({{}})"));
                 check(format!("{pod} || {each}"), format!("{id}: every container must have a {r} limit"))
             })
             .collect(),

@@ -102,10 +102,11 @@ pub fn webhook_configurations(
         namespace_selector: namespaces(excluded_namespaces),
         // `bindings` is the legacy path to the same Binding as `pods/binding`. UPDATE of
         // pods: the policies judge one that changes an image (the hook admits other
-        // updates at once, so finalizers and labels never wait on a policy).
+        // updates at once, so finalizers and labels never wait on a policy), and the
+        // ephemeral containers `kubectl debug` adds through `pods/ephemeralcontainers`.
         rules: Some(vec![
             rule("CREATE", &["pods", "pods/binding", "bindings"]),
-            rule("UPDATE", &["pods"]),
+            rule("UPDATE", &["pods", "pods/ephemeralcontainers"]),
         ]),
         side_effects: "None".into(),
         timeout_seconds: Some(timeout_seconds),
@@ -209,7 +210,10 @@ mod tests {
                 &hook["rules"][1]["operations"],
                 &hook["rules"][1]["resources"]
             ),
-            (&json!(["UPDATE"]), &json!(["pods"]))
+            (
+                &json!(["UPDATE"]),
+                &json!(["pods", "pods/ephemeralcontainers"])
+            )
         );
         assert_eq!(hook["namespaceSelector"], selector);
         assert_eq!(
@@ -223,6 +227,48 @@ mod tests {
         assert!(hook.get("reinvocationPolicy").is_none());
 
         assert_eq!(m["webhooks"][0]["failurePolicy"], "Fail");
+    }
+
+    /// deploy/webhooks.yaml registers what `register` does (there it names a Service,
+    /// here a URL), so a rule added to one and not the other fails here.
+    #[test]
+    fn the_deployed_manifest_registers_the_same_hooks() {
+        let text = include_str!("../../../../deploy/webhooks.yaml");
+        let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(text).unwrap();
+        let excluded = [
+            "kube-system",
+            "kube-public",
+            "kube-node-lease",
+            "ironroot-system",
+        ];
+        let (m, v) = webhook_configurations("https://h", "PEM", "Ignore", 5, &excluded);
+        let generated = [
+            serde_json::to_value(m).unwrap(),
+            serde_json::to_value(v).unwrap(),
+        ];
+        assert_eq!(docs.len(), generated.len());
+        for (mut deployed, mut made) in docs.into_iter().zip(generated) {
+            assert_eq!(deployed["kind"], made["kind"]);
+            assert_eq!(deployed["metadata"]["name"], made["metadata"]["name"]);
+            let deployed = deployed["webhooks"].as_array_mut().unwrap();
+            let made = made["webhooks"].as_array_mut().unwrap();
+            assert_eq!(deployed.len(), made.len());
+            for (d, m) in deployed.iter_mut().zip(made.iter_mut()) {
+                let (d, m) = (d.as_object_mut().unwrap(), m.as_object_mut().unwrap());
+                let (dc, mc) = (
+                    d.remove("clientConfig").unwrap(),
+                    m.remove("clientConfig").unwrap(),
+                );
+                assert_eq!(
+                    format!("https://h{}", dc["service"]["path"].as_str().unwrap()),
+                    mc["url"]
+                );
+                assert_eq!(
+                    d, m,
+                    "deploy/webhooks.yaml and webhook_configurations differ"
+                );
+            }
+        }
     }
 
     #[test]

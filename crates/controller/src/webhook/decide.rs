@@ -96,16 +96,20 @@ impl PodNeeds {
     }
 }
 
-/// The images of a pod that pull: init containers and containers (ephemeral containers
-/// are added through a subresource this webhook does not see), each once.
+/// The images of a pod that pull: init containers, containers and ephemeral containers
+/// (`kubectl debug` adds them to a running pod), each once.
 pub fn pod_images(pod: &Pod) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let Some(spec) = &pod.spec else {
         return out;
     };
     let init = spec.init_containers.iter().flatten();
-    for c in init.chain(spec.containers.iter()) {
-        if let Some(image) = c.image.as_deref().filter(|i| !i.is_empty()) {
+    let images = init
+        .chain(spec.containers.iter())
+        .map(|c| c.image.as_deref());
+    let ephemeral = spec.ephemeral_containers.iter().flatten();
+    for image in images.chain(ephemeral.map(|c| c.image.as_deref())) {
+        if let Some(image) = image.filter(|i| !i.is_empty()) {
             if !out.iter().any(|i| i == image) {
                 out.push(image.to_owned());
             }

@@ -54,6 +54,7 @@ fn node(trust: TrustState, pairs: &[(&str, &str)], reason: &str) -> NodeView {
         tags: tags(pairs),
         host_id: Some("h1".into()),
         reason: reason.into(),
+        pod_pids_limit: None,
     }
 }
 
@@ -130,13 +131,13 @@ fn conflicting_tags_refuse_the_pod_naming_both_images() {
 }
 
 #[test]
-fn images_are_init_and_app_containers_once_without_ephemeral_ones() {
+fn images_are_init_app_and_ephemeral_containers_once() {
     let p = pod(json!({"spec": {
         "initContainers": [{"name": "i", "image": "init:1"}],
         "containers": [{"name": "a", "image": "app:1"}, {"name": "b", "image": "init:1"}, {"name": "c"}],
-        "ephemeralContainers": [{"name": "e", "image": "debug:1"}]
+        "ephemeralContainers": [{"name": "e", "image": "debug:1"}, {"name": "f", "image": "app:1"}]
     }}));
-    assert_eq!(pod_images(&p), vec!["init:1", "app:1"]);
+    assert_eq!(pod_images(&p), vec!["init:1", "app:1", "debug:1"]);
     assert!(pod_images(&Pod::default()).is_empty());
 }
 

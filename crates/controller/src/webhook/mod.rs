@@ -12,9 +12,11 @@
 //!   DaemonSet does) and carry every tag the pod's encrypted images require.
 //!
 //! * **Policies** (the validating hook, when a policy set is in force: see
-//!   [`crate::enforce`]): pods CREATE, pods UPDATE that change an image, and bindings
-//!   (node-scoped policies only) are judged by the set; refusals name each denying
-//!   policy, audit-mode violations come back as warnings, violations go to the hub.
+//!   [`crate::enforce`]): pods CREATE, pods UPDATE that change an image,
+//!   pods/ephemeralcontainers UPDATE (`kubectl debug`: the containers it adds, see
+//!   [`ephemeral`]) and bindings (node-scoped policies only) are judged by the set;
+//!   refusals name each denying policy, audit-mode violations come back as warnings,
+//!   violations go to the hub.
 //!
 //! Decisions come from [`crate::view::NodeViews`], the controller's own view of each
 //! Node, never from Node labels.
@@ -33,6 +35,7 @@
 pub(crate) mod cache;
 pub mod config;
 pub mod decide;
+pub mod ephemeral;
 pub mod images;
 mod policy;
 mod review;

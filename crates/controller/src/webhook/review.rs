@@ -2,7 +2,7 @@
 //! image lookups under the deadline, and refusals as the API server shows them.
 
 use super::decide::{self, ImageNeeds, PodNeeds};
-use super::{policy, Webhook};
+use super::{ephemeral, policy, Webhook};
 use crate::enforce::Scope;
 use k8s_openapi::api::core::v1::{Binding, Pod};
 use kube::core::admission::{AdmissionRequest, AdmissionResponse, Operation};
@@ -80,8 +80,9 @@ impl Webhook {
 
     /// Pods CREATE with `spec.nodeName`, and pods/binding CREATE: the Node must be
     /// trusted and carry the tags the pod's encrypted images require. With a policy set in
-    /// force, pods CREATE, pods UPDATE that change an image, and bindings (node-scoped
-    /// policies) are also judged by it, at the same time.
+    /// force, pods CREATE, pods UPDATE that change an image, pods/ephemeralcontainers
+    /// UPDATE that add a container (judged alone, see [`ephemeral`]), and bindings
+    /// (node-scoped policies) are also judged by it, at the same time.
     pub async fn validate(&self, req: &Request) -> AdmissionResponse {
         let (pod, node, scope) = if creates_pod(req) {
             match object::<Pod>(req, "Pod") {
@@ -95,6 +96,13 @@ impl Webhook {
         } else if policy::changes_images(req) {
             match object::<Pod>(req, "Pod") {
                 Ok(pod) => (pod, None, Scope::Pod),
+                Err(e) => return deny(req, e),
+            }
+        } else if ephemeral::updates_ephemeral(req) {
+            // The pod already runs where it was placed: only the policies judge what it adds.
+            match ephemeral::to_judge(req) {
+                Ok(Some(pod)) => (pod, None, Scope::Pod),
+                Ok(None) => return AdmissionResponse::from(req),
                 Err(e) => return deny(req, e),
             }
         } else if creates_binding(req) {

@@ -42,6 +42,7 @@ fn view(trust: TrustState, region: &str) -> NodeView {
         } else {
             "PCR 10 changed".into()
         },
+        pod_pids_limit: None,
     }
 }
 

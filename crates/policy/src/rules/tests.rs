@@ -272,3 +272,86 @@ fn a_severity_at_the_threshold_violates() {
     );
     assert!(matches!(v, Verdict::Violation(_)), "{v:?}");
 }
+
+/// `kubectl debug --profile=restricted`'s ephemeral container, with the example's image.
+fn debug(p: &mut Value) -> &mut Value {
+    p["spec"]["ephemeralContainers"] = json!([{"name": "debug", "image": IMAGE, "securityContext": {
+        "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": true}}]);
+    &mut p["spec"]["ephemeralContainers"][0]
+}
+
+/// The debug container on an image of its own, known as the example's is; its facts.
+fn debug_image<'a>(p: &mut Value, f: &'a mut Facts) -> &'a mut crate::ImageFacts {
+    let other = IMAGE.replace("/web@", "/debug@");
+    debug(p)["image"] = json!(other);
+    let known = image(f).clone();
+    f.images.entry(other).or_insert(known)
+}
+
+/// Ephemeral containers are judged wherever the Pod Security Standards visit them (every
+/// container-level rule but resource limits, which the API refuses to set on them).
+#[test]
+fn every_container_rule_judges_an_ephemeral_container_as_the_standards_do() {
+    let cases: [(&str, Change); 11] = [
+        ("no-privileged: {}", |p, _| {
+            debug(p)["securityContext"]["privileged"] = json!(true)
+        }),
+        ("run-as-non-root: {}", |p, _| {
+            debug(p)["securityContext"]["runAsUser"] = json!(0)
+        }),
+        ("read-only-root-filesystem: {}", |p, _| {
+            debug(p)["securityContext"] = json!({})
+        }),
+        (
+            "approved-registries: { registries: [\"registry.example.com:5000/apps\"] }",
+            |p, _| debug(p)["image"] = json!("docker.io/library/busybox:1.36"),
+        ),
+        ("image-signed: { trusted_keys: [release-key] }", |p, f| {
+            debug_image(p, f).signature = Some(SignatureFact::Unsigned)
+        }),
+        ("image-scanned: { threshold: high, max_age: 1d }", |p, f| {
+            debug_image(p, f).scan.as_mut().unwrap().highest_unfixed = Some(Severity::Critical)
+        }),
+        ("workload-encrypted: {}", |p, f| {
+            debug_image(p, f).layers.as_mut().unwrap()[0].encrypted = false
+        }),
+        (
+            "pod-security: { level: baseline, version: latest }",
+            |p, _| debug(p)["securityContext"]["privileged"] = json!(true),
+        ),
+        (
+            "pod-security: { level: baseline, version: latest }",
+            |p, _| debug(p)["securityContext"]["capabilities"]["add"] = json!(["SYS_ADMIN"]),
+        ),
+        (
+            "pod-security: { level: restricted, version: latest }",
+            |p, _| debug(p)["securityContext"]["runAsNonRoot"] = json!(false),
+        ),
+        (
+            "pod-security: { level: restricted, version: latest }",
+            |p, _| debug(p)["securityContext"]["seccompProfile"] = json!({"type": "Unconfined"}),
+        ),
+    ];
+    for (rule, violate) in cases {
+        let s = set(rule, None);
+        assert_eq!(
+            verdict(&s, Some(|p, _| _ = debug(p))),
+            Verdict::Pass,
+            "{rule}"
+        );
+        let v = verdict(&s, Some(violate));
+        let Verdict::Violation(found) = &v else {
+            panic!("{rule}: {v:?}")
+        };
+        for f in found {
+            assert_eq!(f.container.as_deref(), Some("debug"), "{rule}: {f:?}");
+            assert!(
+                f.field.starts_with("spec.ephemeralContainers[debug]."),
+                "{rule}: {f:?}"
+            );
+        }
+    }
+    // The API server refuses resources on an ephemeral container: none is asked of it.
+    let s = set("resource-limits: { cpu: true, memory: true }", None);
+    assert_eq!(verdict(&s, Some(|p, _| _ = debug(p))), Verdict::Pass);
+}
