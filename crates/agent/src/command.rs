@@ -50,6 +50,12 @@ pub struct Args {
     /// in the file named by OCICRYPT_KEYPROVIDER_CONFIG. The socket is mode 0600.
     #[arg(long, env = "IRONROOT_KEYPROVIDER_SOCKET")]
     pub keyprovider_socket: Option<PathBuf>,
+    /// The kubelet's configuration file (the kubelet's --config; kubeadm's is the default),
+    /// read at each attestation for its podPidsLimit, which the node-pid-limit policy needs
+    /// and no Node or Pod field carries. At most 64 KiB of KubeletConfiguration YAML; no
+    /// such file: this node has no kubelet, and nothing is sent.
+    #[arg(long, default_value = crate::kubelet::DEFAULT_KUBELET_CONFIG, env = "IRONROOT_KUBELET_CONFIG")]
+    pub kubelet_config: PathBuf,
 }
 
 fn machine_hostname() -> String {
@@ -107,6 +113,7 @@ impl Args {
             max_log_bytes: 16 * 1024 * 1024,
             watch_interval: Duration::from_millis(500),
             keyprovider_socket: self.keyprovider_socket,
+            kubelet_config: Some(self.kubelet_config),
         })
     }
 }

@@ -179,20 +179,9 @@ pub(crate) async fn activate(
     Ok((id, key_pem))
 }
 
-/// A new client key and a CSR for it.
+/// A new client key and a CSR for it (the client's one maker: P-256).
 fn new_key_and_csr(hostname: &str) -> Result<(zeroize::Zeroizing<String>, String), AgentError> {
-    let err = |e: rcgen::Error| AgentError::Config(e.to_string());
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(err)?;
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(err)?;
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, hostname);
-    let csr_pem = params
-        .serialize_request(&key)
-        .map_err(err)?
-        .pem()
-        .map_err(err)?;
-    Ok((zeroize::Zeroizing::new(key.serialize_pem()), csr_pem))
+    ironroot_client::new_key_and_csr(hostname).map_err(|e| AgentError::Config(e.to_string()))
 }
 
 /// Renews the client certificate with the current one (a new key, the same host) and

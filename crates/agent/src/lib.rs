@@ -14,6 +14,7 @@ pub mod command;
 mod enroll;
 mod keyprovider;
 mod keys;
+pub mod kubelet;
 mod lifecycle;
 mod run;
 

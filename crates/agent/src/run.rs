@@ -1,6 +1,7 @@
 //! The agent's main loop.
 
 use crate::client::{service_client, ServiceClient};
+use crate::kubelet::KubeletSource;
 use crate::lifecycle::{Credentials, Enrollment};
 use crate::AgentError;
 use ironroot_api::{Challenge, EvidenceRequest, EvidenceResponse, B64};
@@ -36,6 +37,9 @@ pub struct AgentConfig {
     pub watch_interval: Duration,
     /// Serve the ocicrypt keyprovider (gRPC, `UnWrapKey`) on this unix socket.
     pub keyprovider_socket: Option<PathBuf>,
+    /// The kubelet's config file, read at each evidence ([`crate::kubelet`]); `None`:
+    /// send no kubelet facts.
+    pub kubelet_config: Option<PathBuf>,
 }
 
 /// The TPM, used from blocking threads one call at a time.
@@ -82,12 +86,14 @@ pub struct Session {
     pub(crate) enrollment: Enrollment<Credentials>,
     /// The TPM binding key for key release, made on first need.
     pub(crate) binding: tokio::sync::Mutex<Option<ironroot_tpm::BindingKey>>,
+    pub(crate) kubelet: Arc<KubeletSource>,
 }
 
 impl Session {
     pub fn new(cfg: AgentConfig, tpm: Box<dyn TpmDevice>) -> Result<Session, AgentError> {
         let anon = service_client(&cfg.server, &cfg.ca_pem, None)?;
         Ok(Session {
+            kubelet: Arc::new(KubeletSource::new(cfg.kubelet_config.clone())),
             cfg,
             tpm: SharedTpm(Arc::new(Mutex::new(tpm))),
             anon,
@@ -140,6 +146,11 @@ impl Session {
                 Ok((t.quote(&quoted, &selection)?, event_log, ima_log, tag))
             })
             .await?;
+        // Not under the TPM lock: the quote does not cover it (a conformance fact).
+        let kubelet = self.kubelet.clone();
+        let kubelet = tokio::task::spawn_blocking(move || kubelet.facts())
+            .await
+            .map_err(|e| AgentError::Config(format!("kubelet config reader: {e}")))?;
         Ok(EvidenceRequest {
             nonce: ch.nonce.clone(),
             attest: B64(quote.attest),
@@ -148,6 +159,7 @@ impl Session {
             event_log,
             ima_log,
             asset_tag: asset_tag.map(B64),
+            kubelet,
         })
     }
 

@@ -95,6 +95,22 @@ pub struct EvidenceRequest {
     /// qualifying data is then SHA-256(nonce || asset_tag) instead of the nonce.
     #[serde(default)]
     pub asset_tag: Option<B64>,
+    /// What the node's kubelet is configured with, when the node has a kubelet (absent
+    /// from agents older than the field, and on hosts without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubelet: Option<KubeletFacts>,
+}
+
+/// The node's kubelet configuration, as the agent read it from the kubelet's config file
+/// (`KubeletConfiguration`). The quote does not cover it and the node's root writes that
+/// file: a conformance fact for policies (`node-pid-limit`), never a trust fact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubeletFacts {
+    /// `podPidsLimit`: the most pids a pod may have (-1 or 0: unlimited). The file's
+    /// value, or the kubelet's default (-1) when the file leaves it out; `None`: not known.
+    #[serde(default)]
+    pub pod_pids_limit: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -111,4 +127,44 @@ pub struct EvidenceResponse {
     /// provisions it (NV index `ASSET_TAG_NV_INDEX`) and attests again.
     #[serde(default)]
     pub asset_tag: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn evidence(kubelet: Option<KubeletFacts>) -> EvidenceRequest {
+        EvidenceRequest {
+            nonce: B64(vec![1]),
+            attest: B64(vec![2]),
+            signature: B64(vec![3]),
+            pcrs: PcrValues::default(),
+            event_log: None,
+            ima_log: None,
+            asset_tag: None,
+            kubelet,
+        }
+    }
+
+    #[test]
+    fn evidence_without_kubelet_facts_reads_and_writes_as_before_the_field() {
+        let json = serde_json::to_value(evidence(None)).unwrap();
+        assert!(json.get("kubelet").is_none(), "{json}");
+        let back: EvidenceRequest = serde_json::from_value(json).unwrap();
+        assert_eq!(back.kubelet, None);
+    }
+
+    #[test]
+    fn kubelet_facts_travel_with_the_evidence() {
+        let facts = KubeletFacts {
+            pod_pids_limit: Some(4096),
+        };
+        let json = serde_json::to_value(evidence(Some(facts.clone()))).unwrap();
+        assert_eq!(json["kubelet"]["pod_pids_limit"], 4096);
+        let back: EvidenceRequest = serde_json::from_value(json).unwrap();
+        assert_eq!(back.kubelet, Some(facts));
+        let unknown = serde_json::json!({ "pod_pids_limit": 1, "other": 2 });
+        assert!(serde_json::from_value::<KubeletFacts>(unknown).is_err());
+    }
 }

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 /// published facts changed, re-read it" (`GET /v1/nodes/{host_id}`). The service writes
 /// one, in the same transaction as the change, when an administrator binds the host to a
 /// Kubernetes Node or unbinds it (or deletes a bound host), and when its asset tags are
-/// issued or revoked; `reasons` holds one line saying which, and `report_*` are absent.
+/// issued or revoked, and when the kubelet `podPidsLimit` its agent reports changes;
+/// `reasons` holds one line saying which, and `report_*` are absent.
 /// A subscriber that counts trust changes must skip these.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrustEvent {

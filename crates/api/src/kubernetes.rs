@@ -52,6 +52,10 @@ pub struct NodeTrust {
     pub report_expires: Option<u64>,
     /// One line per failed rule of the latest report (and why trust expired).
     pub failures: Vec<String>,
+    /// The kubelet's `podPidsLimit` the host's agent reported with its latest accepted
+    /// evidence (see [`crate::KubeletFacts`]); `None` when it reported none.
+    #[serde(default)]
+    pub pod_pids_limit: Option<i64>,
 }
 
 /// `GET /v1/nodes`: every bound host.

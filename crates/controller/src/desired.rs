@@ -86,6 +86,7 @@ pub fn decide(f: Facts<'_>) -> Desired {
         tags,
         host_id: Some(b.host_id.clone()),
         reason: String::new(),
+        pod_pids_limit: b.pod_pids_limit,
     };
     let uuid_mismatch = match f.system_uuid {
         Some(u) if !u.is_empty() && !b.hardware_uuid.is_empty() => {

@@ -15,6 +15,7 @@ fn bound(trust: TrustState) -> NodeTrust {
         report_jws: Some("eyJhbGciOiJFUzI1NiJ9.e30.sig".into()),
         report_expires: Some(NOW + 60),
         failures: vec![],
+        pod_pids_limit: Some(4096),
     }
 }
 
@@ -36,6 +37,11 @@ fn a_trusted_bound_node_gets_its_trust_tags_and_report_and_no_taint() {
     let b = bound(TrustState::Trusted);
     let d = decide(facts(Some(&b)));
     assert_eq!(d.view.trust, TrustState::Trusted);
+    assert_eq!(
+        d.view.pod_pids_limit,
+        Some(4096),
+        "for the webhook's policies"
+    );
     let p = patch(&Observed::default(), &d, TaintEffect::NoSchedule).unwrap();
     assert_eq!(labels(&p)[TRUST_LABEL], "trusted");
     assert_eq!(

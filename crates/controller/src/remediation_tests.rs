@@ -13,6 +13,7 @@ fn desired(trust: TrustState, host: Option<&str>) -> Desired {
             tags: BTreeMap::new(),
             host_id: host.map(str::to_owned),
             reason: "pcr 7 changed".into(),
+            pod_pids_limit: None,
         },
         report: None,
     }

@@ -14,6 +14,7 @@ fn nt(host: &str, hostname: &str, node: &str, trust: TrustState) -> NodeTrust {
         report_jws: None,
         report_expires: None,
         failures: vec![],
+        pod_pids_limit: None,
     }
 }
 

@@ -19,6 +19,10 @@ pub struct NodeView {
     pub host_id: Option<String>,
     /// Why the Node is not trusted, for messages (empty when trusted).
     pub reason: String,
+    /// The kubelet `podPidsLimit` the bound host's agent reported with its latest
+    /// accepted evidence (`None`: no binding, or none reported). A conformance fact the
+    /// node states about itself, not covered by its attestation.
+    pub pod_pids_limit: Option<i64>,
 }
 
 impl NodeView {
@@ -29,6 +33,7 @@ impl NodeView {
             tags: BTreeMap::new(),
             host_id: None,
             reason: reason.into(),
+            pod_pids_limit: None,
         }
     }
 

@@ -28,6 +28,7 @@ impl NodeViews for Views {
             tags: BTreeMap::from([("region".to_string(), region.to_string())]),
             host_id: Some(format!("host-{node}")),
             reason: String::new(),
+            pod_pids_limit: None,
         };
         match node {
             "eu-1" => trusted("EU"),

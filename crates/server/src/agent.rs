@@ -316,6 +316,23 @@ pub(crate) async fn evidence(
         .check(&host.host_id, &req.nonce.0, now())
         .map_err(|e| ServiceError::NonceInvalid(e.to_string()))?;
     let outcome = crate::attest::attest(&st, &host, &req).await?;
+    // Accepted evidence (whatever its verdict) carries the node's kubelet facts. They are
+    // not quoted and not part of the verdict, so failing to record them fails nothing.
+    // Compared with the row already loaded: the steady state costs no query.
+    let limit = req.kubelet.as_ref().and_then(|k| k.pod_pids_limit);
+    if limit != host.kubelet_pod_pids_limit {
+        match st
+            .store
+            .set_pod_pids_limit(&host.host_id, limit, now())
+            .await
+        {
+            Ok(true) => st.events.poke(),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(host_id = %host.host_id, error = %e, "recording the kubelet's podPidsLimit failed")
+            }
+        }
+    }
     Ok(Json(EvidenceResponse {
         trusted: outcome.trusted,
         report_id: outcome.report_id,

@@ -110,6 +110,7 @@ pub(crate) async fn enroll(
         tag_json: None,
         cert_serial: Some(cert.serial),
         k8s_node: None,
+        kubelet_pod_pids_limit: None,
     };
     st.store.put_host(&row).await?;
     if let Ok(mut caches) = st.evidence_caches.lock() {

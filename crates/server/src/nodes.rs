@@ -142,6 +142,7 @@ fn node_trust(b: BoundHost, now: u64) -> Result<NodeTrust, ServiceError> {
         report_id: b.report.as_ref().map(|r| r.report_id.clone()),
         report_expires: b.report.as_ref().map(|r| r.expires),
         report_jws: b.report.map(|r| r.jws),
+        pod_pids_limit: b.pod_pids_limit,
     })
 }
 

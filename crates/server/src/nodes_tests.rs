@@ -31,6 +31,7 @@ fn host(id: &str, name: &str) -> HostRow {
         tag_json: None,
         cert_serial: None,
         k8s_node: None,
+        kubelet_pod_pids_limit: None,
     }
 }
 

@@ -11,9 +11,9 @@
 //! was given trusted keys ([`ServiceFacts::with_signatures`]); without keys they stay
 //! `None`. Scans come from [`super::scans`] (the service's stored inventory of each
 //! image's digest) when the controller was given them ([`ServiceFacts::with_scans`]), in
-//! the same round and under the same deadline as the key lookups. Never gathered (always
-//! `None`, so policies that need it are undecided): the kubelet's `podPidsLimit` (no Node
-//! field carries it).
+//! the same round and under the same deadline as the key lookups. The kubelet's
+//! `podPidsLimit` (no Node field carries it) is the one the bound host's agent read from
+//! the kubelet's config file and sent with its evidence (docs/policies.md).
 
 use super::scans::ScanSummaries;
 use super::signatures::SignatureCheck;
@@ -232,13 +232,14 @@ pub fn node_facts(pod: &Pod, views: &dyn NodeViews) -> Option<NodeFacts> {
         .and_then(|s| s.node_name.as_deref())
         .filter(|n| !n.is_empty())?;
     let view = views.view(name);
-    // Tags are certified only for a Node an administrator bound to a host.
-    let certified_tags = view.host_id.is_some().then(|| view.tags.clone());
+    // Tags are certified, and the kubelet's limit reported by an attested agent, only
+    // for a Node an administrator bound to a host.
+    let bound = view.host_id.is_some();
     Some(NodeFacts {
         name: name.to_owned(),
         trust: Some(view.trust),
-        certified_tags,
-        pod_pids_limit: None,
+        certified_tags: bound.then(|| view.tags.clone()),
+        pod_pids_limit: view.pod_pids_limit.filter(|_| bound),
     })
 }
 
@@ -264,6 +265,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::enforce::scans::tests::{fixed, KNOWN};
+    use crate::view::NodeView;
     use ironroot_severity::Severity;
 
     #[tokio::test]
@@ -293,5 +295,81 @@ mod tests {
         );
         assert_eq!(facts.images["not-scanned"].scan, None, "404 is unknown");
         assert_eq!(facts.images["no-digest"].scan, None);
+    }
+
+    struct Views(NodeView);
+
+    impl NodeViews for Views {
+        fn view(&self, _node: &str) -> NodeView {
+            self.0.clone()
+        }
+    }
+
+    fn pod_on(node: Option<&str>) -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web", "namespace": "apps"},
+            "spec": {"containers": [{"name": "app", "image": "reg/app:1"}], "nodeName": node}
+        }))
+        .unwrap()
+    }
+
+    fn bound(limit: Option<i64>) -> NodeView {
+        NodeView {
+            trust: ironroot_api::TrustState::Trusted,
+            tags: [("region".to_string(), "EU".to_string())].into(),
+            host_id: Some("h-1".into()),
+            reason: String::new(),
+            pod_pids_limit: limit,
+        }
+    }
+
+    #[test]
+    fn a_bound_nodes_pid_limit_is_the_one_its_agent_reported() {
+        let node = node_facts(&pod_on(Some("worker-1")), &Views(bound(Some(4096)))).unwrap();
+        assert_eq!(node.name, "worker-1");
+        assert_eq!(node.pod_pids_limit, Some(4096));
+        let unlimited = node_facts(&pod_on(Some("worker-1")), &Views(bound(Some(-1)))).unwrap();
+        assert_eq!(unlimited.pod_pids_limit, Some(-1));
+        let none = node_facts(&pod_on(Some("worker-1")), &Views(bound(None))).unwrap();
+        assert_eq!(none.pod_pids_limit, None, "not reported: unknown");
+    }
+
+    #[test]
+    fn an_unbound_node_has_no_pid_limit_and_an_unscheduled_pod_no_node() {
+        let mut unbound = bound(Some(4096));
+        unbound.host_id = None;
+        let node = node_facts(&pod_on(Some("worker-1")), &Views(unbound)).unwrap();
+        assert_eq!((node.pod_pids_limit, node.certified_tags), (None, None));
+        assert!(node_facts(&pod_on(None), &Views(bound(Some(4096)))).is_none());
+    }
+
+    #[test]
+    fn the_r10_node_pid_limit_policy_decides_from_the_reported_limit() {
+        use ironroot_policy::example::R10_SET_YAML;
+        use ironroot_policy::{Input, PolicySet, Verdict};
+        let set = PolicySet::from_yaml(R10_SET_YAML.as_bytes()).unwrap();
+        let pod = pod_on(Some("worker-1"));
+        let verdict = |limit: Option<i64>| {
+            let facts = Facts {
+                node: node_facts(&pod, &Views(bound(limit))),
+                ..Facts::default()
+            };
+            let input = Input {
+                pod: &pod,
+                namespace: "apps",
+                cluster: "east",
+                facts: &facts,
+            };
+            let decision = set.evaluate(&input, 1_700_000_000);
+            let v = decision
+                .verdicts
+                .into_iter()
+                .find(|v| v.id == "node-pid-limit");
+            v.unwrap().verdict
+        };
+        assert_eq!(verdict(Some(4096)), Verdict::Pass);
+        assert!(matches!(verdict(Some(-1)), Verdict::Violation(_)));
+        assert!(matches!(verdict(Some(100_000)), Verdict::Violation(_)));
+        assert!(matches!(verdict(None), Verdict::Unknown(_)));
     }
 }

@@ -22,6 +22,7 @@ impl NodeViews for Views {
                 tags: BTreeMap::from([("region".into(), "eu".into())]),
                 host_id: Some("h1".into()),
                 reason: String::new(),
+                pod_pids_limit: None,
             },
             _ => NodeView::unknown("no host is bound to this Node"),
         }

@@ -11,7 +11,10 @@
 //! * aggregation: `GET /v1/compliance` (every policy × every cluster, worst wins) and the
 //!   CSV export of one policy's history across the fleet.
 //!
-//! `cargo run --release -p ironroot-e2e --bin ironroot-hub-scale-bench -- [CLUSTERS] [POLICIES] [CONCURRENCY]`
+//! `cargo run --release -p ironroot-e2e --bin ironroot-hub-scale-bench -- [CLUSTERS] [POLICIES] [CONCURRENCY] [sqlite|postgres]`
+//!
+//! `postgres` runs the service on a throwaway PostgreSQL cluster (Debian's server
+//! binaries, as the tests use).
 
 use anyhow::Context;
 use futures_util::stream::{self, StreamExt};
@@ -116,13 +119,24 @@ async fn main() -> anyhow::Result<()> {
     let clusters: usize = args.next().map_or(Ok(1000), |a| a.parse())?;
     let policies: usize = args.next().map_or(Ok(30), |a| a.parse())?;
     let concurrency: usize = args.next().map_or(Ok(32), |a| a.parse())?;
+    let database = args.next().unwrap_or_else(|| "sqlite".into());
+    let pg = match database.as_str() {
+        "sqlite" => None,
+        "postgres" => Some(
+            ironroot_testkit::databases::PgCluster::start()
+                .context("PostgreSQL's server binaries are missing (scripts/install-deps.sh)")?,
+        ),
+        other => anyhow::bail!("the database is sqlite or postgres, not {other:?}"),
+    };
     ironroot_tls::install_process_provider();
+    let url = pg.as_ref().map(|pg| pg.url());
     let p = Platform::start(TempDir::new("hub-scale")?, Vec::new(), |c| {
         // No TPM enrolls here: only clusters.
         c.ek_cert_policy = ironroot_server::EkCertPolicy::IfPresent;
+        c.database = url;
     })
     .await?;
-    println!("hub: one service (SQLite), {clusters} clusters x {policies} policies, {concurrency} in flight");
+    println!("hub: one service ({database}), {clusters} clusters x {policies} policies, {concurrency} in flight");
 
     let t = Instant::now();
     let mut ids = Vec::with_capacity(clusters);

@@ -34,6 +34,7 @@ fn host(id: &str) -> HostRow {
         tag_json: None,
         cert_serial: None,
         k8s_node: None,
+        kubelet_pod_pids_limit: None,
     }
 }
 

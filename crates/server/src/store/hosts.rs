@@ -29,12 +29,15 @@ pub struct HostRow {
     /// The Kubernetes Node an administrator bound the host to. Read only here: written
     /// by [`Store::bind_node`] and [`Store::unbind_node`] alone, kept by re-enrollment.
     pub k8s_node: Option<String>,
+    /// The kubelet's `podPidsLimit` the host's agent last reported with accepted evidence
+    /// (written by [`Store::set_pod_pids_limit`] alone).
+    pub kubelet_pod_pids_limit: Option<i64>,
 }
 
 pub(super) const HOST_COLUMNS: &str =
     "host_id, hostname, hardware_uuid, ek_public, ek_certificate, ak_public, ak_name, \
      ak_qualified_name, enrolled_at, activated_at, flavor_group, reset_count, restart_count, clock, \
-     trust_state, tag_digest, tag_json, cert_serial, k8s_node";
+     trust_state, tag_digest, tag_json, cert_serial, k8s_node, kubelet_pod_pids_limit";
 
 pub(super) fn host_from_row(r: &sqlx::any::AnyRow) -> Result<HostRow, StoreError> {
     Ok(HostRow {
@@ -61,6 +64,7 @@ pub(super) fn host_from_row(r: &sqlx::any::AnyRow) -> Result<HostRow, StoreError
         tag_json: r.try_get("tag_json")?,
         cert_serial: r.try_get("cert_serial")?,
         k8s_node: r.try_get("k8s_node")?,
+        kubelet_pod_pids_limit: r.try_get("kubelet_pod_pids_limit")?,
     })
 }
 
@@ -325,6 +329,7 @@ impl Store {
             tag_json: None,
             cert_serial: Some(cert_serial.to_owned()),
             k8s_node: None,
+            kubelet_pod_pids_limit: None,
         };
         upsert_host(&mut tx, &host).await?;
         tx.commit().await?;

@@ -1,6 +1,6 @@
 //! Bindings of hosts to Kubernetes Nodes, and the "re-read this host" events written with
 //! every change of what the controller publishes about a host (its binding, its asset
-//! tags): an event whose `previous` equals its `trust`, in the same transaction as the
+//! tags, its kubelet's pid limit): an event whose `previous` equals its `trust`, in the same transaction as the
 //! change, so a follower of the event log learns of it as it learns of trust changes.
 
 use super::hosts::{host_from_row, HOST_COLUMNS};
@@ -17,6 +17,8 @@ pub struct BoundHost {
     pub node: String,
     pub trust_deadline: Option<u64>,
     pub report: Option<ReportRow>,
+    /// The kubelet `podPidsLimit` sent with the host's latest accepted evidence.
+    pub pod_pids_limit: Option<i64>,
 }
 
 /// What a binding did.
@@ -56,7 +58,7 @@ fn bound_query(filter: &str) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "SELECT {host_cols}, h.trust_deadline, r.report_id AS r_report_id, \
+        "SELECT {host_cols}, h.trust_deadline, h.kubelet_pod_pids_limit, r.report_id AS r_report_id, \
          r.created AS r_created, r.expires AS r_expires, r.trusted AS r_trusted, \
          r.report AS r_report, r.jws AS r_jws \
          FROM hosts h LEFT JOIN reports r ON r.report_id = h.last_report_id \
@@ -85,6 +87,7 @@ fn bound_from_row(r: &sqlx::any::AnyRow) -> Result<BoundHost, StoreError> {
     Ok(BoundHost {
         node,
         trust_deadline: r.try_get::<Option<i64>, _>("trust_deadline")?.map(to_u64),
+        pod_pids_limit: r.try_get("kubelet_pod_pids_limit")?,
         host,
         report,
     })
@@ -158,6 +161,50 @@ impl Store {
     pub async fn bound_hosts(&self) -> Result<Vec<BoundHost>, StoreError> {
         let rows = sqlx::query(&bound_query("")).fetch_all(self.pool()).await?;
         rows.iter().map(bound_from_row).collect()
+    }
+
+    /// Records the kubelet `podPidsLimit` a host sent with accepted evidence (`None`: it
+    /// sent none). Unchanged, nothing is written; a change logs a re-read event in the
+    /// same transaction, so the controller republishes the host. Returns whether it changed.
+    pub async fn set_pod_pids_limit(
+        &self,
+        host_id: &str,
+        limit: Option<i64>,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let read = "SELECT kubelet_pod_pids_limit FROM hosts WHERE host_id = $1";
+        let current = |r: Option<sqlx::any::AnyRow>| -> Result<Option<Option<i64>>, StoreError> {
+            r.map(|r| r.try_get::<Option<i64>, _>(0))
+                .transpose()
+                .map_err(Into::into)
+        };
+        // The evidence handler calls this only when the limit differs from the host row
+        // it loaded; the transaction checks again under the host's lock.
+        let mut tx = self.begin_write().await?;
+        if lock_host(&mut tx, host_id).await?.is_none() {
+            return Ok(false);
+        }
+        let row = sqlx::query(read)
+            .bind(host_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(old) = current(row)?.filter(|old| *old != limit) else {
+            return Ok(false);
+        };
+        sqlx::query("UPDATE hosts SET kubelet_pod_pids_limit = $1 WHERE host_id = $2")
+            .bind(limit)
+            .bind(host_id)
+            .execute(&mut *tx)
+            .await?;
+        let shown = |l: Option<i64>| l.map_or("none".to_owned(), |l| l.to_string());
+        let reason = format!(
+            "kubelet podPidsLimit changed from {} to {}",
+            shown(old),
+            shown(limit)
+        );
+        facts_changed(&mut tx, host_id, reason, now).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// One bound host; `None` when unknown or unbound.

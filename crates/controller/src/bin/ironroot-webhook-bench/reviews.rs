@@ -36,6 +36,7 @@ pub fn views() -> Views {
             TrustState::Trusted => String::new(),
             _ => "PCR 10 does not match any flavor".into(),
         },
+        pod_pids_limit: None,
     };
     let mut m = HashMap::new();
     for i in 1..=3 {

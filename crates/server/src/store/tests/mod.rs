@@ -31,6 +31,7 @@ pub(super) fn host(id: &str, name: &str, ek: &[u8]) -> HostRow {
         tag_json: None,
         cert_serial: None,
         k8s_node: None,
+        kubelet_pod_pids_limit: None,
     }
 }
 
@@ -396,6 +397,7 @@ async fn shared_scenarios(store: &Store) {
     nodes::bindings(store).await;
     nodes::tags_and_reports_of_bound_hosts(store).await;
     nodes::racing_bindings_of_one_node(store).await;
+    nodes::pod_pids_limits(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

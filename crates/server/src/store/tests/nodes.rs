@@ -230,3 +230,55 @@ pub(super) async fn racing_bindings_of_one_node(store: &Store) {
         );
     }
 }
+
+/// The kubelet `podPidsLimit` reported with evidence: kept with the host, served with
+/// the bound host, written (with a re-read event) only when it changes.
+pub(super) async fn pod_pids_limits(store: &Store) {
+    store
+        .put_host(&host("k6", "kube-6", b"ek-k6"))
+        .await
+        .unwrap();
+    store.bind_node("k6", "worker-6", 10).await.unwrap();
+    async fn limit(store: &Store) -> Option<i64> {
+        store
+            .bound_host("k6")
+            .await
+            .unwrap()
+            .unwrap()
+            .pod_pids_limit
+    }
+    assert_eq!(limit(store).await, None);
+    let start = store.latest_event_seq().await.unwrap();
+    assert!(
+        !store.set_pod_pids_limit("k6", None, 20).await.unwrap(),
+        "none to none"
+    );
+    assert!(store
+        .set_pod_pids_limit("k6", Some(4096), 21)
+        .await
+        .unwrap());
+    assert!(!store
+        .set_pod_pids_limit("k6", Some(4096), 22)
+        .await
+        .unwrap());
+    assert_eq!(limit(store).await, Some(4096));
+    assert!(store.set_pod_pids_limit("k6", Some(-1), 23).await.unwrap());
+    assert!(store.set_pod_pids_limit("k6", None, 24).await.unwrap());
+    assert_eq!(limit(store).await, None);
+    let e = |r: &str| ("k6".to_owned(), Unknown, Unknown, r.to_owned());
+    assert_eq!(
+        events_since(store, start).await,
+        [
+            e("kubelet podPidsLimit changed from none to 4096"),
+            e("kubelet podPidsLimit changed from 4096 to -1"),
+            e("kubelet podPidsLimit changed from -1 to none"),
+        ]
+    );
+    assert!(!store
+        .set_pod_pids_limit("no-such-host", Some(1), 25)
+        .await
+        .unwrap());
+    let all = store.bound_hosts().await.unwrap();
+    let k6 = all.iter().find(|b| b.node == "worker-6").unwrap();
+    assert_eq!(k6.pod_pids_limit, None);
+}
