@@ -281,7 +281,11 @@ impl Alert {
     }
 
     /// The one transition function. The latest occurrence sets severity, title, details
-    /// and remediation (the alert shows the situation as it is now).
+    /// and remediation (the alert shows the situation as it is now), except that an
+    /// occurrence stating no remediation leaves the one taken while the alert stayed
+    /// unresolved (a host that goes from untrusted to expired is still tainted: the
+    /// service raising it again does not know, the controller reported it). A reopened
+    /// alert starts over.
     pub fn apply(&self, input: AlertInput) -> Result<(Alert, Change), IllegalAlertTransition> {
         let mut next = self.clone();
         let change = match (input, &self.state) {
@@ -290,7 +294,10 @@ impl Alert {
                 next.severity = o.severity;
                 next.title = o.title;
                 next.details = o.details;
-                next.remediation = o.remediation;
+                let resolved = matches!(state, AlertState::Resolved { .. });
+                if resolved || o.remediation != Remediation::None {
+                    next.remediation = o.remediation;
+                }
                 next.last_seen = next.last_seen.max(o.at);
                 next.count = next.count.saturating_add(1);
                 match state {

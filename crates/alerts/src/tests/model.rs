@@ -60,6 +60,37 @@ fn open_then_occurred_counts_and_stays_open() {
 }
 
 #[test]
+fn an_occurrence_stating_no_remediation_keeps_the_one_taken_until_resolved() {
+    let silent = |at| Occurrence {
+        remediation: Remediation::None,
+        ..occurrence(at)
+    };
+    let (a, _) = opened()
+        .apply(AlertInput::Occurred(occurrence(1_700_000_010)))
+        .unwrap();
+    assert_eq!(a.remediation, Remediation::Taint);
+    let (a, _) = a
+        .apply(AlertInput::Occurred(silent(1_700_000_020)))
+        .unwrap();
+    assert_eq!(a.remediation, Remediation::Taint, "still tainted");
+    let (a, _) = a
+        .apply(AlertInput::Resolve {
+            by: Resolver::Automatic,
+            at: 1_700_000_030,
+        })
+        .unwrap();
+    let (a, c) = a
+        .apply(AlertInput::Occurred(silent(1_700_000_040)))
+        .unwrap();
+    assert_eq!(c, Change::Reopened);
+    assert_eq!(
+        a.remediation,
+        Remediation::None,
+        "a new episode starts over"
+    );
+}
+
+#[test]
 fn an_older_occurrence_never_moves_last_seen_back() {
     let (a, _) = opened().apply(AlertInput::Occurred(occurrence(5))).unwrap();
     assert_eq!(a.last_seen, 1_700_000_000);
