@@ -19,6 +19,7 @@ mod ec;
 mod ec_private;
 mod ecdsa_signing;
 mod ed25519;
+pub mod ed25519_seed;
 mod jws;
 mod kdf;
 mod keywrap;
