@@ -106,6 +106,13 @@ EOF
   "$tmp/bin/kwok" --version 2>/dev/null | head -1 || true
   rm -rf "$tmp/mod" "$tmp/etcd" "$tmp/gocache"
 } >"$log" 2>&1 || { echo "kube-peers: build failed, see $log" >&2; tail -20 "$log" >&2; rm -rf "$tmp"; exit 1; }
+# `set -e` does not hold inside a `{ ...; } || ...` block: a failed step above does not
+# stop it, so nothing is stamped unless every binary is there and runs.
+for b in kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok; do
+  if ! [ -x "$tmp/bin/$b" ] || ! "$tmp/bin/$b" --help >/dev/null 2>&1; then
+    echo "kube-peers: $b was not built, see $log" >&2; tail -20 "$log" >&2; rm -rf "$tmp"; exit 1
+  fi
+done
 echo "$key built in $(( $(date +%s) - start )) s" >"$tmp/.ironroot-stamp"
 rm -rf "$dest"
 mv "$tmp" "$dest"
