@@ -32,4 +32,5 @@ if [ -z "${IRONROOT_SKIP_ROOTFS:-}" ]; then
   $sudo env IRONROOT_CACHE="${IRONROOT_CACHE:-/var/cache/ironroot}" "$(dirname "$0")/trixie-rootfs.sh" >/dev/null
 fi
 "$(dirname "$0")/kube-peers.sh" --check >/dev/null || { echo "building the Kubernetes control plane once (scripts/kube-peers.sh: about 11 minutes, then cached by version)"; "$(dirname "$0")/kube-peers.sh" >/dev/null; }
+"$(dirname "$0")/dex.sh" --check >/dev/null || { echo "building Dex once (scripts/dex.sh: 2 to 3 minutes, then cached by version)"; "$(dirname "$0")/dex.sh" >/dev/null; }
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs)"; exit 1; }

@@ -21,6 +21,7 @@ mod ecdsa_signing;
 mod ed25519;
 pub mod ed25519_seed;
 mod jws;
+mod jws_verify;
 mod kdf;
 mod keywrap;
 mod password_box;
@@ -38,6 +39,7 @@ pub use ec_private::EcPrivateKey;
 pub use ecdsa_signing::EcdsaP256SigningKey;
 pub use ed25519::{ed25519_verify, Ed25519SigningKey, ED25519_KEY_LEN, ED25519_SIGNATURE_LEN};
 pub use jws::{Jwk, JwkSet, JwsError, ServiceSigningKey};
+pub use jws_verify::{JwsAlgorithm, JwsVerifyingKey};
 pub use kdf::concat_kdf_sha256;
 pub use keywrap::{aes_key_unwrap, aes_key_wrap};
 pub use password_box::{

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod chromium;
+pub mod dex;
 pub mod kube;
 pub mod rsyslog;
 

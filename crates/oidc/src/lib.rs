@@ -1,0 +1,34 @@
+//! Signing people in with OpenID Connect: ironroot is the relying party.
+//!
+//! - [`Provider::discover`] reads the issuer's metadata (`/.well-known/openid-configuration`,
+//!   size-limited, its `issuer` equal to the one configured) and its JSON Web Key Set, and
+//!   keeps the keys, fetching them again (rate-limited) when a token names an unknown key.
+//! - [`verify_id_token`] is the pure check, with no I/O: compact JWS within size limits, the
+//!   algorithm from an allow list (RS256 and ES256; never `none`, never HMAC), the signature
+//!   through `ironroot-crypto`, then `iss` exactly, `aud` holding our client id (and `azp`
+//!   when there are several audiences), `exp`/`nbf`/`iat` with a clock skew of at most five
+//!   minutes, and the nonce. Each refusal is a [`VerifyError`] naming the check that failed.
+//!
+//! This crate must never accept a token whose signature it did not check, follow a key URL
+//! a token names (`jku`, `x5u`, `jwk`), fetch over plain HTTP from anything but a loopback
+//! address, or log a token.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod claims;
+mod discovery;
+mod issuer;
+mod jwks;
+mod provider;
+mod token;
+mod verify;
+
+pub use claims::{ClockSkew, Expectations, IdToken, SkewTooLarge};
+pub use discovery::{DiscoveryError, ProviderMetadata, MAX_METADATA_BYTES};
+pub use ironroot_crypto::JwsAlgorithm;
+pub use issuer::{check_endpoint, check_issuer, discovery_url, UrlError};
+pub use jwks::{JwksError, KeySet, MAX_JWKS_BYTES};
+pub use provider::{OidcError, Provider, ProviderConfig};
+pub use token::MAX_TOKEN_BYTES;
+pub use verify::{verify_id_token, VerifyError, ALLOWED_ALGORITHMS};

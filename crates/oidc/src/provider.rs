@@ -1,0 +1,238 @@
+//! A provider reached over HTTP: discovery once, then the key set, cached and fetched again
+//! when a token names a key the cache does not hold (the provider rotated its keys), at most
+//! once per `min_refresh_interval` so tokens with made-up key ids cannot make ironroot hammer
+//! the provider. TLS is `ironroot_tls`'s client configuration; plain HTTP only to a loopback
+//! issuer (`issuer.rs`); redirects are not followed (they could leave that rule).
+
+use crate::claims::{ClockSkew, Expectations, IdToken};
+use crate::discovery::{DiscoveryError, ProviderMetadata, MAX_METADATA_BYTES};
+use crate::issuer::{check_issuer, discovery_url, UrlError};
+use crate::jwks::{JwksError, KeySet, MAX_JWKS_BYTES};
+use crate::verify::{verify_id_token, VerifyError};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a provider could not be used, or a token was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OidcError {
+    #[error("{0}")]
+    Url(#[from] UrlError),
+    #[error("the HTTP client could not be built: {0}")]
+    Client(String),
+    #[error("could not fetch {url}: {reason}")]
+    Fetch { url: String, reason: String },
+    #[error("{url} answered HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error("{url} sent more than {max} bytes")]
+    TooLarge { url: String, max: usize },
+    #[error("{0}")]
+    Discovery(#[from] DiscoveryError),
+    #[error("the key set at {url}: {source}")]
+    Jwks { url: String, source: JwksError },
+    #[error("{0}")]
+    Verify(#[from] VerifyError),
+}
+
+/// How to reach and trust a provider.
+pub struct ProviderConfig {
+    pub issuer: String,
+    pub client_id: String,
+    /// Trust anchors for an `https://` issuer: `None` takes the system's.
+    pub roots: Option<ironroot_tls::RootCertStore>,
+    pub skew: ClockSkew,
+    /// The least time between two key set fetches caused by unknown key ids.
+    pub min_refresh_interval: Duration,
+}
+
+impl ProviderConfig {
+    pub fn new(issuer: impl Into<String>, client_id: impl Into<String>) -> ProviderConfig {
+        ProviderConfig {
+            issuer: issuer.into(),
+            client_id: client_id.into(),
+            roots: None,
+            skew: ClockSkew::DEFAULT,
+            min_refresh_interval: Duration::from_secs(30),
+        }
+    }
+}
+
+struct Keys {
+    set: Arc<KeySet>,
+    fetched: Instant,
+}
+
+/// A discovered provider with its cached keys.
+pub struct Provider {
+    http: reqwest::Client,
+    metadata: ProviderMetadata,
+    client_id: String,
+    skew: ClockSkew,
+    min_refresh: Duration,
+    keys: RwLock<Keys>,
+    // One refresh at a time: concurrent unknown-kid tokens wait for the same fetch.
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+impl Provider {
+    /// Fetches the provider's metadata and key set.
+    pub async fn discover(config: ProviderConfig) -> Result<Provider, OidcError> {
+        let issuer = check_issuer(&config.issuer)?;
+        let roots = match config.roots {
+            Some(r) => r,
+            None => ironroot_tls::system_roots().map_err(|e| OidcError::Client(e.to_string()))?,
+        };
+        let tls = ironroot_tls::client_config(roots, None)
+            .map_err(|e| OidcError::Client(e.to_string()))?;
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .timeout(TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| OidcError::Client(e.to_string()))?;
+        let url = discovery_url(&issuer)?;
+        let body = get_limited(&http, &url, MAX_METADATA_BYTES).await?;
+        let metadata = ProviderMetadata::from_json(&body, &config.issuer)?;
+        let set = fetch_keys(&http, &metadata.jwks_uri).await?;
+        Ok(Provider {
+            http,
+            metadata,
+            client_id: config.client_id,
+            skew: config.skew,
+            min_refresh: config.min_refresh_interval,
+            keys: RwLock::new(Keys {
+                set: Arc::new(set),
+                fetched: Instant::now(),
+            }),
+            refreshing: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn metadata(&self) -> &ProviderMetadata {
+        &self.metadata
+    }
+
+    /// Verifies an ID token now; `nonce` is the one the sign-in sent, if any.
+    pub async fn verify(&self, token: &str, nonce: Option<&str>) -> Result<IdToken, OidcError> {
+        self.verify_at(token, nonce, ironroot_timestamp::now_unix())
+            .await
+    }
+
+    /// [`Provider::verify`] with the clock at `now` (unix seconds).
+    pub async fn verify_at(
+        &self,
+        token: &str,
+        nonce: Option<&str>,
+        now: u64,
+    ) -> Result<IdToken, OidcError> {
+        let expect = Expectations {
+            issuer: &self.metadata.issuer,
+            client_id: &self.client_id,
+            nonce,
+            skew: self.skew,
+            now,
+        };
+        let algs = &self.metadata.signing_algorithms;
+        let first = verify_id_token(token, &self.current(), algs, &expect);
+        match first {
+            Err(VerifyError::UnknownKey { .. }) => {
+                let keys = self.refresh().await?;
+                Ok(verify_id_token(token, &keys, algs, &expect)?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    fn current(&self) -> Arc<KeySet> {
+        // A poisoned lock only means a panic elsewhere; the set in it is still whole.
+        match self.keys.read() {
+            Ok(k) => k.set.clone(),
+            Err(p) => p.into_inner().set.clone(),
+        }
+    }
+
+    /// Fetches the key set again unless it was fetched less than `min_refresh` ago, and
+    /// returns the set to use.
+    async fn refresh(&self) -> Result<Arc<KeySet>, OidcError> {
+        let _one = self.refreshing.lock().await;
+        let recent = match self.keys.read() {
+            Ok(k) => k.fetched.elapsed() < self.min_refresh,
+            Err(p) => p.into_inner().fetched.elapsed() < self.min_refresh,
+        };
+        if recent {
+            return Ok(self.current());
+        }
+        let fetched = fetch_keys(&self.http, &self.metadata.jwks_uri).await;
+        let mut keys = match self.keys.write() {
+            Ok(k) => k,
+            Err(p) => p.into_inner(),
+        };
+        // A failed fetch counts too: the limit protects the provider whatever it answers,
+        // and the keys held so far stay in use.
+        keys.fetched = Instant::now();
+        keys.set = Arc::new(fetched?);
+        Ok(keys.set.clone())
+    }
+}
+
+async fn fetch_keys(http: &reqwest::Client, url: &reqwest::Url) -> Result<KeySet, OidcError> {
+    let body = get_limited(http, url, MAX_JWKS_BYTES).await?;
+    KeySet::from_json(&body).map_err(|source| OidcError::Jwks {
+        url: url.to_string(),
+        source,
+    })
+}
+
+/// GETs `url` and reads at most `max` bytes of a 200 answer.
+async fn get_limited(
+    http: &reqwest::Client,
+    url: &reqwest::Url,
+    max: usize,
+) -> Result<Vec<u8>, OidcError> {
+    let fetch_err = |e: reqwest::Error| OidcError::Fetch {
+        url: url.to_string(),
+        reason: error_chain(&e),
+    };
+    let mut res = http
+        .get(url.clone())
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(fetch_err)?;
+    if res.status() != reqwest::StatusCode::OK {
+        return Err(OidcError::Status {
+            url: url.to_string(),
+            status: res.status().as_u16(),
+        });
+    }
+    let too_large = || OidcError::TooLarge {
+        url: url.to_string(),
+        max,
+    };
+    if res.content_length().is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = res.chunk().await.map_err(fetch_err)? {
+        if body.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
