@@ -8,6 +8,7 @@
 mod admin;
 mod agent;
 mod alerts;
+mod audit;
 mod b64;
 mod broker;
 mod error;
@@ -22,6 +23,7 @@ mod trust;
 pub use admin::*;
 pub use agent::*;
 pub use alerts::*;
+pub use audit::*;
 pub use b64::B64;
 pub use broker::*;
 pub use error::{ApiError, ErrorKind};

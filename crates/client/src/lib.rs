@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 mod alerts;
+mod audit;
 mod client;
 mod csr;
 mod error;

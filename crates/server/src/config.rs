@@ -77,6 +77,9 @@ pub struct ServerConfig {
     pub cluster_stale_secs: u64,
     /// How long a registered cluster's client certificate is valid.
     pub cluster_cert_lifetime_secs: u64,
+    /// The audit log's origin (its checkpoints' first line and key name); `None` is
+    /// `<first TLS name>/ironroot-log`.
+    pub audit_origin: Option<String>,
 }
 
 /// Image inventories and automatic rescans (brief R16).
@@ -137,7 +140,16 @@ impl ServerConfig {
             images: None,
             cluster_stale_secs: 180,
             cluster_cert_lifetime_secs: 365 * 24 * 3600,
+            audit_origin: None,
         }
+    }
+
+    /// The audit log's origin, configured or derived from the TLS name.
+    pub(crate) fn audit_origin(&self) -> String {
+        self.audit_origin.clone().unwrap_or_else(|| {
+            let host = self.tls_names.first().map_or("localhost", String::as_str);
+            format!("{host}/ironroot-log")
+        })
     }
 
     pub(crate) fn load_ek_roots(&self) -> Result<EkRoots, StartError> {

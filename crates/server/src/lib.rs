@@ -11,6 +11,7 @@ mod admin;
 mod agent;
 mod alerts;
 mod attest;
+mod audit;
 #[cfg(feature = "bench-enrollment")]
 mod bench_enroll;
 mod broker;
@@ -73,6 +74,8 @@ pub(crate) struct AppState {
     pub images: Option<Arc<images::Images>>,
     /// Wakes the alert delivery worker (`alerts::deliver`).
     pub alerts: alerts::AlertRuntime,
+    /// Signs the audit log's checkpoints.
+    pub audit: Arc<audit::LogSigner>,
 }
 
 /// A started service. Dropping it stops the listener.
@@ -86,6 +89,7 @@ pub struct Service {
     images: Option<tokio::task::JoinHandle<()>>,
     alerts: tokio::task::JoinHandle<()>,
     hub: tokio::task::JoinHandle<()>,
+    audit: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Service {
@@ -96,6 +100,7 @@ impl Drop for Service {
         self.writer.abort();
         self.alerts.abort();
         self.hub.abort();
+        self.audit.abort();
         if let Some(t) = &self.images {
             t.abort();
         }
@@ -160,6 +165,10 @@ impl Service {
         let tag_signer =
             config::load_or_create_signer(&dir, "tag-signing.pk8").map_err(StartError::Signer)?;
         let master = load_master_key(&config)?;
+        let audit = Arc::new(
+            audit::LogSigner::load_or_create(&dir, &config.audit_origin())
+                .map_err(StartError::Signer)?,
+        );
         let admin_token = config::load_or_create_token(&dir)
             .map_err(|e| StartError::DataDir(dir.display().to_string(), e))?;
         let ek_roots = config.load_ek_roots()?;
@@ -215,12 +224,14 @@ impl Service {
             limits,
             events: Default::default(),
             alerts: Default::default(),
+            audit: audit.clone(),
         });
         let sweeper = tokio::spawn(events::sweep_deadlines(state.clone()));
         let tailer = tokio::spawn(events::tail_log(state.store.clone(), state.events.clone()));
         let images = images.map(|i| tokio::spawn(images::watch(i)));
         let alerts = tokio::spawn(alerts::deliver(state.clone()));
         let hub = tokio::spawn(hub::watch_outages(state.clone()));
+        let audit = tokio::spawn(audit::keep_signing(audit, state.store.clone()));
         #[cfg(feature = "bench-enrollment")]
         bench_enroll::warn_if_allowed(&state.config);
         let in_flight = Arc::new(gate::InFlight::new(
@@ -242,6 +253,7 @@ impl Service {
             images,
             alerts,
             hub,
+            audit,
         })
     }
 
@@ -294,6 +306,11 @@ fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
         )
         .route("/.well-known/tag-jwks.json", get(tags::jwks))
         .route("/.well-known/jwks.json", get(admin::jwks))
+        .route(
+            "/.well-known/ironroot-log/checkpoint",
+            get(audit::checkpoint),
+        )
+        .route("/.well-known/ironroot-log/key", get(audit::key))
         .route("/healthz", get(|| async { "ok" }));
     #[cfg(feature = "bench-enrollment")]
     let public = public.route(
@@ -375,6 +392,9 @@ fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
         .route("/v1/compliance", get(hub::compliance))
         .route("/v1/compliance/history", get(hub::compliance_history))
         .route("/v1/sinks", get(alerts::list_sinks))
+        .route("/v1/audit/entries", get(audit::entries_page))
+        .route("/v1/audit/proof/inclusion", get(audit::inclusion_proof))
+        .route("/v1/audit/proof/consistency", get(audit::consistency_proof))
         .route(
             "/v1/sinks/{name}",
             put(alerts::put_sink).delete(alerts::remove_sink),

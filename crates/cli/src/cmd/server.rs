@@ -101,6 +101,10 @@ pub struct Args {
     /// after each background audit (its --audit-interval, 60 s by default).
     #[arg(long, default_value = "3m", value_parser = crate::cmd::scan::parse_duration)]
     cluster_stale: u64,
+    /// The audit log's origin: its checkpoints' first line and the name of its signing
+    /// key (docs/audit.md). Default: the first --tls-name, then "/ironroot-log".
+    #[arg(long, value_name = "ORIGIN")]
+    audit_origin: Option<String>,
     /// Open connections at most (kept below the file-descriptor limit, which is raised
     /// to its hard limit at start). Beyond it new connections are closed at once.
     #[arg(long, default_value_t = 16384)]
@@ -155,6 +159,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     cfg.client_cert_lifetime_secs = a.client_cert_lifetime;
     cfg.cluster_cert_lifetime_secs = a.cluster_cert_lifetime;
     cfg.cluster_stale_secs = a.cluster_stale;
+    cfg.audit_origin = a.audit_origin;
     cfg.release_log_retention_secs = a.release_log_retention;
     cfg.max_connections = a.max_connections;
     cfg.max_connections_per_address = a.max_connections_per_address;

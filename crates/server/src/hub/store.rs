@@ -113,6 +113,7 @@ const VERSION_COLUMNS: &str = "version, sha256, changed_by, changed_at, comment,
 impl Store {
     /// Registers a cluster; `false` when its name is taken.
     pub(crate) async fn insert_cluster(&self, c: &ClusterRow) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "INSERT INTO hub_clusters (cluster_id, name, cert_serial, cert_not_after, \
              registered_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
@@ -122,9 +123,15 @@ impl Store {
         .bind(&c.cert_serial)
         .bind(to_i64(c.cert_not_after))
         .bind(to_i64(c.registered_at))
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        let entry = crate::audit::entries::cluster_registered(
+            &c.id,
+            &c.name,
+            &c.cert_serial,
+            c.registered_at,
+        );
+        audited(tx, done.rows_affected() == 1, entry).await
     }
 
     pub(crate) async fn clusters(&self) -> Result<Vec<ClusterRow>, StoreError> {
@@ -195,11 +202,13 @@ impl Store {
 
     /// Removes a cluster (and so revokes its certificate); `false` when there was none.
     pub(crate) async fn delete_cluster(&self, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM hub_clusters WHERE cluster_id = $1")
             .bind(id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        let entry = crate::audit::entries::cluster_removed(id, crate::now());
+        audited(tx, done.rows_affected() == 1, entry).await
     }
 
     /// The newest policy version's number.
@@ -218,6 +227,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let policies = serde_json::to_string(&v.policies)
             .map_err(|e| StoreError::Corrupt(format!("policy list: {e}")))?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "INSERT INTO hub_policy_versions (version, document, sha256, changed_by, changed_at, \
              comment, policies) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
@@ -229,9 +239,10 @@ impl Store {
         .bind(to_i64(v.version.at))
         .bind(v.version.comment.clone())
         .bind(policies)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        let entry = crate::audit::entries::policy_version(&v.version);
+        audited(tx, done.rows_affected() == 1, entry).await
     }
 
     /// Version `n` (the newest with `None`), with its document when `with_document`.
@@ -439,4 +450,18 @@ impl Store {
             .await?;
         rows.iter().map(cluster_row).collect()
     }
+}
+
+/// Commits `tx` with `entry` in the audit log when the change it made happened
+/// (`changed`); returns `changed`.
+async fn audited(
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    changed: bool,
+    entry: crate::audit::NewEntry,
+) -> Result<bool, StoreError> {
+    if changed {
+        crate::audit::append(&mut tx, &[entry]).await?;
+    }
+    tx.commit().await?;
+    Ok(changed)
 }

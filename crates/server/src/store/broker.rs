@@ -187,8 +187,9 @@ impl Store {
         rows.iter().map(key_from).collect()
     }
 
-    /// Appends one decision to the release log.
+    /// Appends one decision to the release log, and its entry to the audit log.
     pub async fn record_release(&self, r: &ReleaseRow) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO key_releases (key_id, host_id, hostname, at, released, reason, report_id, evidence) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -201,8 +202,10 @@ impl Store {
         .bind(&r.reason)
         .bind(&r.report_id)
         .bind(&r.evidence_json)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        crate::audit::append(&mut tx, &[crate::audit::entries::key_release(r)]).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -191,6 +191,7 @@ impl Store {
     pub async fn write_verdicts(&self, batch: &[Verdict]) -> Result<Vec<TrustState>, StoreError> {
         let mut tx = self.begin_write().await?;
         let mut previous = Vec::with_capacity(batch.len());
+        let mut audit = Vec::with_capacity(batch.len());
         for v in batch {
             let r = &v.report;
             super::reports::insert_query(r).execute(&mut *tx).await?;
@@ -250,7 +251,10 @@ impl Store {
                 super::events::insert(&mut tx, &event).await?;
             }
             previous.push(before);
+            audit.push(crate::audit::entries::trust_decision(r, &v.hostname, after));
         }
+        // Every verdict's audit entry commits with it, or neither does.
+        crate::audit::append(&mut tx, &audit).await?;
         tx.commit().await?;
         Ok(previous)
     }
