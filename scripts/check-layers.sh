@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pure="alerts api contentscan crypto cvss evidence imagecheck layers ocicrypt pkgdb policy scanner
-      severity signing timestamp tls tpm-wire vercmp verifier vulndb"
+      severity signing timestamp tlog tls tpm-wire vercmp verifier vulndb"
 forbidden='^(tokio|mio|hyper|reqwest|axum|tonic|sqlx|tss-esapi|oci-client|kube|kube-client|rusqlite)$'
 
 status=0
