@@ -23,6 +23,7 @@ impl NodeViews for Views {
                 tags: BTreeMap::from([("region".to_string(), "EU".to_string())]),
                 host_id: Some("h1".into()),
                 reason: String::new(),
+                ..NodeView::unknown("")
             },
             _ => NodeView::unknown("no binding"),
         }
