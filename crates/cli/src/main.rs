@@ -68,6 +68,9 @@ enum Command {
     /// Compliance of every policy across every cluster, and its history as JSON or CSV.
     #[command(subcommand)]
     Compliance(cmd::hub::ComplianceCmd),
+    /// The audit trail: export entries with their proofs as a bundle, verify one offline.
+    #[command(subcommand)]
+    Audit(cmd::audit::AuditCmd),
     /// Development nodes: create a node directory and boot a software TPM from it.
     #[command(subcommand)]
     Node(cmd::node::NodeCmd),
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
         | Command::Cluster(_)
         | Command::Policy(_)
         | Command::Compliance(_)
+        | Command::Audit(_)
         | Command::Image(_)
         | Command::Scan(_)
         | Command::Db(_)
@@ -146,6 +150,7 @@ fn main() -> ExitCode {
             Command::Cluster(c) => cmd::hub::cluster(c, out).await,
             Command::Policy(c) => cmd::hub::policy(c, out).await,
             Command::Compliance(c) => cmd::hub::compliance(c, out).await,
+            Command::Audit(c) => cmd::audit::run(c, out).await,
             Command::Node(c) => cmd::node::run(c, out).await,
             Command::Image(c) => cmd::image::run(c, out).await,
             Command::Scan(a) => cmd::scan::scan_cmd(a, out == cmd::Output::Json).await,

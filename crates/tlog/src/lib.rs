@@ -13,6 +13,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bundle;
 pub mod checkpoint;
 pub mod cosignature;
 pub mod merkle;

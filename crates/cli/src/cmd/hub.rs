@@ -340,7 +340,7 @@ pub async fn compliance(cmd: ComplianceCmd, out: Output) -> anyhow::Result<ExitC
 }
 
 /// RFC 3339 or unix seconds.
-fn time_arg(s: &str) -> anyhow::Result<u64> {
+pub(super) fn time_arg(s: &str) -> anyhow::Result<u64> {
     if let Ok(n) = s.parse::<u64>() {
         return Ok(n);
     }

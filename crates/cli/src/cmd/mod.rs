@@ -4,6 +4,7 @@ pub mod admin;
 pub mod agent;
 pub mod alert;
 pub mod asset_tag;
+pub mod audit;
 pub mod client;
 pub mod controller;
 pub mod demo;
