@@ -15,33 +15,15 @@
 # configured `grpc.addr` fails at start ("no gRPC API in this build"). The OpenID Connect side
 # is Dex's own code, unchanged; the tests never use the gRPC API. A throwaway module requires
 # Dex, replaced by that copy, and builds cmd/dex. CGO is off: the sqlite storage then compiles
-# as a stub, and the tests use the memory storage. One builder at a time (flock); built into a
-# temporary directory and renamed into place, so a killed build leaves nothing that looks
-# finished.
+# as a stub, and the tests use the memory storage. The cache, the lock and the stamp:
+# scripts/lib/go-peer.sh.
 set -euo pipefail
 
 DEX_VERSION=v0.0.0-20260806151424-ab64ed778070
 
-cache=${IRONROOT_CACHE:-/var/cache/ironroot}/peers
-key=dex-$DEX_VERSION
-dest=$cache/$key
-stamp=$dest/.ironroot-stamp
-
-if [ "${1:-}" = --check ]; then
-  [ -s "$stamp" ] && { echo "$dest/bin/dex"; exit 0; }
-  exit 1
-fi
-[ -s "$stamp" ] && { echo "$dest/bin/dex"; exit 0; }
-
-command -v go >/dev/null || { echo "dex: go is missing (the polyglot machine has Go 1.26)" >&2; exit 1; }
-mkdir -p "$cache"
-exec 9>"$cache/$key.lock"
-flock 9
-[ -s "$stamp" ] && { echo "$dest/bin/dex"; exit 0; }
-rm -rf "$cache/$key".tmp.*
-tmp=$(mktemp -d "$cache/$key.tmp.XXXXXX")
-log=$cache/$key.log
-start=$(date +%s)
+# shellcheck source=lib/go-peer.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/go-peer.sh"
+go_peer_start dex "dex-$DEX_VERSION" bin/dex "${1:-}"
 # Not `{ ...; } || cleanup`: bash ignores `set -e` inside a command whose status `||` tests,
 # so a failed step would go on to stamp a build that produced nothing.
 # The trap runs inside the block's redirection: fd 8 is the caller's stderr.
@@ -93,8 +75,4 @@ EOF
 } >"$log" 2>&1
 trap - ERR
 [ -x "$tmp/bin/dex" ] || { echo "dex: no binary was built, see $log" >&2; rm -rf "$tmp"; exit 1; }
-echo "$key built in $(( $(date +%s) - start )) s" >"$tmp/.ironroot-stamp"
-rm -rf "$dest"
-mv "$tmp" "$dest"
-echo "dex: $(cat "$stamp")" >&2
-echo "$dest/bin/dex"
+go_peer_finish dex

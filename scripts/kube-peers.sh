@@ -12,8 +12,7 @@
 # `go install k8s.io/kubernetes/cmd/...@vX` refuses it. A throwaway module requires it and replaces
 # every staging module with its published v0.X.Y instead; the module ships its generated OpenAPI
 # code, so nothing needs generating. etcd's own main module has replace directives too, so a
-# three-line main calls etcdmain.Main. One builder at a time (flock); built into a temporary
-# directory and renamed into place, so a killed build leaves nothing that looks finished.
+# three-line main calls etcdmain.Main. The cache, the lock and the stamp: scripts/lib/go-peer.sh.
 set -euo pipefail
 
 K8S_VERSION=v1.37.2
@@ -22,26 +21,9 @@ KWOK_VERSION=v0.8.0
 # The staging modules are published as v0.<minor>.<patch> of the same release.
 STAGING_VERSION=v0.${K8S_VERSION#v1.}
 
-cache=${IRONROOT_CACHE:-/var/cache/ironroot}/peers
-key=kube-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION
-dest=$cache/$key
-stamp=$dest/.ironroot-stamp
-
-if [ "${1:-}" = --check ]; then
-  [ -s "$stamp" ] && { echo "$dest/bin"; exit 0; }
-  exit 1
-fi
-[ -s "$stamp" ] && { echo "$dest/bin"; exit 0; }
-
-command -v go >/dev/null || { echo "kube-peers: go is missing (the polyglot machine has Go 1.26)" >&2; exit 1; }
-mkdir -p "$cache"
-exec 9>"$cache/$key.lock"
-flock 9
-[ -s "$stamp" ] && { echo "$dest/bin"; exit 0; }
-rm -rf "$cache/$key".tmp.*
-tmp=$(mktemp -d "$cache/$key.tmp.XXXXXX")
-log=$cache/$key.log
-start=$(date +%s)
+# shellcheck source=lib/go-peer.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/go-peer.sh"
+go_peer_start kube-peers "kube-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION" bin "${1:-}"
 {
   echo "== $(date -u +%FT%TZ) building $key"
   mkdir -p "$tmp/mod" "$tmp/etcd" "$tmp/bin"
@@ -113,8 +95,4 @@ for b in kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok
     echo "kube-peers: $b was not built, see $log" >&2; tail -20 "$log" >&2; rm -rf "$tmp"; exit 1
   fi
 done
-echo "$key built in $(( $(date +%s) - start )) s" >"$tmp/.ironroot-stamp"
-rm -rf "$dest"
-mv "$tmp" "$dest"
-echo "kube-peers: $(cat "$stamp")" >&2
-echo "$dest/bin"
+go_peer_finish kube-peers

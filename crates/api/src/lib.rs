@@ -15,10 +15,12 @@ mod error;
 mod events;
 mod governance;
 mod hostname;
+mod identity;
 mod images;
 mod key_packet;
 mod kubernetes;
 mod trust;
+mod workloads;
 
 pub use admin::*;
 pub use agent::*;
@@ -30,12 +32,14 @@ pub use error::{ApiError, ErrorKind};
 pub use events::TrustEvent;
 pub use governance::*;
 pub use hostname::{dns_hostname, HostnameError, MAX_HOSTNAME};
+pub use identity::*;
 pub use images::ImageScanSummary;
 pub use key_packet::{KeyPacket, KeyPacketError, MAX_KEY_PACKET_LEN};
 pub use kubernetes::{
     node_name, BindNode, NodeNameError, NodeTrust, NodeTrustList, UnboundNode, MAX_NODE_NAME,
 };
 pub use trust::{IllegalTrustTransition, TrustInput, TrustState};
+pub use workloads::*;
 
 /// Path prefix of every versioned endpoint.
 pub const API_PREFIX: &str = "/v1";

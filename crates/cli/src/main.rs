@@ -90,6 +90,23 @@ enum Command {
     Verify(cmd::sign::VerifyArgs),
     /// Run the local platform end to end: service, three attested nodes, a tampered node.
     Demo(cmd::demo::Args),
+    // `login` and `whoami` take their help from their Args structs.
+    Login(cmd::login::Args),
+    Whoami(cmd::identity::WhoamiArgs),
+    /// Organisations: hosts, flavors, groups, keys, images, clusters, policies and alerts
+    /// each belong to one, and no credential of another sees them.
+    #[command(subcommand)]
+    Org(cmd::identity::OrgCmd),
+    /// API tokens for automation: a role in an organisation, an expiry, revocable.
+    #[command(subcommand)]
+    Token(cmd::identity::TokenCmd),
+    /// People who sign in with OpenID Connect (`ironroot login`), bound to a role by
+    /// their verified e-mail address.
+    #[command(subcommand)]
+    Person(cmd::identity::PersonCmd),
+    /// Hand a host, key or cluster to an organisation.
+    #[command(subcommand)]
+    Owner(cmd::identity::OwnerCmd),
 }
 
 fn main() -> ExitCode {
@@ -113,7 +130,13 @@ fn main() -> ExitCode {
         | Command::Db(_)
         | Command::Rescan(_)
         | Command::Sign(_)
-        | Command::Verify(_) => "warn,tss_esapi=error",
+        | Command::Verify(_)
+        | Command::Login(_)
+        | Command::Whoami(_)
+        | Command::Org(_)
+        | Command::Token(_)
+        | Command::Person(_)
+        | Command::Owner(_) => "warn,tss_esapi=error",
         _ => "info,tss_esapi=warn",
     };
     tracing_subscriber::fmt()
@@ -159,6 +182,12 @@ fn main() -> ExitCode {
             Command::Sign(c) => cmd::sign::sign(c, out).await,
             Command::Verify(a) => cmd::sign::verify(a, out).await,
             Command::Demo(a) => cmd::demo::run(a).await,
+            Command::Login(a) => cmd::login::run(a).await,
+            Command::Whoami(a) => cmd::identity::whoami(a, out).await,
+            Command::Org(c) => cmd::identity::org(c, out).await,
+            Command::Token(c) => cmd::identity::token(c, out).await,
+            Command::Person(c) => cmd::identity::person(c, out).await,
+            Command::Owner(c) => cmd::identity::owner(c, out).await,
         }
     });
     match result {

@@ -3,6 +3,7 @@
 //! limit, decode).
 
 use crate::error::{decode, error_chain, ClientError};
+use crate::https::{https_client, HttpsError};
 use crate::sse::{SseDecoder, SseEvent};
 use crate::url::{admin_base_url, agent_base_url, PlainHttp};
 use ironroot_tls::Identity;
@@ -19,7 +20,6 @@ pub const ADMIN_RESPONSE_LIMIT: usize = 64 << 20;
 pub const AGENT_RESPONSE_LIMIT: usize = 1 << 20;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long an event stream may stay open.
 const STREAM_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
@@ -38,15 +38,10 @@ pub struct Client {
 /// The HTTP client trusting `ca_pem` only, with `identity` for mutual TLS.
 fn http_client(ca_pem: &[u8], identity: Option<Identity>) -> Result<reqwest::Client, ClientError> {
     let roots = ironroot_tls::roots_from_pem(ca_pem).map_err(ClientError::Ca)?;
-    let tls = ironroot_tls::client_config(roots, identity).map_err(ClientError::Identity)?;
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .timeout(TIMEOUT)
-        .connect_timeout(CONNECT_TIMEOUT)
-        // A redirect could lead the token to another scheme or host.
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| ClientError::Setup(error_chain(&e)))
+    https_client(roots, identity, TIMEOUT).map_err(|e| match e {
+        HttpsError::Tls(e) => ClientError::Identity(e),
+        e => ClientError::Setup(e.to_string()),
+    })
 }
 
 impl Client {

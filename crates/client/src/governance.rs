@@ -172,6 +172,15 @@ impl Client {
     ) -> Result<RemediationOutcome, ClientError> {
         self.post("/v1/cluster/remediations", r).await
     }
+
+    /// `POST /v1/cluster/workloads` (a cluster): pods bound to Nodes, with their images'
+    /// digests, each logged by the hub with the trust of the Node's host.
+    pub async fn report_workloads(
+        &self,
+        b: &ironroot_api::WorkloadBatch,
+    ) -> Result<ironroot_api::WorkloadReceipt, ClientError> {
+        self.post("/v1/cluster/workloads", b).await
+    }
 }
 
 /// The error a non-2xx answer carries.

@@ -13,6 +13,9 @@
 //!   [`ClientError::Status`] when the body is not one; answers are read within a size limit.
 //! - **one event-stream decoder**: [`EventStream::next_event`] ([`SseDecoder`]), for every
 //!   follower of `GET /v1/events` (the CLI's `host watch`, the controller, the tests).
+//! - **one HTTPS setup**: [`https_client`], also for the other HTTPS peers ironroot calls
+//!   (OpenID Connect providers, webhook sinks), and one rule for plain `http://`
+//!   ([`url::is_loopback_literal`]).
 //!
 //! It must never send the administrator token anywhere [`url::admin_base_url`] refused,
 //! follow a redirect, trust a CA other than the service's, or depend on the CLI.
@@ -25,6 +28,8 @@ mod client;
 mod csr;
 mod error;
 mod governance;
+mod identity;
+pub mod https;
 pub mod routes;
 mod sse;
 pub mod url;
@@ -34,6 +39,8 @@ pub use client::{Client, EventStream, ADMIN_RESPONSE_LIMIT, AGENT_RESPONSE_LIMIT
 pub use csr::new_key_and_csr;
 pub use error::{decode, error_chain, printable, ClientError, HttpStatus};
 pub use governance::{bundle_etag, HistoryQuery, BUNDLE_RESPONSE_LIMIT};
+pub use identity::OwnedKind;
+pub use https::{https_client, HttpsError};
 pub use routes::admin::ReportRange;
 pub use routes::path_segment;
 pub use sse::{SseDecoder, SseEvent, MAX_EVENT_BYTES};

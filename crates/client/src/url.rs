@@ -90,9 +90,10 @@ pub fn agent_base_url(server: &str) -> Result<String, AdminUrlError> {
     })
 }
 
-/// Only an address literal counts: a name (even `localhost`) is whatever the resolver
-/// says it is.
-fn is_loopback_literal(url: &Url) -> bool {
+/// Whether `url`'s host is a loopback address literal (127.0.0.0/8, `[::1]`), the one rule
+/// for where plain `http://` may go (here and for `ironroot-oidc`'s providers). Only a
+/// literal counts: a name (even `localhost`) is whatever the resolver says it is.
+pub fn is_loopback_literal(url: &Url) -> bool {
     // IPv6 literals keep their brackets in `host_str`; a name cannot contain them.
     url.host_str()
         .map(|h| h.trim_start_matches('[').trim_end_matches(']'))

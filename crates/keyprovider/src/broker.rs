@@ -8,7 +8,9 @@ use ironroot_client::{Client, ClientError, PlainHttp};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// An HTTPS client of the broker, authenticated with the admin token.
+/// An HTTPS client of the broker, authenticated with a bearer token: on a build host, an
+/// API token with the `build` role (it wraps with keys, and can neither create one nor
+/// touch hosts).
 pub struct BrokerWrapper {
     client: Client,
     /// Key name to id, once checked against the requested policy (one lookup per key,
@@ -152,7 +154,7 @@ fn refused(e: ApiError) -> ProviderError {
             ProviderError::Unreachable(format!("the key broker: {}", e.message))
         }
         ErrorKind::Unauthenticated => ProviderError::NotConfigured(format!(
-            "the key broker did not accept the admin token: {}",
+            "the key broker did not accept the token (an API token with the build role, or the bootstrap token): {}",
             e.message
         )),
         _ => ProviderError::Refused(format!("the key broker refused: {}", e.message)),

@@ -1,8 +1,9 @@
 //! Where this crate may fetch from: `https://` URLs, and plain `http://` only to a loopback
-//! address literal (a provider on the same machine, as in the tests), the rule
-//! `ironroot_client::url` applies to the administrator token. Not reused from there: that
-//! crate is the service's API client, and its errors speak of the token and its flag.
+//! address literal (a provider on the same machine, as in the tests): the one rule,
+//! `ironroot_client::url::is_loopback_literal`, that also guards the administrator token.
+//! The errors are this crate's own: the client's speak of the token and its flag.
 
+use ironroot_client::url::is_loopback_literal;
 use reqwest::Url;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,15 +54,6 @@ fn check(what: &'static str, raw: &str, query_allowed: bool) -> Result<Url, UrlE
             url: raw.to_owned(),
         }),
     }
-}
-
-/// Only an address literal counts: a name (even `localhost`) is whatever the resolver says.
-fn is_loopback_literal(url: &Url) -> bool {
-    // IPv6 literals keep their brackets in `host_str`; a name cannot contain them.
-    url.host_str()
-        .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
-        .and_then(|h| h.parse::<std::net::IpAddr>().ok())
-        .is_some_and(|ip| ip.is_loopback())
 }
 
 /// Where discovery looks: the issuer with `/.well-known/openid-configuration` appended

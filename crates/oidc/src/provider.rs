@@ -1,19 +1,20 @@
 //! A provider reached over HTTP: discovery once, then the key set, cached and fetched again
 //! when a token names a key the cache does not hold (the provider rotated its keys), at most
 //! once per `min_refresh_interval` so tokens with made-up key ids cannot make ironroot hammer
-//! the provider. TLS is `ironroot_tls`'s client configuration; plain HTTP only to a loopback
-//! issuer (`issuer.rs`); redirects are not followed (they could leave that rule).
+//! the provider. The HTTP client is `ironroot_client::https_client` (TLS from `ironroot_tls`,
+//! redirects not followed: they could leave the rule of `issuer.rs`, plain HTTP only to a
+//! loopback issuer).
 
 use crate::claims::{ClockSkew, Expectations, IdToken};
 use crate::discovery::{DiscoveryError, ProviderMetadata, MAX_METADATA_BYTES};
 use crate::issuer::{check_issuer, discovery_url, UrlError};
 use crate::jwks::{JwksError, KeySet, MAX_JWKS_BYTES};
 use crate::verify::{verify_id_token, VerifyError};
+use ironroot_client::error_chain;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a provider could not be used, or a token was refused.
 #[derive(Debug, thiserror::Error)]
@@ -85,14 +86,7 @@ impl Provider {
             Some(r) => r,
             None => ironroot_tls::system_roots().map_err(|e| OidcError::Client(e.to_string()))?,
         };
-        let tls = ironroot_tls::client_config(roots, None)
-            .map_err(|e| OidcError::Client(e.to_string()))?;
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            .timeout(TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
+        let http = ironroot_client::https_client(roots, None, TIMEOUT)
             .map_err(|e| OidcError::Client(e.to_string()))?;
         let url = discovery_url(&issuer)?;
         let body = get_limited(&http, &url, MAX_METADATA_BYTES).await?;
@@ -224,15 +218,4 @@ async fn get_limited(
         body.extend_from_slice(&chunk);
     }
     Ok(body)
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }

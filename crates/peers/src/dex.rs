@@ -1,20 +1,25 @@
 //! Dex, a real OpenID Connect provider, on loopback (`scripts/dex.sh` builds it; docs/peers.md
 //! "Dex"): memory storage, issuer `http://127.0.0.1:PORT/dex`, its password database with one
-//! static user, and one static confidential client. The resource-owner password grant goes
-//! through the `local` connector with no approval screen, so a test gets a real, RS256-signed
-//! ID token with one request; the device flow (RFC 8628) is on too.
+//! static user, and two static confidential clients (ironroot's and another application's).
+//! The resource-owner password grant goes through the `local` connector with no approval
+//! screen, so a test gets a real, RS256-signed ID token with one request; the device flow
+//! (RFC 8628) is on too (a confidential client sends its secret with the device request).
 //!
 //! For tests only: the client secret and the user's password are fixed and public.
 
-use crate::scripts_dir;
+use crate::go_peer::GoPeer;
 use anyhow::{bail, Context};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The static client.
 pub const CLIENT_ID: &str = "ironroot";
 pub const CLIENT_SECRET: &str = "ironroot-dex-test-secret";
+/// A second static client: its ID tokens are real and Dex's, but meant for someone else
+/// (their audience is this id), so a service registered as [`CLIENT_ID`] must refuse them.
+pub const OTHER_CLIENT_ID: &str = "another-app";
+pub const OTHER_CLIENT_SECRET: &str = "another-app-dex-test-secret";
 /// The static user of the password database.
 pub const USER_EMAIL: &str = "ada@example.com";
 pub const USER_NAME: &str = "ada";
@@ -25,53 +30,29 @@ const USER_PASSWORD_HASH: &str = "$2a$10$2b2cU8CPhOTaGrs1HRQuAueS7JTT5ZHsHSzYiFP
 /// How long Dex's ID tokens last.
 pub const ID_TOKEN_LIFETIME: Duration = Duration::from_secs(600);
 
-/// A cold build downloads and compiles a few hundred modules.
-const BUILD_TIMEOUT: Duration = Duration::from_secs(3600);
+/// Built by `scripts/dex.sh`; a cold build downloads and compiles a few hundred modules.
+const PEER: GoPeer = GoPeer {
+    name: "Dex",
+    script: "dex.sh",
+    env: "IRONROOT_DEX_BIN",
+    prebuilt: "a prebuilt binary",
+    build_timeout: Duration::from_secs(3600),
+};
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why Dex cannot run here, or `None` when it can: the binary is built (`IRONROOT_DEX_BIN`
 /// or `scripts/dex.sh --check`), or Go is there to build it. For
 /// `ironroot_testkit::skip_missing_peer`.
 pub fn missing() -> Option<String> {
-    if let Ok(bin) = std::env::var("IRONROOT_DEX_BIN") {
-        return (!Path::new(&bin).exists())
-            .then(|| format!("IRONROOT_DEX_BIN names no file ({bin})"));
-    }
-    let check = std::process::Command::new(scripts_dir().join("dex.sh"))
-        .arg("--check")
-        .output();
-    if matches!(&check, Ok(o) if o.status.success()) {
-        return None;
-    }
-    let go = std::process::Command::new("go").arg("version").output();
-    (!matches!(go, Ok(o) if o.status.success())).then(|| {
-        "Dex is not built and Go is missing to build it \
-         (scripts/dex.sh; set IRONROOT_DEX_BIN to use a prebuilt binary)"
-            .to_owned()
+    PEER.missing(|bin| {
+        (!bin.exists()).then(|| format!("IRONROOT_DEX_BIN names no file ({})", bin.display()))
     })
 }
 
 /// The dex binary: `$IRONROOT_DEX_BIN`, else what `scripts/dex.sh` prints (it builds it first
 /// if needed).
 pub async fn binary() -> anyhow::Result<PathBuf> {
-    if let Ok(bin) = std::env::var("IRONROOT_DEX_BIN") {
-        return Ok(PathBuf::from(bin));
-    }
-    let script = scripts_dir().join("dex.sh");
-    let out = tokio::time::timeout(
-        BUILD_TIMEOUT,
-        tokio::process::Command::new(&script).output(),
-    )
-    .await
-    .context("scripts/dex.sh did not finish within an hour")?
-    .with_context(|| format!("could not run {}", script.display()))?;
-    if !out.status.success() {
-        bail!(
-            "Dex could not be built (scripts/dex.sh): {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+    PEER.path().await
 }
 
 /// A running Dex; killed, and its directory removed, when dropped.
@@ -167,6 +148,11 @@ fn config_json(issuer: &str, port: u16) -> serde_json::Value {
             "name": "ironroot tests",
             // The device flow returns to Dex's own callback.
             "redirectURIs": [format!("{issuer}/device/callback"), "http://127.0.0.1/callback"],
+        }, {
+            "id": OTHER_CLIENT_ID,
+            "secret": OTHER_CLIENT_SECRET,
+            "name": "another application",
+            "redirectURIs": ["http://127.0.0.1/other-callback"],
         }],
     })
 }

@@ -6,62 +6,41 @@
 //! own ports, so tests run in parallel; dropping it stops every process (and a watchdog stops
 //! them if the test process dies without dropping it).
 
+use crate::go_peer::GoPeer;
 use crate::{run, scripts_dir, Output};
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// A cold build of Kubernetes, etcd and kwok takes tens of minutes on two cores.
-const BUILD_TIMEOUT: Duration = Duration::from_secs(3 * 3600);
+/// Built by `scripts/kube-peers.sh`; a cold build of Kubernetes, etcd and kwok takes tens of
+/// minutes on two cores.
+const PEER: GoPeer = GoPeer {
+    name: "the Kubernetes control plane",
+    script: "kube-peers.sh",
+    env: "IRONROOT_KUBE_BIN",
+    prebuilt: "prebuilt binaries",
+    build_timeout: Duration::from_secs(3 * 3600),
+};
 
 /// Why the control plane cannot run here, or `None` when it can: the binaries are built
 /// (`IRONROOT_KUBE_BIN` or `scripts/kube-peers.sh --check`), or Go is there to build them.
 /// Tests pass the reason to `ironroot_testkit::skip_missing_peer`.
 pub fn missing() -> Option<String> {
-    if let Ok(bin) = std::env::var("IRONROOT_KUBE_BIN") {
-        let api = Path::new(&bin).join("kube-apiserver");
-        return (!api.exists()).then(|| {
+    PEER.missing(|bin| {
+        let api = bin.join("kube-apiserver");
+        (!api.exists()).then(|| {
             format!(
                 "IRONROOT_KUBE_BIN names no kube-apiserver ({})",
                 api.display()
             )
-        });
-    }
-    let check = std::process::Command::new(scripts_dir().join("kube-peers.sh"))
-        .arg("--check")
-        .output();
-    if matches!(&check, Ok(o) if o.status.success()) {
-        return None;
-    }
-    let go = std::process::Command::new("go").arg("version").output();
-    (!matches!(go, Ok(o) if o.status.success())).then(|| {
-        "the Kubernetes control plane is not built and Go is missing to build it \
-         (scripts/kube-peers.sh; set IRONROOT_KUBE_BIN to use prebuilt binaries)"
-            .to_owned()
+        })
     })
 }
 
 /// The directory holding kube-apiserver, kubectl, etcd, kwok...: `$IRONROOT_KUBE_BIN`, else
 /// what `scripts/kube-peers.sh` prints (it builds them first if needed).
 pub async fn bin_dir() -> anyhow::Result<PathBuf> {
-    if let Ok(bin) = std::env::var("IRONROOT_KUBE_BIN") {
-        return Ok(PathBuf::from(bin));
-    }
-    let script = scripts_dir().join("kube-peers.sh");
-    let out = tokio::time::timeout(
-        BUILD_TIMEOUT,
-        tokio::process::Command::new(&script).output(),
-    )
-    .await
-    .context("scripts/kube-peers.sh did not finish within 3 hours")?
-    .with_context(|| format!("could not run {}", script.display()))?;
-    if !out.status.success() {
-        bail!(
-            "the Kubernetes control plane could not be built (scripts/kube-peers.sh): {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+    PEER.path().await
 }
 
 /// A running control plane; stopped, and its directory removed, when dropped.

@@ -10,6 +10,7 @@
 
 pub mod chromium;
 pub mod dex;
+mod go_peer;
 pub mod kube;
 pub mod rsyslog;
 

@@ -1,13 +1,15 @@
 //! Administrator endpoints: hosts and their trust, report history, flavors (groups are
 //! in `groups.rs`).
-//! Every one requires the administrator's bearer token.
+//! The principal gate decides who may call each (`identity::rules`).
 
 use crate::attest::{load_group, StoredEvidence};
+use crate::identity::scope::{only_visible, visible};
+use crate::identity::store::ObjectKind;
+use crate::identity::Principal;
 use crate::error::{ApiJson, ServiceError};
 use crate::store::{FlavorRow, HostRow, ReportRow, Store, StoreError};
 use crate::{now, AppState};
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use ironroot_api::{FlavorList, FlavorsFromHostRequest, HostSummary, ReportRecord, TrustState};
 use ironroot_crypto::JwkSet;
@@ -24,34 +26,6 @@ pub(crate) async fn ensure_default_group(store: &Store) -> Result<(), StoreError
         store.upsert_group(DEFAULT_GROUP, &json).await?;
     }
     Ok(())
-}
-
-/// Checks the administrator's bearer token: the scheme compares without case (RFC
-/// 7235), the credential byte for byte, untrimmed, in constant time.
-pub(crate) fn require_admin(st: &AppState, headers: &HeaderMap) -> Result<(), ServiceError> {
-    if bearer_matches(headers, st.admin_token.as_bytes()) {
-        Ok(())
-    } else {
-        Err(ServiceError::Unauthenticated)
-    }
-}
-
-pub(crate) fn bearer_matches(headers: &HeaderMap, token: &[u8]) -> bool {
-    let mut values = headers.get_all(axum::http::header::AUTHORIZATION).iter();
-    let (Some(value), None) = (values.next(), values.next()) else {
-        return false;
-    };
-    let Some((scheme, credential)) = value.as_bytes().split_at_checked(6) else {
-        return false;
-    };
-    let Some(credential) = credential.strip_prefix(b" ") else {
-        return false;
-    };
-    // An empty token never configures the service (`config::load_or_create_token`), and
-    // an empty credential never matches.
-    !token.is_empty()
-        && scheme.eq_ignore_ascii_case(b"bearer")
-        && ironroot_crypto::constant_time_eq(credential, token)
 }
 
 pub(crate) fn trust_state(latest: Option<&ReportRow>, now: u64) -> TrustState {
@@ -113,11 +87,12 @@ async fn summary(st: &AppState, h: HostRow) -> Result<HostSummary, ServiceError>
 
 pub(crate) async fn list_hosts(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    principal: crate::identity::Principal,
 ) -> Result<Json<Vec<HostSummary>>, ServiceError> {
-    require_admin(&st, &headers)?;
     let mut out = Vec::new();
-    for h in st.store.hosts().await? {
+    let hosts = st.store.hosts().await?;
+    let hosts = only_visible(&st, &principal, ObjectKind::Host, hosts, |h| &h.host_id).await?;
+    for h in hosts {
         if h.activated_at.is_some() {
             out.push(summary(&st, h).await?);
         }
@@ -127,11 +102,10 @@ pub(crate) async fn list_hosts(
 
 pub(crate) async fn get_host(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    principal: crate::identity::Principal,
     Path(id): Path<String>,
 ) -> Result<Json<HostSummary>, ServiceError> {
-    require_admin(&st, &headers)?;
-    let h = find_host(&st, &id).await?;
+    let h = find_host(&st, &principal, &id).await?;
     Ok(Json(summary(&st, h).await?))
 }
 
@@ -140,11 +114,10 @@ pub(crate) async fn get_host(
 /// must enroll again to attest, and its name and Node are free for another host.
 pub(crate) async fn delete_host(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    principal: crate::identity::Principal,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ServiceError> {
-    require_admin(&st, &headers)?;
-    let h = find_host(&st, &id).await?;
+    let h = find_host(&st, &principal, &id).await?;
     if !st.store.delete_host(&h.host_id, now()).await? {
         return Err(ServiceError::NotFound(format!("host {id}")));
     }
@@ -158,17 +131,28 @@ pub(crate) async fn delete_host(
     Ok(Json(serde_json::json!({ "deleted": h.host_id })))
 }
 
-/// Finds a host by id or by hostname.
-pub(crate) async fn find_host(st: &AppState, key: &str) -> Result<HostRow, ServiceError> {
+/// Finds a host by id or by hostname, among those the caller's organisation owns (a host
+/// of another organisation is not found).
+pub(crate) async fn find_host(
+    st: &AppState,
+    p: &Principal,
+    key: &str,
+) -> Result<HostRow, ServiceError> {
     if let Some(h) = st.store.host(key).await? {
-        return Ok(h);
+        if visible(st, p, ObjectKind::Host, &h.host_id).await? {
+            return Ok(h);
+        }
     }
-    let mut matches = st
+    let named: Vec<HostRow> = st
         .store
         .hosts()
         .await?
         .into_iter()
-        .filter(|h| h.hostname == key);
+        .filter(|h| h.hostname == key)
+        .collect();
+    let mut matches = only_visible(st, p, ObjectKind::Host, named, |h| &h.host_id)
+        .await?
+        .into_iter();
     match (matches.next(), matches.next()) {
         (Some(h), None) => Ok(h),
         (Some(_), Some(_)) => Err(ServiceError::BadRequest(format!(
@@ -200,12 +184,11 @@ pub(crate) struct RangeQuery {
 
 pub(crate) async fn host_reports(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    principal: crate::identity::Principal,
     Path(id): Path<String>,
     Query(q): Query<RangeQuery>,
 ) -> Result<Json<Vec<ReportRecord>>, ServiceError> {
-    require_admin(&st, &headers)?;
-    let h = find_host(&st, &id).await?;
+    let h = find_host(&st, &principal, &id).await?;
     let rows = st
         .store
         .reports_for_host(
@@ -222,15 +205,14 @@ pub(crate) async fn host_reports(
 
 pub(crate) async fn get_report(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    principal: crate::identity::Principal,
     Path(id): Path<String>,
 ) -> Result<Json<ReportRecord>, ServiceError> {
-    require_admin(&st, &headers)?;
-    let r = st
-        .store
-        .report(&id)
-        .await?
-        .ok_or_else(|| ServiceError::NotFound(format!("report {id}")))?;
+    let not_found = || ServiceError::NotFound(format!("report {id}"));
+    let r = st.store.report(&id).await?.ok_or_else(not_found)?;
+    if !visible(&st, &principal, ObjectKind::Host, &r.host_id).await? {
+        return Err(not_found());
+    }
     Ok(Json(record(r)?))
 }
 
@@ -266,11 +248,10 @@ fn to_values(flavors: Vec<Flavor>) -> Result<FlavorList, ServiceError> {
 
 pub(crate) async fn flavors_from_host(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    principal: crate::identity::Principal,
     ApiJson(req): ApiJson<FlavorsFromHostRequest>,
 ) -> Result<Json<FlavorList>, ServiceError> {
-    require_admin(&st, &headers)?;
-    let host = find_host(&st, &req.host_id).await?;
+    let host = find_host(&st, &principal, &req.host_id).await?;
     let group = req.flavor_group.unwrap_or_else(|| DEFAULT_GROUP.into());
     load_group(&st, &group).await?;
     let stored = st.store.last_evidence(&host.host_id).await?.ok_or_else(|| {
@@ -323,11 +304,10 @@ pub(crate) struct ImportFlavors {
 
 pub(crate) async fn import_flavors(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    _principal: crate::identity::Principal,
     Query(q): Query<GroupQuery>,
     ApiJson(list): ApiJson<ImportFlavors>,
 ) -> Result<Json<FlavorList>, ServiceError> {
-    require_admin(&st, &headers)?;
     let group = q.group.unwrap_or_else(|| DEFAULT_GROUP.into());
     load_group(&st, &group).await?;
     let flavors = list.flavors;
@@ -350,10 +330,9 @@ pub(crate) async fn import_flavors(
 
 pub(crate) async fn list_flavors(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    _principal: crate::identity::Principal,
     Query(q): Query<GroupQuery>,
 ) -> Result<Json<FlavorList>, ServiceError> {
-    require_admin(&st, &headers)?;
     let rows = st.store.flavors(q.group.as_deref()).await?;
     let flavors = rows
         .into_iter()
@@ -364,68 +343,14 @@ pub(crate) async fn list_flavors(
 
 pub(crate) async fn delete_flavor(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    _principal: crate::identity::Principal,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ServiceError> {
-    require_admin(&st, &headers)?;
     let deleted = st.store.delete_flavor(&id).await?;
     st.flavor_cache.invalidate();
     if deleted {
         Ok(Json(serde_json::json!({ "deleted": id })))
     } else {
         Err(ServiceError::NotFound(format!("flavor {id}")))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::bearer_matches;
-    use axum::http::{HeaderMap, HeaderValue};
-
-    const TOKEN: &[u8] = b"0123456789abcdef0123456789abcdef";
-
-    fn with(values: &[&[u8]]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for v in values {
-            h.append(
-                axum::http::header::AUTHORIZATION,
-                HeaderValue::from_bytes(v).unwrap(),
-            );
-        }
-        h
-    }
-
-    #[test]
-    fn empty_bearer_credential_is_never_the_administrator() {
-        for v in [&b"Bearer "[..], b"Bearer", b"Bearer  ", b""] {
-            assert!(!bearer_matches(&with(&[v]), TOKEN), "{v:?}");
-            assert!(
-                !bearer_matches(&with(&[v]), b""),
-                "an empty token matches nothing"
-            );
-        }
-        assert!(!bearer_matches(&HeaderMap::new(), TOKEN));
-    }
-
-    #[test]
-    fn the_credential_is_compared_exactly_and_the_scheme_without_case() {
-        let good = [b"Bearer ".as_slice(), TOKEN].concat();
-        assert!(bearer_matches(&with(&[&good]), TOKEN));
-        let lower = [b"bearer ".as_slice(), TOKEN].concat();
-        assert!(
-            bearer_matches(&with(&[&lower]), TOKEN),
-            "RFC 7235: scheme is case-insensitive"
-        );
-        for bad in [
-            [b"Bearer  ".as_slice(), TOKEN].concat(),
-            [b"Bearer ".as_slice(), TOKEN, b" "].concat(),
-            [b"Bearer ".as_slice(), &TOKEN[..31]].concat(),
-            [b"Basic ".as_slice(), TOKEN].concat(),
-            [b"Bearer ".as_slice(), TOKEN, b"0"].concat(),
-        ] {
-            assert!(!bearer_matches(&with(&[&bad]), TOKEN), "{bad:?}");
-        }
-        // Two Authorization headers are ambiguous: refused.
-        assert!(!bearer_matches(&with(&[&good, &good]), TOKEN));
     }
 }

@@ -80,6 +80,10 @@ pub struct ServerConfig {
     /// The audit log's origin (its checkpoints' first line and key name); `None` is
     /// `<first TLS name>/ironroot-log`.
     pub audit_origin: Option<String>,
+    /// How far the bootstrap token (`admin.token`) reaches (docs/identity.md).
+    pub bootstrap_token: crate::BootstrapMode,
+    /// The OpenID Connect provider people sign in with; `None`: API tokens only.
+    pub oidc: Option<crate::OidcSettings>,
 }
 
 /// Image inventories and automatic rescans (brief R16).
@@ -141,6 +145,8 @@ impl ServerConfig {
             cluster_stale_secs: 180,
             cluster_cert_lifetime_secs: 365 * 24 * 3600,
             audit_origin: None,
+            bootstrap_token: crate::BootstrapMode::Full,
+            oidc: None,
         }
     }
 

@@ -1,5 +1,6 @@
 //! What every request passes before a handler reads a byte of its body: the caller is
-//! authenticated (administrator token, an agent's or a cluster's client certificate), the body fits
+//! authenticated (a person, an API token or the bootstrap token with a role that allows
+//! the route; an agent's or a cluster's client certificate), the body fits
 //! the route's limit, and the replica has room for it (a count of requests and a budget
 //! of body bytes in flight; beyond either the request is shed with 503, not queued).
 
@@ -13,22 +14,92 @@ use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
-/// Administrator routes: the bearer token, checked before anything else. Failures are
-/// logged with the source address, never with what was presented.
-pub(crate) async fn admin(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    if crate::admin::bearer_matches(req.headers(), st.admin_token.as_bytes()) {
-        return next.run(req).await;
-    }
+/// The administration API: who the caller is (`identity::authn`), whether its role may
+/// call this route (`identity::rules`), and the decision recorded in the audit trail
+/// (`identity::access`) before the handler runs. The handler finds the
+/// [`Principal`](crate::identity::Principal) in the request's extensions.
+pub(crate) async fn principal(
+    State(st): State<Arc<AppState>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    use crate::identity::{access, authn, rules};
+    let method = match req.method().as_str() {
+        // axum answers HEAD with the GET route.
+        "HEAD" => "GET".to_owned(),
+        m => m.to_owned(),
+    };
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
     let source = req
         .extensions()
         .get::<PeerAddr>()
         .map(|a| a.0.to_string())
         .unwrap_or_default();
-    let presented = req
-        .headers()
-        .contains_key(axum::http::header::AUTHORIZATION);
-    tracing::warn!(%source, path = %req.uri().path(), presented, "administrator authentication failed");
-    ServiceError::Unauthenticated.into_response()
+    let now = crate::now();
+    let who = authn::authenticate(
+        &st,
+        req.headers(),
+        req.extensions().get::<PeerIdentity>(),
+    )
+    .await;
+    let principal = match who {
+        Ok(Some(p)) => p,
+        Ok(None) | Err(authn::AuthnError::Refused(_)) => {
+            let reason = match &who {
+                Err(e) => e.to_string(),
+                _ => authn::Refused::Missing.to_string(),
+            };
+            tracing::warn!(%source, %route, %reason, "authentication failed");
+            if st.access.anonymous_budget(now) {
+                let entry = access::decision(&access::Decision {
+                    at: now,
+                    actor: "anonymous",
+                    org: None,
+                    method: &method,
+                    route: &route,
+                    allowed: false,
+                    reason: Some(&reason),
+                    source: &source,
+                });
+                if let Err(e) = st.access.record(entry).await {
+                    return ServiceError::Store(e).into_response();
+                }
+            }
+            return ServiceError::Unauthenticated.into_response();
+        }
+        Err(authn::AuthnError::Store(e)) => return ServiceError::Store(e).into_response(),
+    };
+    let denied = match rules::rule(&method, &route) {
+        None => Some("no access rule for this route".to_owned()),
+        Some(rule) if crate::identity::may(&principal, rule) => None,
+        Some(_) => Some(format!(
+            "{} may not {method} {route}",
+            principal.describe()
+        )),
+    };
+    let entry = access::decision(&access::Decision {
+        at: now,
+        actor: &principal.actor,
+        org: principal.org.as_deref(),
+        method: &method,
+        route: &route,
+        allowed: denied.is_none(),
+        reason: denied.as_deref(),
+        source: &source,
+    });
+    if let Err(e) = st.access.record(entry).await {
+        return ServiceError::Store(e).into_response();
+    }
+    if let Some(reason) = denied {
+        tracing::warn!(actor = %principal.actor, %route, %reason, "access denied");
+        return ServiceError::Forbidden(reason).into_response();
+    }
+    req.extensions_mut().insert(principal);
+    next.run(req).await
 }
 
 /// Agent routes: a client certificate issued by the service CA (whether it is the
@@ -57,19 +128,6 @@ pub(crate) async fn cluster(
         Ok(None) => ServiceError::Unauthenticated.into_response(),
         Err(e) => ServiceError::Store(e).into_response(),
     }
-}
-
-/// Read-only routes a cluster's controller follows (events, nodes, key metadata): the
-/// administrator token, or a registered cluster's certificate.
-pub(crate) async fn admin_or_cluster(
-    State(st): State<Arc<AppState>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    if crate::admin::bearer_matches(req.headers(), st.admin_token.as_bytes()) {
-        return next.run(req).await;
-    }
-    cluster(State(st), req, next).await
 }
 
 /// Requests in flight on this replica, counted and weighed by their bodies.

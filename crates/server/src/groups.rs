@@ -1,12 +1,11 @@
 //! Flavor groups: which flavors must match, and how often their hosts attest. Hosts
 //! join the default group at enrollment and are moved by an administrator.
 
-use crate::admin::{find_host, require_admin};
+use crate::admin::find_host;
 use crate::attest::load_group;
 use crate::error::{ApiJson, ServiceError};
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use ironroot_api::AssignGroup;
 use ironroot_verifier::FlavorGroup;
@@ -17,9 +16,8 @@ const MAX_NAME: usize = 64;
 
 pub(crate) async fn list_groups(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    _principal: crate::identity::Principal,
 ) -> Result<Json<Vec<FlavorGroup>>, ServiceError> {
-    require_admin(&st, &headers)?;
     let groups = st
         .store
         .groups()
@@ -35,10 +33,9 @@ pub(crate) async fn list_groups(
 /// no flavors, it would check nothing.
 pub(crate) async fn put_group(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    _principal: crate::identity::Principal,
     ApiJson(g): ApiJson<FlavorGroup>,
 ) -> Result<Json<FlavorGroup>, ServiceError> {
-    require_admin(&st, &headers)?;
     check_group(&g)?;
     let json = serde_json::to_string(&g).map_err(|e| ServiceError::Internal(e.to_string()))?;
     st.store.upsert_group(&g.name, &json).await?;
@@ -50,12 +47,11 @@ pub(crate) async fn put_group(
 /// attestation is judged by that group's flavors and schedule.
 pub(crate) async fn assign(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    principal: crate::identity::Principal,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<AssignGroup>,
 ) -> Result<Json<serde_json::Value>, ServiceError> {
-    require_admin(&st, &headers)?;
-    let host = find_host(&st, &id).await?;
+    let host = find_host(&st, &principal, &id).await?;
     load_group(&st, &req.flavor_group).await?;
     st.store
         .set_host_group(&host.host_id, &req.flavor_group)

@@ -9,12 +9,10 @@
 //! at `GET /v1/images/rescans`. A database that fails to load is reported there and the
 //! last good one stays in use.
 
-use crate::admin::require_admin;
 use crate::config::ImagesConfig;
 use crate::error::ServiceError;
 use crate::{now, AppState};
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::Json;
 use ironroot_inventory::{Metadata, RescanLog, RescanRecord, Submitted};
 use ironroot_scanner::ScanReport;
@@ -230,10 +228,9 @@ fn enabled(st: &AppState) -> Result<&Arc<Images>, ServiceError> {
 /// `POST /v1/images/inventories`: keep a scan's inventory, matched by this service.
 pub(crate) async fn submit(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    _principal: crate::identity::Principal,
     body: axum::body::Bytes,
 ) -> Result<Json<Submitted>, ServiceError> {
-    require_admin(&st, &headers)?;
     let images = enabled(&st)?.clone();
     let mut report: ScanReport = serde_json::from_slice(&body)
         .map_err(|e| ServiceError::BadRequest(format!("not an ironroot scan report: {e}")))?;
@@ -293,9 +290,8 @@ pub(crate) async fn submit(
 /// the latest rescans, newest first.
 pub(crate) async fn rescans(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    _principal: crate::identity::Principal,
 ) -> Result<Json<RescanLog>, ServiceError> {
-    require_admin(&st, &headers)?;
     let images = enabled(&st)?;
     let database = images
         .current

@@ -23,6 +23,7 @@ mod flavor_cache;
 mod gate;
 mod groups;
 mod hub;
+mod identity;
 mod images;
 mod nodes;
 mod nonce;
@@ -36,6 +37,8 @@ mod writer;
 pub use broker::master::{MasterKey, MasterKeyError, Pkcs11Config};
 pub use config::{EkCertPolicy, ImagesConfig, ServerConfig};
 pub use error::ServiceError;
+pub use identity::oidc::OidcSettings;
+pub use identity::BootstrapMode;
 /// The EK-certificate checks live in the pure `ironroot-tpm-wire` (fuzzed there).
 pub use ironroot_tpm_wire::{EkCertError, EkRoots};
 pub use ratelimit::RateBudget;
@@ -76,6 +79,10 @@ pub(crate) struct AppState {
     pub alerts: alerts::AlertRuntime,
     /// Signs the audit log's checkpoints.
     pub audit: Arc<audit::LogSigner>,
+    /// Records access decisions in the audit log (group commit).
+    pub access: identity::access::AccessLog,
+    /// The provider people sign in with, when configured.
+    pub oidc: Option<identity::oidc::LazyProvider>,
 }
 
 /// A started service. Dropping it stops the listener.
@@ -90,6 +97,7 @@ pub struct Service {
     alerts: tokio::task::JoinHandle<()>,
     hub: tokio::task::JoinHandle<()>,
     audit: tokio::task::JoinHandle<()>,
+    access: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Service {
@@ -101,6 +109,7 @@ impl Drop for Service {
         self.alerts.abort();
         self.hub.abort();
         self.audit.abort();
+        self.access.abort();
         if let Some(t) = &self.images {
             t.abort();
         }
@@ -207,7 +216,11 @@ impl Service {
             .images
             .as_ref()
             .map(|c| Arc::new(images::Images::new(c, &config.data_dir)));
+        let (access, access_task) = identity::access::AccessLog::start(store.clone());
+        let oidc = config.oidc.clone().map(identity::oidc::LazyProvider::new);
         let state = Arc::new(AppState {
+            access,
+            oidc,
             images: images.clone(),
             store,
             config,
@@ -254,6 +267,7 @@ impl Service {
             alerts,
             hub,
             audit,
+            access: access_task,
         })
     }
 
@@ -334,6 +348,22 @@ fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
         )
         .route_layer(axum::middleware::from_fn(gate::agent));
     let admin = Router::new()
+        .route("/v1/whoami", get(identity::routes::whoami))
+        .route(
+            "/v1/organisations",
+            get(identity::routes::list_organisations).post(identity::routes::create_organisation),
+        )
+        .route(
+            "/v1/tokens",
+            get(identity::routes::list_tokens).post(identity::routes::create_token),
+        )
+        .route("/v1/tokens/{id}", delete(identity::routes::revoke_token))
+        .route(
+            "/v1/people",
+            get(identity::routes::list_people).put(identity::routes::bind_person),
+        )
+        .route("/v1/people/{email}", delete(identity::routes::unbind_person))
+        .route("/v1/owners/{kind}/{id}", put(identity::scope::set_owner))
         .route("/v1/hosts", get(admin::list_hosts))
         .route(
             "/v1/hosts/{id}",
@@ -401,7 +431,7 @@ fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            gate::admin,
+            gate::principal,
         ));
     // What a cluster's controller reads and reports: its own certificate, no admin token.
     let clusters = Router::new()
@@ -415,6 +445,10 @@ fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
             post(hub::report_violations).layer(limit(HUB)),
         )
         .route("/v1/cluster/remediations", post(hub::report_remediation))
+        .route(
+            "/v1/cluster/workloads",
+            post(hub::report_workloads).layer(limit(HUB)),
+        )
         .route(
             "/v1/cluster/certificate",
             post(hub::renew_cluster_certificate).layer(limit(ACTIVATE)),
@@ -430,7 +464,7 @@ fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
         .route("/v1/images/{digest}/summary", get(images::summary))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            gate::admin_or_cluster,
+            gate::principal,
         ));
     // The event stream lives as long as its client: it holds no in-flight permit (the
     // connection limits bound it).
@@ -438,7 +472,7 @@ fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
         .route("/v1/events", get(events::stream))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            gate::admin_or_cluster,
+            gate::principal,
         ));
     Router::new()
         .merge(public)

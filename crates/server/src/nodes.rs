@@ -8,12 +8,13 @@
 //! bound to at most one host. Every binding change logs a trust event in the same
 //! transaction (`previous == trust`: "re-read this host"), so the controller hears of it.
 
-use crate::admin::{failures_as_of, find_host, require_admin};
+use crate::admin::{failures_as_of, find_host};
+use crate::identity::scope::{only_visible, require_visible};
+use crate::identity::store::ObjectKind;
 use crate::error::{ApiJson, ServiceError};
 use crate::store::{BindOutcome, BoundHost, UnbindOutcome};
 use crate::{now, AppState};
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use ironroot_api::{node_name, BindNode, NodeTrust, NodeTrustList, UnboundNode};
 use std::sync::Arc;
@@ -22,14 +23,13 @@ use std::sync::Arc;
 /// replacing its earlier binding; answers what the controller will publish on it.
 pub(crate) async fn bind(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    principal: crate::identity::Principal,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<BindNode>,
 ) -> Result<Json<NodeTrust>, ServiceError> {
-    require_admin(&st, &headers)?;
     let node = node_name(&req.node)
         .map_err(|e| ServiceError::BadRequest(format!("invalid Kubernetes node name: {e}")))?;
-    let host = find_host(&st, &id).await?;
+    let host = find_host(&st, &principal, &id).await?;
     match st.store.bind_node(&host.host_id, node, now()).await? {
         BindOutcome::Bound { previous } if previous.as_deref() == Some(node) => {}
         BindOutcome::Bound { previous } => {
@@ -55,11 +55,10 @@ pub(crate) async fn bind(
 /// `DELETE /v1/hosts/{id}/node`: unbinds the host (by id or hostname) from its Node.
 pub(crate) async fn unbind(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    principal: crate::identity::Principal,
     Path(id): Path<String>,
 ) -> Result<Json<UnboundNode>, ServiceError> {
-    require_admin(&st, &headers)?;
-    let host = find_host(&st, &id).await?;
+    let host = find_host(&st, &principal, &id).await?;
     match st.store.unbind_node(&host.host_id, now()).await? {
         UnbindOutcome::Unbound { node } => {
             st.events.poke();
@@ -80,18 +79,15 @@ pub(crate) async fn unbind(
 /// `GET /v1/nodes`: every bound host (unbound hosts are not listed).
 pub(crate) async fn list(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
-    cluster: Option<axum::Extension<crate::hub::CallingCluster>>,
+    principal: crate::identity::Principal,
 ) -> Result<Json<NodeTrustList>, ServiceError> {
-    crate::hub::require_admin_or_cluster(&st, &headers, cluster.is_some())?;
     // The log's position first, the hosts second: whatever changes after the hosts are
     // read has a later event, so resuming the event stream from `last_event` misses
     // nothing (a change between the two reads is seen twice, which is harmless).
     let last_event = st.store.latest_event_seq().await?;
     let as_of = now();
-    let nodes = st
-        .store
-        .bound_hosts()
+    let bound = st.store.bound_hosts().await?;
+    let nodes = only_visible(&st, &principal, ObjectKind::Host, bound, |b| &b.host.host_id)
         .await?
         .into_iter()
         .map(|b| node_trust(b, as_of))
@@ -106,16 +102,16 @@ pub(crate) async fn list(
 /// `GET /v1/nodes/{host_id}`: one bound host; 404 when unknown or unbound.
 pub(crate) async fn get(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
-    cluster: Option<axum::Extension<crate::hub::CallingCluster>>,
+    principal: crate::identity::Principal,
     Path(host_id): Path<String>,
 ) -> Result<Json<NodeTrust>, ServiceError> {
-    crate::hub::require_admin_or_cluster(&st, &headers, cluster.is_some())?;
+    let what = format!("bound host {host_id}");
+    require_visible(&st, &principal, ObjectKind::Host, &host_id, &what).await?;
     let bound = st
         .store
         .bound_host(&host_id)
         .await?
-        .ok_or_else(|| ServiceError::NotFound(format!("bound host {host_id}")))?;
+        .ok_or(ServiceError::NotFound(what))?;
     Ok(Json(node_trust(bound, now())?))
 }
 
@@ -148,4 +144,4 @@ fn node_trust(b: BoundHost, now: u64) -> Result<NodeTrust, ServiceError> {
 
 #[cfg(test)]
 #[path = "nodes_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -10,7 +10,8 @@ use ironroot_testkit::databases::TempDir;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-fn host(id: &str, name: &str) -> HostRow {
+/// A host as enrollment leaves it (shared with the identity tests).
+pub(crate) fn host(id: &str, name: &str) -> HostRow {
     HostRow {
         host_id: id.into(),
         hostname: name.into(),

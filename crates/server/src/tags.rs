@@ -4,14 +4,13 @@
 //! holds the host to that digest. Only tags the quote covered appear in trust reports
 //! and count for key release.
 
-use crate::admin::{find_host, flavor_rows, require_admin};
+use crate::admin::{find_host, flavor_rows};
 use crate::agent::enrolled_host;
 use crate::error::{ApiJson, ServiceError};
 use crate::store::{HostRow, TagRow};
 use crate::tls::PeerIdentity;
 use crate::{now, AppState};
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::{Extension, Json};
 use ironroot_api::{IssuedTag, TagCertificate, TagRequest};
 use ironroot_crypto::{digest, HashAlg, JwkSet};
@@ -27,13 +26,12 @@ const MAX_VALUE: usize = 256;
 /// `POST /v1/hosts/{id}/tags`: certifies `tags` for the host, replacing its current tag.
 pub(crate) async fn issue(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    principal: crate::identity::Principal,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<TagRequest>,
 ) -> Result<Json<IssuedTag>, ServiceError> {
-    require_admin(&st, &headers)?;
     check_tags(&req.tags)?;
-    let host = find_host(&st, &id).await?;
+    let host = find_host(&st, &principal, &id).await?;
     let issued_at = now();
     let cert = TagCertificate {
         serial: uuid::Uuid::new_v4().to_string(),
@@ -90,11 +88,10 @@ pub(crate) async fn issue(
 /// at once: the next report carries none, and no key that requires them is released.
 pub(crate) async fn revoke(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    principal: crate::identity::Principal,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ServiceError> {
-    require_admin(&st, &headers)?;
-    let host = find_host(&st, &id).await?;
+    let host = find_host(&st, &principal, &id).await?;
     if !st.store.revoke_tag(&host.host_id, now()).await? {
         return Err(ServiceError::NotFound(format!(
             "host {} has no current asset tag",
@@ -112,11 +109,10 @@ pub(crate) async fn revoke(
 /// `GET /v1/hosts/{id}/tags`: every tag certificate issued to the host, newest first.
 pub(crate) async fn history(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    principal: crate::identity::Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<IssuedTag>>, ServiceError> {
-    require_admin(&st, &headers)?;
-    let host = find_host(&st, &id).await?;
+    let host = find_host(&st, &principal, &id).await?;
     let rows = st.store.tags(&host.host_id).await?;
     Ok(Json(
         rows.into_iter().map(issued).collect::<Result<_, _>>()?,

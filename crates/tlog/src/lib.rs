@@ -6,6 +6,7 @@
 //! - [`note`]: C2SP signed notes (Ed25519) and their verifier and signer key strings.
 //! - [`checkpoint`]: the C2SP tlog-checkpoint note text.
 //! - [`cosignature`]: C2SP tlog-cosignature v1 (timestamped Ed25519 witness signatures).
+//! - [`witness`]: a witness's decisions (same, consistent, rollback, fork) and its state.
 //!
 //! Everything here is pure: no I/O, no clock, no database, no async. Notes and proofs come
 //! from untrusted places, so parsing has size limits, typed errors and never panics; a
@@ -18,3 +19,4 @@ pub mod checkpoint;
 pub mod cosignature;
 pub mod merkle;
 pub mod note;
+pub mod witness;

@@ -73,6 +73,10 @@ pub enum AuditCmd {
         #[arg(long)]
         key: Option<String>,
     },
+    /// Watch the log as its witness: verify each new checkpoint is consistent with the
+    /// last one seen, cosign it, and alert on a rollback or a fork (exit status 3).
+    #[command(long_about = super::audit_witness::LONG_ABOUT)]
+    Witness(super::audit_witness::WitnessArgs),
 }
 
 pub async fn run(cmd: AuditCmd, out: Output) -> anyhow::Result<ExitCode> {
@@ -118,6 +122,7 @@ pub async fn run(cmd: AuditCmd, out: Output) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         AuditCmd::Verify { dir, key_file, key } => Ok(verify_cmd(&dir, key_file, key, out)),
+        AuditCmd::Witness(args) => super::audit_witness::run(args, out).await,
     }
 }
 
@@ -208,9 +213,7 @@ async fn write_partial(
         let end = cp.size.min(start + MAX_AUDIT_PAGE);
         let page = client.audit_entries(start, Some(end)).await?;
         let indexes: Vec<u64> = page.entries.iter().map(|e| e.index).collect();
-        if indexes != (start..end).collect::<Vec<_>>() {
-            bail!("the log answered entries {indexes:?} for {start}..{end}");
-        }
+        check_page(start, end, &indexes)?;
         let mine: Vec<AuditEntry> = page
             .entries
             .into_iter()
@@ -222,7 +225,14 @@ async fn write_partial(
                 .zip(fetch_proofs(client, chunk, cp.size).await?)
             {
                 bundle::check_entry(&cp, e, &proof)
-                    .with_context(|| format!("entry {} does not verify: not exported", e.index))?;
+                    .with_context(|| {
+                        format!(
+                            "entry {} does not verify against the checkpoint: the entry the \
+                             log returned is not the one its tree recorded (changed in the \
+                             database?), or its proof is wrong: not exported",
+                            e.index
+                        )
+                    })?;
                 entries.write_all(bundle::entry_line(e)?.as_bytes())?;
                 csv.write_all(bundle::csv_row(e)?.as_bytes())?;
                 proofs.write_all(bundle::proof_line(e, &proof)?.as_bytes())?;
@@ -251,6 +261,27 @@ async fn write_partial(
         checkpoint_size: cp.size,
         origin: cp.origin,
     })
+}
+
+/// Names the first entry of `start..end` that a page of the log does not hold in its
+/// place: a row deleted from the database shows as a missing entry.
+fn check_page(start: u64, end: u64, indexes: &[u64]) -> anyhow::Result<()> {
+    for (pos, want) in (start..end).enumerate() {
+        match indexes.get(pos) {
+            Some(got) if *got == want => {}
+            Some(got) if *got < want => {
+                bail!("the log returned entry {got} twice or out of order: not exported")
+            }
+            _ => bail!(
+                "entry {want} is missing: the checkpoint covers it but the log did not return \
+                 it (deleted from the database?): not exported"
+            ),
+        }
+    }
+    if let Some(extra) = indexes.get((end - start) as usize) {
+        bail!("the log returned entry {extra} when asked for {start}..{end}: not exported");
+    }
+    Ok(())
 }
 
 /// The inclusion proofs of `entries` for a tree of `size`, fetched concurrently.

@@ -1,5 +1,7 @@
 use anyhow::Context;
-use ironroot_server::{EkCertPolicy, ImagesConfig, Pkcs11Config, ServerConfig, Service};
+use ironroot_server::{
+    BootstrapMode, EkCertPolicy, ImagesConfig, OidcSettings, Pkcs11Config, ServerConfig, Service,
+};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -130,10 +132,69 @@ pub struct Args {
     /// How long the key broker's log of releases and refusals is kept: 30d, 90d.
     #[arg(long, default_value = "90d", value_parser = crate::cmd::scan::parse_duration)]
     release_log_retention: u64,
+    /// How far the bootstrap token (admin.token) reaches: `full`, every permission in
+    /// every organisation; `bootstrap-only`, organisations, API tokens and people only
+    /// (enough to make administrators); `off`, refused. The default, full, lets a first
+    /// start be administered at all. In production: create an organisation and its
+    /// administrator (`ironroot person bind EMAIL --role org-admin --org ORG`), restart
+    /// with bootstrap-only, and with off once an administrator exists (docs/identity.md).
+    #[arg(
+        long,
+        value_enum,
+        default_value = "full",
+        env = "IRONROOT_BOOTSTRAP_TOKEN"
+    )]
+    bootstrap_token: Bootstrap,
+    /// The OpenID Connect issuer people sign in with (`ironroot login`): https://, or
+    /// http:// on a loopback address only. With --oidc-client-id; without both, only API
+    /// tokens and the bootstrap token are accepted.
+    #[arg(long, env = "IRONROOT_OIDC_ISSUER")]
+    oidc_issuer: Option<String>,
+    /// The client id this service is registered with at the provider: an ID token's
+    /// audience must hold it.
+    #[arg(long, env = "IRONROOT_OIDC_CLIENT_ID")]
+    oidc_client_id: Option<String>,
+    /// PEM trust anchors for an https:// --oidc-issuer (default: the system's).
+    #[arg(long, env = "IRONROOT_OIDC_CA")]
+    oidc_ca: Option<PathBuf>,
     /// Benchmarks only: accept POST /v1/bench/enroll, hosts without a TPM.
     #[cfg(feature = "bench-enrollment")]
     #[arg(long, hide = true)]
     allow_bench_enrollment: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Bootstrap {
+    Full,
+    BootstrapOnly,
+    Off,
+}
+
+/// The provider people sign in with: issuer and client id together, or neither.
+fn oidc_settings(
+    issuer: Option<String>,
+    client_id: Option<String>,
+    ca_file: Option<PathBuf>,
+) -> anyhow::Result<Option<OidcSettings>> {
+    match (issuer, client_id) {
+        (None, None) if ca_file.is_some() => {
+            anyhow::bail!("--oidc-ca is for --oidc-issuer; give --oidc-issuer and --oidc-client-id")
+        }
+        (None, None) => Ok(None),
+        (Some(issuer), Some(client_id)) => {
+            ironroot_oidc::check_issuer(&issuer).context("--oidc-issuer")?;
+            anyhow::ensure!(!client_id.is_empty(), "--oidc-client-id is empty");
+            Ok(Some(OidcSettings {
+                issuer,
+                client_id,
+                ca_file,
+            }))
+        }
+        _ => anyhow::bail!(
+            "--oidc-issuer and --oidc-client-id go together: the issuer says who signs ID \
+             tokens, the client id which of them are meant for this service"
+        ),
+    }
 }
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -168,6 +229,12 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     cfg.header_read_timeout_secs = a.header_timeout;
     cfg.idle_timeout_secs = a.idle_timeout;
     cfg.trust_validity_secs = a.trust_validity;
+    cfg.bootstrap_token = match a.bootstrap_token {
+        Bootstrap::Full => BootstrapMode::Full,
+        Bootstrap::BootstrapOnly => BootstrapMode::BootstrapOnly,
+        Bootstrap::Off => BootstrapMode::Off,
+    };
+    cfg.oidc = oidc_settings(a.oidc_issuer, a.oidc_client_id, a.oidc_ca)?;
     cfg.attestation_interval_secs = a.interval;
     cfg.broker_pkcs11 = match (
         a.broker_pkcs11_module,
@@ -211,4 +278,38 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         _ = tokio::signal::ctrl_c() => { eprintln!("stopping"); }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn oidc_issuer_and_client_id_go_together() {
+        assert!(oidc_settings(None, None, None).unwrap().is_none());
+        let s = oidc_settings(
+            Some("http://127.0.0.1:5556/dex".into()),
+            Some("ironroot".into()),
+            None,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (s.issuer.as_str(), s.client_id.as_str()),
+            ("http://127.0.0.1:5556/dex", "ironroot")
+        );
+        for (i, c, ca) in [
+            (Some("https://idp.example"), None, None),
+            (None, Some("ironroot"), None),
+            (None, None, Some("ca.pem")),
+        ] {
+            let e = oidc_settings(i.map(Into::into), c.map(Into::into), ca.map(Into::into))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("--oidc-"), "{e}");
+        }
+        // Plain http to a remote issuer would let anyone on the path forge sign-ins.
+        assert!(oidc_settings(Some("http://idp.example".into()), Some("x".into()), None).is_err());
+    }
 }

@@ -4,7 +4,9 @@
 
 use super::{Delivery, Hub, HubError};
 use crate::webhook::BoxFuture;
-use ironroot_api::{ComplianceReport, RemediationReport, SignedBundle, ViolationBatch};
+use ironroot_api::{
+    ComplianceReport, RemediationReport, SignedBundle, ViolationBatch, WorkloadBatch,
+};
 use ironroot_client::{Client, ClientError};
 use ironroot_crypto::JwkSet;
 
@@ -59,6 +61,22 @@ impl Hub for Client {
                 // malformed field): sending it again would be refused again. 401 and 403
                 // are not here: a certificate being rotated heals.
                 Err(e) if matches!(e.status().map(|s| s.0), Some(400 | 404 | 409 | 413 | 422)) => {
+                    Ok(Delivery::Refused(e.to_string()))
+                }
+                Err(e) => Err(err(e)),
+            }
+        })
+    }
+
+    fn report_workloads<'a>(
+        &'a self,
+        batch: &'a WorkloadBatch,
+    ) -> BoxFuture<'a, Result<Delivery, HubError>> {
+        Box::pin(async move {
+            match Client::report_workloads(self, batch).await {
+                Ok(_) => Ok(Delivery::Taken { recorded: true }),
+                // A batch the hub read and refused would be refused again.
+                Err(e) if matches!(e.status().map(|s| s.0), Some(400 | 413 | 422)) => {
                     Ok(Delivery::Refused(e.to_string()))
                 }
                 Err(e) => Err(err(e)),

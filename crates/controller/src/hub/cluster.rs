@@ -1,6 +1,7 @@
 //! The hub part wired together: the bundle puller (when the controller has a cluster
-//! identity), the violations reporter, and the background audit with its PolicyReports
-//! and ValidatingAdmissionPolicies, sharing the [`Policies`] the webhook enforces.
+//! identity), the violations reporter, the workload records (pods bound to Nodes, over
+//! a hub link), and the background audit with its PolicyReports and
+//! ValidatingAdmissionPolicies, sharing the [`Policies`] the webhook enforces.
 
 use super::audit_loop::Auditor;
 use super::probe::WebhookProbe;
@@ -133,6 +134,10 @@ pub async fn run(
         .as_ref()
         .map(|link| reporter::run(link.hub.clone(), violations, stats.clone()));
     let renewal = settings.renewal.map(|r| r.run());
+    let workloads = settings
+        .hub
+        .as_ref()
+        .map(|link| super::workloads::run(kube.clone(), link.hub.clone(), stats.clone()));
     let mut skip_namespaces = vec!["kube-system".to_owned()];
     if settings.own_namespace != "kube-system" {
         skip_namespaces.push(settings.own_namespace.clone());
@@ -170,7 +175,13 @@ pub async fn run(
             None => std::future::pending().await,
         }
     };
-    tokio::join!(puller, reporter, renewal, auditor.run());
+    let workloads = async move {
+        match workloads {
+            Some(w) => w.await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::join!(puller, reporter, renewal, workloads, auditor.run());
 }
 
 /// Takes the controller's [`GovernanceSettings`] out of `settings` and returns the hub

@@ -3,7 +3,9 @@
 
 use super::{Delivery, Hub, HubError};
 use crate::webhook::BoxFuture;
-use ironroot_api::{ComplianceReport, RemediationReport, SignedBundle, ViolationBatch};
+use ironroot_api::{
+    ComplianceReport, RemediationReport, SignedBundle, ViolationBatch, WorkloadBatch,
+};
 use ironroot_crypto::JwkSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -23,6 +25,7 @@ pub struct FakeHub {
     pub fail_remediations: AtomicUsize,
     /// Hosts whose remediation reports the hub refuses for good.
     pub refuse_hosts: Mutex<Vec<String>>,
+    pub workloads: Mutex<Vec<WorkloadBatch>>,
 }
 
 impl FakeHub {
@@ -94,6 +97,17 @@ impl Hub for FakeHub {
                 return Ok(Delivery::Refused("bound to another node".into()));
             }
             self.remediations.lock().unwrap().push(report.clone());
+            Ok(Delivery::Taken { recorded: true })
+        })
+    }
+
+    fn report_workloads<'a>(
+        &'a self,
+        batch: &'a WorkloadBatch,
+    ) -> BoxFuture<'a, Result<Delivery, HubError>> {
+        Box::pin(async move {
+            self.up()?;
+            self.workloads.lock().unwrap().push(batch.clone());
             Ok(Delivery::Taken { recorded: true })
         })
     }

@@ -27,9 +27,14 @@ pub mod store;
 pub mod vap;
 pub mod vap_apply;
 pub mod vap_registry;
+pub mod workloads;
+#[cfg(test)]
+mod workloads_tests;
 
 use crate::webhook::BoxFuture;
-use ironroot_api::{ComplianceReport, RemediationReport, SignedBundle, ViolationBatch};
+use ironroot_api::{
+    ComplianceReport, RemediationReport, SignedBundle, ViolationBatch, WorkloadBatch,
+};
 use ironroot_crypto::JwkSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -70,6 +75,18 @@ pub trait Hub: Send + Sync + 'static {
             ))
         })
     }
+    /// `POST /v1/cluster/workloads`: pods bound to Nodes, for the audit trail. A hub that
+    /// does not take them refuses (the batch is dropped, never retried).
+    fn report_workloads<'a>(
+        &'a self,
+        _batch: &'a WorkloadBatch,
+    ) -> BoxFuture<'a, Result<Delivery, HubError>> {
+        Box::pin(async {
+            Ok(Delivery::Refused(
+                "this hub takes no workload records".into(),
+            ))
+        })
+    }
 }
 
 /// What the hub did with a report it answered.
@@ -93,6 +110,9 @@ pub struct HubStats {
     pub remediations_sent: AtomicU64,
     pub remediations_refused: AtomicU64,
     pub remediation_posts_failed: AtomicU64,
+    pub workloads_sent: AtomicU64,
+    pub workloads_refused: AtomicU64,
+    pub workload_batches_failed: AtomicU64,
 }
 
 impl HubStats {

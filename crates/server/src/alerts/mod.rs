@@ -18,7 +18,7 @@ mod tests;
 
 pub(crate) use delivery::run as deliver;
 pub(crate) use routes::{ack, get_one, list, list_sinks, put_sink, remove_sink, resolve};
-pub(crate) use store::Amended;
+pub(crate) use store::{amend_unresolved_in, raise_in, Amended};
 
 use crate::store::StoreError;
 use crate::AppState;

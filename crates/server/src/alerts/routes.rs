@@ -3,11 +3,9 @@
 
 use super::sinks::{check_name, prepare, secret_label};
 use super::store::{ActionError, AlertFilter, Target};
-use crate::admin::require_admin;
 use crate::error::{ApiJson, ServiceError};
 use crate::{now, AppState};
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use ironroot_alerts::{AlertInput, AlertRecord, Resolver, Severity};
 use ironroot_api::{AlertAction, AlertList, SinkInfo, SinkSpec};
@@ -119,10 +117,9 @@ impl AlertQuery {
 /// are prefixes; `policy`, `cluster` and `namespace` name a violation's parts.
 pub(crate) async fn list(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    _principal: crate::identity::Principal,
     Query(q): Query<AlertQuery>,
 ) -> Result<Json<AlertList>, ServiceError> {
-    require_admin(&st, &headers)?;
     let f = q.filter()?;
     let alerts = st.store.alerts(&f).await?;
     let next = (alerts.len() == f.limit as usize)
@@ -155,16 +152,15 @@ async fn act(
 /// `POST /v1/alerts/{id}/ack` with `{"by": NAME}`.
 pub(crate) async fn ack(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    principal: crate::identity::Principal,
     Path(id): Path<String>,
     ApiJson(a): ApiJson<AlertAction>,
 ) -> Result<Json<AlertRecord>, ServiceError> {
-    require_admin(&st, &headers)?;
     act(
         &st,
         &id,
         AlertInput::Acknowledge {
-            by: a.by,
+            by: principal.by(&a.by),
             at: now(),
         },
     )
@@ -174,13 +170,12 @@ pub(crate) async fn ack(
 /// `POST /v1/alerts/{id}/resolve` with `{"by": NAME}`.
 pub(crate) async fn resolve(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    principal: crate::identity::Principal,
     Path(id): Path<String>,
     ApiJson(a): ApiJson<AlertAction>,
 ) -> Result<Json<AlertRecord>, ServiceError> {
-    require_admin(&st, &headers)?;
     let input = AlertInput::Resolve {
-        by: Resolver::Person(a.by),
+        by: Resolver::Person(principal.by(&a.by)),
         at: now(),
     };
     act(&st, &id, input).await
@@ -189,9 +184,8 @@ pub(crate) async fn resolve(
 /// `GET /v1/sinks`: every sink, its secret never shown.
 pub(crate) async fn list_sinks(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    _principal: crate::identity::Principal,
 ) -> Result<Json<Vec<SinkInfo>>, ServiceError> {
-    require_admin(&st, &headers)?;
     let mut out = Vec::new();
     for s in st.store.sinks().await? {
         let (pending, last_error) = st.store.sink_backlog(&s.name).await?;
@@ -210,11 +204,10 @@ pub(crate) async fn list_sinks(
 /// `GET /v1/sinks` shows it.
 pub(crate) async fn put_sink(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    _principal: crate::identity::Principal,
     Path(name): Path<String>,
     ApiJson(spec): ApiJson<SinkSpec>,
 ) -> Result<Json<SinkInfo>, ServiceError> {
-    require_admin(&st, &headers)?;
     check_name(&name).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
     let (spec, secret) = prepare(spec).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
     let sealed = secret
@@ -239,10 +232,9 @@ pub(crate) async fn put_sink(
 /// `DELETE /v1/sinks/{name}`: the sink and what it had queued.
 pub(crate) async fn remove_sink(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    _principal: crate::identity::Principal,
     Path(name): Path<String>,
 ) -> Result<Json<serde_json::Value>, ServiceError> {
-    require_admin(&st, &headers)?;
     if !st.store.delete_sink(&name).await? {
         return Err(ServiceError::NotFound(format!("sink {name}")));
     }
@@ -253,10 +245,9 @@ pub(crate) async fn remove_sink(
 /// `GET /v1/alerts/{id}`: one alert.
 pub(crate) async fn get_one(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    _principal: crate::identity::Principal,
     Path(id): Path<String>,
 ) -> Result<Json<AlertRecord>, ServiceError> {
-    require_admin(&st, &headers)?;
     st.store
         .alert(&id)
         .await?

@@ -12,7 +12,7 @@ use sqlx::{AnyConnection, Row};
 
 #[path = "store_amend.rs"]
 mod amend;
-pub(crate) use amend::Amended;
+pub(crate) use amend::{amend_unresolved_in, Amended};
 
 /// Tries of one compare-and-set before giving up as contention.
 const CAS_TRIES: usize = 8;

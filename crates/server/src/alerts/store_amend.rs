@@ -3,7 +3,7 @@
 //! that file stays small.
 
 use super::{by_key, contention, update, Changed, CAS_TRIES};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use ironroot_alerts::{Alert, AlertInput, AlertKey, AlertState, Occurrence};
 use sqlx::AnyConnection;
 
@@ -60,18 +60,4 @@ pub(crate) async fn amend_unresolved_in(
         }));
     }
     Err(contention(key.subject()))
-}
-
-impl Store {
-    /// [`amend_unresolved_in`] in a transaction of its own.
-    pub(crate) async fn amend_unresolved_alert(
-        &self,
-        key: &AlertKey,
-        next: &(dyn Fn(&Alert) -> Option<Occurrence> + Sync),
-    ) -> Result<Amended, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let amended = amend_unresolved_in(&mut tx, key, next).await?;
-        tx.commit().await?;
-        Ok(amended)
-    }
 }

@@ -1,7 +1,14 @@
-//! The append rate on SQLite, against a baseline measured in the same run: the same rows
-//! inserted in the same batches without the tree (no frontier read, no subtree rows).
-//! Run by hand, in release mode:
-//! `cargo test --release -p ironroot-server --lib audit::bench -- --ignored --nocapture`.
+//! The audit log's figures (docs/benchmarks.md, "Audit log"), each an ignored test run by
+//! hand in release mode that prints its figure beside a baseline of the same run:
+//!
+//! - the append rate on SQLite, against the same rows inserted in the same batches without
+//!   the tree (no frontier read, no subtree rows): `audit::bench::append_rate`;
+//! - inclusion proofs from a log of 10 million entries ([`proofs`]):
+//!   `audit::bench::proofs`;
+//! - a bundle of 100,000 entries for `ironroot audit verify` ([`export`]):
+//!   `audit::bench::export`.
+//!
+//! `cargo test --release -p ironroot-server --lib audit::bench::append_rate -- --ignored --nocapture`
 
 use super::store::multi_row_insert;
 use super::{append, NewEntry};
@@ -9,11 +16,17 @@ use crate::store::{to_i64, Store};
 use ironroot_testkit::databases::TempDir;
 use std::time::Instant;
 
+#[path = "bench_export.rs"]
+mod export;
+#[path = "bench_proofs.rs"]
+mod proofs;
+
 const ENTRIES: u64 = 100_000;
 /// The verdict writer's largest batch.
 const BATCH: u64 = 256;
 
-fn entry(n: u64) -> NewEntry {
+/// The `n`th entry of every benchmark's log: a trust decision of one of 2,000 hosts.
+pub(super) fn entry(n: u64) -> NewEntry {
     super::entries::trust_decision(
         &crate::store::ReportRow {
             report_id: format!("report-{n:08}-5f0c1d2e-6a7b"),

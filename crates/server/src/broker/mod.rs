@@ -10,15 +10,16 @@ mod policy;
 mod release;
 mod transfer;
 
-use crate::admin::require_admin;
 use crate::error::{ApiJson, ServiceError};
 use crate::store::KeyRow;
 use crate::{now, AppState};
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use ironroot_api::{CreateKey, KeyInfo, KeyPolicy, ReleaseRecord, WrapRequest, WrappedBlob, B64};
 use serde::Deserialize;
+use crate::identity::scope::{only_visible, visible};
+use crate::identity::store::ObjectKind;
+use crate::identity::Principal;
 use std::sync::Arc;
 
 /// Largest plaintext `wrap` seals (an image layer's private options are ~150 bytes).
@@ -33,10 +34,9 @@ const MAX_REASON: usize = 1024;
 /// `POST /v1/keys`: creates a random AES-256 key, or imports 32 given bytes.
 pub(crate) async fn create(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    principal: crate::identity::Principal,
     ApiJson(req): ApiJson<CreateKey>,
 ) -> Result<Json<KeyInfo>, ServiceError> {
-    require_admin(&st, &headers)?;
     check_name(&req.name)?;
     let created_at = now();
     check_new_policy(&req.policy, created_at)?;
@@ -54,6 +54,11 @@ pub(crate) async fn create(
         ),
     };
     let key_id = uuid::Uuid::new_v4().to_string();
+    // The owner first: a failure after it leaves an owner without a key, never a key in
+    // the wrong organisation.
+    st.store
+        .set_owner(ObjectKind::Key, &key_id, principal.home_org())
+        .await?;
     let row = KeyRow {
         sealed: st
             .master
@@ -80,39 +85,36 @@ pub(crate) use transfer::release;
 
 pub(crate) async fn list(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    principal: crate::identity::Principal,
 ) -> Result<Json<Vec<KeyInfo>>, ServiceError> {
-    require_admin(&st, &headers)?;
     let rows = st.store.keys().await?;
+    let rows = only_visible(&st, &principal, ObjectKind::Key, rows, |k| &k.key_id).await?;
     Ok(Json(rows.iter().map(info).collect::<Result<_, _>>()?))
 }
 
 /// `GET /v1/keys/{id}`: one key (by id or name), never its material.
 pub(crate) async fn show(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
-    cluster: Option<axum::Extension<crate::hub::CallingCluster>>,
+    principal: crate::identity::Principal,
     Path(id): Path<String>,
 ) -> Result<Json<KeyInfo>, ServiceError> {
-    crate::hub::require_admin_or_cluster(&st, &headers, cluster.is_some())?;
-    Ok(Json(info(&find_key(&st, &id).await?)?))
+    Ok(Json(info(&find_key(&st, &principal, &id).await?)?))
 }
 
 /// `POST /v1/keys/{id}/wrap`: seals bytes under the key inside the broker (the image
 /// encryption path: the build host never holds the key).
 pub(crate) async fn wrap(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    principal: crate::identity::Principal,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<WrapRequest>,
 ) -> Result<Json<WrappedBlob>, ServiceError> {
-    require_admin(&st, &headers)?;
     if req.plaintext.0.len() > MAX_WRAP {
         return Err(ServiceError::BadRequest(format!(
             "at most {MAX_WRAP} bytes can be wrapped"
         )));
     }
-    let row = find_key(&st, &id).await?;
+    let row = find_key(&st, &principal, &id).await?;
     let policy = policy_of(&row)?;
     if policy.expires_at.is_some_and(|at| now() >= at) {
         return Err(ServiceError::BadRequest(format!(
@@ -161,18 +163,18 @@ pub(crate) struct ReleaseQuery {
 /// `GET /v1/keys/releases?key=&limit=`: the release log, newest first.
 pub(crate) async fn releases(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+    principal: crate::identity::Principal,
     Query(q): Query<ReleaseQuery>,
 ) -> Result<Json<Vec<ReleaseRecord>>, ServiceError> {
-    require_admin(&st, &headers)?;
     let key_id = match &q.key {
-        Some(k) => Some(find_key(&st, k).await?.key_id),
+        Some(k) => Some(find_key(&st, &principal, k).await?.key_id),
         None => None,
     };
     let rows = st
         .store
         .releases(key_id.as_deref(), q.limit.unwrap_or(100).min(10_000))
         .await?;
+    let rows = only_visible(&st, &principal, ObjectKind::Key, rows, |r| &r.key_id).await?;
     Ok(Json(
         rows.into_iter()
             .map(|r| ReleaseRecord {
@@ -190,12 +192,15 @@ pub(crate) async fn releases(
     ))
 }
 
-async fn find_key(st: &AppState, id: &str) -> Result<KeyRow, ServiceError> {
+/// A key by id or name, if the caller's organisation owns it (else not found).
+async fn find_key(st: &AppState, p: &Principal, id: &str) -> Result<KeyRow, ServiceError> {
     let id = key_ref(id)?;
-    st.store
-        .key(id)
-        .await?
-        .ok_or_else(|| ServiceError::NotFound(format!("key {id}")))
+    let not_found = || ServiceError::NotFound(format!("key {id}"));
+    let row = st.store.key(id).await?.ok_or_else(not_found)?;
+    if !visible(st, p, ObjectKind::Key, &row.key_id).await? {
+        return Err(not_found());
+    }
+    Ok(row)
 }
 
 fn policy_of(row: &KeyRow) -> Result<KeyPolicy, ServiceError> {

@@ -13,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use ironroot_api::{ReleaseRequest, ReleaseResponse, B64};
 use ironroot_crypto::HashAlg;
+use crate::identity::store::ObjectKind;
 use std::sync::Arc;
 
 /// `POST /v1/keys/{id}/release` (node, mutual TLS): see the module comment.
@@ -30,6 +31,12 @@ pub(crate) async fn release(
     let Some(row) = st.store.key(id).await? else {
         return refuse_unknown_key(&st, &host, id).await;
     };
+    // A key of another organisation than the host's does not exist for it.
+    if st.store.owner(ObjectKind::Key, &row.key_id).await?
+        != st.store.owner(ObjectKind::Host, &host.host_id).await?
+    {
+        return refuse_unknown_key(&st, &host, id).await;
+    }
     let mut evidence = serde_json::json!({ "key": row.name });
     let mut state = Release::Requested;
     let response = match decide(&st, &host, &row, &req, &mut evidence, &mut state).await {

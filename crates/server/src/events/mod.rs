@@ -155,10 +155,12 @@ pub(crate) async fn sweep_deadlines(st: Arc<AppState>) {
 /// it missed from the log, then the live stream, each event once.
 pub(crate) async fn stream(
     State(st): State<Arc<AppState>>,
+    principal: crate::identity::Principal,
     headers: HeaderMap,
-    cluster: Option<axum::Extension<crate::hub::CallingCluster>>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ServiceError> {
-    crate::hub::require_admin_or_cluster(&st, &headers, cluster.is_some())?;
+    // A caller of an organisation hears only of its hosts: each event's host is looked up
+    // when it is sent, so a host given to another organisation goes quiet at once.
+    let org = principal.org.clone();
     let resume = last_event_id(&headers)?;
     // Subscribe before reading the log, so nothing falls between the two.
     let live = st.events.subscribe();
@@ -169,6 +171,9 @@ pub(crate) async fn stream(
             let Some(last) = page.last() else { break };
             after = last.seq;
             for e in page {
+                if !ours(&st, org.as_deref(), &e.event.host_id).await? {
+                    continue;
+                }
                 if !replay.push(e.seq, &e.event) {
                     break 'pages;
                 }
@@ -176,15 +181,47 @@ pub(crate) async fn stream(
         }
     }
     let (replay, replayed) = replay.finish();
-    let live = BroadcastStream::new(live).filter_map(move |item| match item {
-        Ok(e) if replayed.contains(&e.seq) => None,
-        Ok(e) => Some(Ok(trust_event(e.seq, &e.event))),
-        Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
-            Some(Ok(Event::default().event("lagged").data(n.to_string())))
-        }
-    });
+    let live_st = st.clone();
+    let live = BroadcastStream::new(live)
+        .then(move |item| {
+            let (st, org) = (live_st.clone(), org.clone());
+            async move {
+                match item {
+                    Ok(e) => match ours(&st, org.as_deref(), &e.event.host_id).await {
+                        Ok(true) => Some(Ok(e)),
+                        Ok(false) => None,
+                        // Unknown is not shown: the subscriber is told it missed something.
+                        Err(_) => Some(Err(1)),
+                    },
+                    Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
+                        Some(Err(n))
+                    }
+                }
+            }
+        })
+        .filter_map(move |item| match item? {
+            Ok(e) if replayed.contains(&e.seq) => None,
+            Ok(e) => Some(Ok(trust_event(e.seq, &e.event))),
+            Err(n) => Some(Ok(Event::default().event("lagged").data(n.to_string()))),
+        });
     let events = tokio_stream::iter(replay.into_iter().map(Ok)).chain(live);
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// Whether an event about `host_id` is for a caller of `org` (`None`: every organisation).
+async fn ours(
+    st: &AppState,
+    org: Option<&str>,
+    host_id: &str,
+) -> Result<bool, crate::store::StoreError> {
+    match org {
+        None => Ok(true),
+        Some(org) => Ok(st
+            .store
+            .owner(crate::identity::store::ObjectKind::Host, host_id)
+            .await?
+            == org),
+    }
 }
 
 /// The events a resuming subscriber missed, within a budget of events and bytes. Once

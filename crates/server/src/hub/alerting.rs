@@ -5,8 +5,9 @@
 
 use super::store::{Changed, ClusterRow};
 use super::CallingCluster;
-use crate::alerts::{raise, resolve_key, resolve_matching};
-use crate::store::StoreError;
+use crate::alerts::{raise, raise_in, resolve_key, resolve_matching};
+use crate::audit::{self, entries, NewEntry};
+use crate::store::{Store, StoreError};
 use crate::{now, AppState};
 use ironroot_alerts::{AlertKey, Occurrence, Remediation, Severity};
 use ironroot_api::{
@@ -66,7 +67,9 @@ fn one_line(s: &str) -> String {
 }
 
 /// `POST /v1/cluster/violations`: one alert per event, with the remediation the cluster
-/// took (`deny` for a request refused at admission). Returns how many were raised.
+/// took (`deny` for a request refused at admission), and one audit entry per event
+/// (`admission.decision` or `policy.finding`), all in one write transaction. Returns how
+/// many alerts were raised.
 pub(crate) async fn on_violations(
     st: &AppState,
     cluster: &CallingCluster,
@@ -74,7 +77,7 @@ pub(crate) async fn on_violations(
 ) -> Result<usize, StoreError> {
     let sev = severities(st).await?;
     let at = now();
-    let mut raised = 0;
+    let mut raises = Vec::with_capacity(b.violations.len());
     for v in &b.violations {
         let (remediation, verb) = match v.action {
             ViolationAction::Denied => (Remediation::Deny, "denied at admission"),
@@ -91,11 +94,58 @@ pub(crate) async fn on_violations(
             remediation,
             at,
         };
-        if raise_violation(st, cluster, &v.policy, &v.object, o).await? {
-            raised += 1;
+        if let Some(key) = usable(cluster, &v.policy, &v.object, &o) {
+            raises.push((key, o));
         }
     }
-    Ok(raised)
+    let logged: Vec<NewEntry> = b
+        .violations
+        .iter()
+        .map(|v| entries::admission_decision(cluster, v, at))
+        .collect();
+    raise_logged(&st.store, &raises, &logged).await?;
+    if !raises.is_empty() {
+        st.alerts.poke();
+    }
+    Ok(raises.len())
+}
+
+/// The alert key of a violation whose key and text the alert model accepts; one it
+/// refuses (control characters, too long) is logged and skipped, so one bad object never
+/// loses the others (its audit entry is still written).
+fn usable(
+    cluster: &CallingCluster,
+    policy: &str,
+    object: &ObjectRef,
+    o: &Occurrence,
+) -> Option<AlertKey> {
+    let checked = AlertKey::policy_violation(policy, &cluster.name, &object_path(object))
+        .map_err(|e| e.to_string())
+        .and_then(|k| o.check().map(|()| k).map_err(|e| e.to_string()));
+    match checked {
+        Ok(k) => Some(k),
+        Err(e) => {
+            tracing::warn!(cluster = %cluster.name, error = %e, "no alert for an unusable violation");
+            None
+        }
+    }
+}
+
+/// Raises `raises` and appends `logged` in one write transaction: a violation is in the
+/// audit trail exactly when its alert is stored.
+pub(crate) async fn raise_logged(
+    store: &Store,
+    raises: &[(AlertKey, Occurrence)],
+    logged: &[NewEntry],
+) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    for (key, o) in raises {
+        let changed = raise_in(&mut tx, key, o).await?;
+        tracing::info!(alert = %changed.id, change = changed.change.as_str(), subject = key.subject(), "alert");
+    }
+    audit::append(&mut tx, logged).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// After a compliance report is stored: a policy that became non-compliant raises its

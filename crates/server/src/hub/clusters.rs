@@ -11,11 +11,15 @@ use crate::{now, AppState};
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use ironroot_api::{ClusterInfo, ClusterList, RegisterCluster, RegisteredCluster, RenewRequest};
+use crate::identity::scope::{only_visible, require_visible};
+use crate::identity::store::ObjectKind;
+use crate::identity::Principal;
 use std::sync::Arc;
 
 /// `POST /v1/clusters`.
 pub(crate) async fn register_cluster(
     State(st): State<Arc<AppState>>,
+    principal: Principal,
     ApiJson(req): ApiJson<RegisterCluster>,
 ) -> Result<Json<RegisteredCluster>, ServiceError> {
     if !is_dns_label(&req.name) {
@@ -26,6 +30,11 @@ pub(crate) async fn register_cluster(
         ));
     }
     let id = format!("cl-{}", uuid::Uuid::new_v4());
+    // The owner first: a failure after it leaves an owner without a cluster, never a
+    // cluster (and its certificate) in the wrong organisation.
+    st.store
+        .set_owner(ObjectKind::Cluster, &id, principal.home_org())
+        .await?;
     let issued = st
         .pki
         .issue_cluster_cert(&req.csr_pem, &id, st.config.cluster_cert_lifetime_secs)
@@ -41,7 +50,7 @@ pub(crate) async fn register_cluster(
         last_report_at: None,
         webhook_serving: None,
     };
-    if !st.store.insert_cluster(&row).await? {
+    if !st.store.insert_cluster(&row, &principal.actor).await? {
         return Err(ServiceError::Conflict(format!(
             "a cluster named {} is already registered",
             req.name
@@ -99,8 +108,11 @@ pub(crate) async fn renew_cluster_certificate(
 /// `GET /v1/clusters`.
 pub(crate) async fn list_clusters(
     State(st): State<Arc<AppState>>,
+    principal: Principal,
 ) -> Result<Json<ClusterList>, ServiceError> {
     let registered = st.store.clusters().await?;
+    let registered =
+        only_visible(&st, &principal, ObjectKind::Cluster, registered, |c| &c.id).await?;
     let current = st.store.policy_version(None, false).await?.map(|(v, _)| v);
     let rows = st.store.compliance_rows().await?;
     let statuses = Statuses::new(&rows);
@@ -128,8 +140,11 @@ pub(crate) async fn list_clusters(
 /// once, its certificate.
 pub(crate) async fn remove_cluster(
     State(st): State<Arc<AppState>>,
+    principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ServiceError> {
+    let what = format!("cluster {id}");
+    require_visible(&st, &principal, ObjectKind::Cluster, &id, &what).await?;
     let name = st
         .store
         .clusters()
@@ -137,7 +152,7 @@ pub(crate) async fn remove_cluster(
         .into_iter()
         .find(|c| c.id == id)
         .map(|c| c.name);
-    if !st.store.delete_cluster(&id).await? {
+    if !st.store.delete_cluster(&id, &principal.actor).await? {
         return Err(ServiceError::NotFound(format!("cluster {id}")));
     }
     if let Some(name) = name {

@@ -19,6 +19,9 @@ mod reports;
 mod store;
 #[cfg(test)]
 mod tests;
+mod workloads;
+#[cfg(test)]
+mod workloads_tests;
 
 pub(crate) use alerting::watch_outages;
 pub(crate) use clusters::{
@@ -29,6 +32,8 @@ pub(crate) use policies::{
 };
 pub(crate) use remediations::report_remediation;
 pub(crate) use reports::{compliance, compliance_history, report_compliance, report_violations};
+pub(crate) use workloads::report_workloads;
+pub(crate) use workloads::HostAtBinding;
 
 use crate::pki::ClientKind;
 use crate::store::StoreError;
@@ -65,20 +70,6 @@ pub(crate) async fn authenticate(
             name: c.name,
             serial: id.serial.clone(),
         }))
-}
-
-/// The check of a handler behind `gate::admin_or_cluster` (kept in the handler too, so
-/// that a route moved to another group stays closed): the administrator token, or a
-/// cluster that gate authenticated (`cluster_passed`: its [`CallingCluster`] is there).
-pub(crate) fn require_admin_or_cluster(
-    st: &AppState,
-    headers: &axum::http::HeaderMap,
-    cluster_passed: bool,
-) -> Result<(), crate::error::ServiceError> {
-    if cluster_passed {
-        return Ok(());
-    }
-    crate::admin::require_admin(st, headers)
 }
 
 /// Whether `name` is a DNS-1123 label: 1-63 of `a-z0-9-`, starting and ending with an

@@ -29,6 +29,7 @@ fn no_policy_set() -> ServiceError {
 /// `PUT /v1/policies`.
 pub(crate) async fn put_policies(
     State(st): State<Arc<AppState>>,
+    principal: crate::identity::Principal,
     ApiJson(change): ApiJson<PolicyChange>,
 ) -> Result<Json<PolicyVersion>, ServiceError> {
     if change.by.trim().is_empty()
@@ -70,7 +71,7 @@ pub(crate) async fn put_policies(
                 ironroot_crypto::HashAlg::Sha256,
                 change.document.as_bytes(),
             )),
-            by: change.by,
+            by: principal.by(&change.by),
             at: now(),
             comment: change.comment,
             policies: set.policies().iter().map(|p| p.id.clone()).collect(),

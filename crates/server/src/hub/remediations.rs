@@ -6,11 +6,14 @@
 //! names another Node is refused, so one cluster cannot mark another's host as handled.
 //! The alert's remediation only goes up (none < taint < held by the brake < drain), and a
 //! resolved alert is never touched (a report arriving after the host's return to trust
-//! must not reopen it).
+//! must not reopen it). Every report taken is a `remediation` entry of the audit trail,
+//! written in the transaction that amends the alert (docs/audit.md).
 
 use super::CallingCluster;
-use crate::alerts::Amended;
+use crate::alerts::{amend_unresolved_in, Amended};
+use crate::audit::{self, entries, NewEntry};
 use crate::error::{ApiJson, ServiceError};
+use crate::store::{Store, StoreError};
 use crate::{now, AppState};
 use axum::extract::State;
 use axum::{Extension, Json};
@@ -124,6 +127,22 @@ fn occurrence(
     })
 }
 
+/// Amends the host's trust-loss alert (as `next` says) and appends the entry `log`
+/// makes of the outcome, in one write transaction: a remediation the hub took is in the
+/// audit trail, recorded on an alert or not, and one it failed to store is in neither.
+pub(crate) async fn record_remediation(
+    store: &Store,
+    key: &AlertKey,
+    next: &(dyn Fn(&Alert) -> Option<Occurrence> + Sync),
+    log: &(dyn Fn(&Amended) -> NewEntry + Sync),
+) -> Result<Amended, StoreError> {
+    let mut tx = store.begin_write().await?;
+    let amended = amend_unresolved_in(&mut tx, key, next).await?;
+    audit::append(&mut tx, &[log(&amended)]).await?;
+    tx.commit().await?;
+    Ok(amended)
+}
+
 /// `POST /v1/cluster/remediations`.
 pub(crate) async fn report_remediation(
     State(st): State<Arc<AppState>>,
@@ -147,7 +166,15 @@ pub(crate) async fn report_remediation(
         AlertKey::trust_loss(&r.host_id).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
     let at = now();
     let next = |a: &Alert| occurrence(a, &r, &cluster, at);
-    let outcome = match st.store.amend_unresolved_alert(&key, &next).await? {
+    let log = |a: &Amended| {
+        let (recorded, alert_id) = match a {
+            Amended::NoneUnresolved => (false, None),
+            Amended::Unchanged { id, .. } => (false, Some(id.as_str())),
+            Amended::Changed(c) => (true, Some(c.id.as_str())),
+        };
+        entries::remediation(&cluster, &r, recorded, alert_id, at)
+    };
+    let outcome = match record_remediation(&st.store, &key, &next, &log).await? {
         Amended::NoneUnresolved => {
             tracing::debug!(host = %r.host_id, cluster = %cluster.name, action = r.action.as_str(),
                 "a remediation for a host with no unresolved trust-loss alert: not recorded");

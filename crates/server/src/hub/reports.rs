@@ -96,7 +96,8 @@ pub(crate) async fn report_compliance(
     Ok(Json(serde_json::json!({ "changed": changed.len() })))
 }
 
-/// `POST /v1/cluster/violations`: each one an alert.
+/// `POST /v1/cluster/violations`: each one an alert and an audit entry (`admission.decision`
+/// or `policy.finding`), written together.
 pub(crate) async fn report_violations(
     State(st): State<Arc<AppState>>,
     Extension(cluster): Extension<CallingCluster>,

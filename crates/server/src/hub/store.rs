@@ -112,7 +112,11 @@ const VERSION_COLUMNS: &str = "version, sha256, changed_by, changed_at, comment,
 
 impl Store {
     /// Registers a cluster; `false` when its name is taken.
-    pub(crate) async fn insert_cluster(&self, c: &ClusterRow) -> Result<bool, StoreError> {
+    pub(crate) async fn insert_cluster(
+        &self,
+        c: &ClusterRow,
+        actor: &str,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "INSERT INTO hub_clusters (cluster_id, name, cert_serial, cert_not_after, \
@@ -126,6 +130,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let entry = crate::audit::entries::cluster_registered(
+            actor,
             &c.id,
             &c.name,
             &c.cert_serial,
@@ -201,13 +206,13 @@ impl Store {
     }
 
     /// Removes a cluster (and so revokes its certificate); `false` when there was none.
-    pub(crate) async fn delete_cluster(&self, id: &str) -> Result<bool, StoreError> {
+    pub(crate) async fn delete_cluster(&self, id: &str, actor: &str) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM hub_clusters WHERE cluster_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let entry = crate::audit::entries::cluster_removed(id, crate::now());
+        let entry = crate::audit::entries::cluster_removed(actor, id, crate::now());
         audited(tx, done.rows_affected() == 1, entry).await
     }
 

@@ -193,11 +193,11 @@ fn report(v: u64, statuses: &[(&str, ironroot_api::ComplianceStatus, u64)]) -> C
 
 async fn scenario(store: Store) {
     let a = cluster("cl-a", None);
-    assert!(store.insert_cluster(&a).await.unwrap());
+    assert!(store.insert_cluster(&a, "bootstrap").await.unwrap());
     let mut dup = cluster("cl-b", None);
     dup.name = a.name.clone();
     assert!(
-        !store.insert_cluster(&dup).await.unwrap(),
+        !store.insert_cluster(&dup, "bootstrap").await.unwrap(),
         "names are unique"
     );
     assert!(store
@@ -284,7 +284,7 @@ async fn scenario(store: Store) {
     assert!(store.overdue_clusters(121).await.unwrap().is_empty());
     assert!(store.set_cluster_outage("cl-a", false).await.unwrap());
 
-    assert!(store.delete_cluster("cl-a").await.unwrap());
+    assert!(store.delete_cluster("cl-a", "bootstrap").await.unwrap());
     assert!(store
         .cluster_by_cert("cl-a", "serial-cl-a")
         .await
@@ -307,7 +307,7 @@ async fn renewal(store: &Store) {
     let serial = |s: &str| s.to_owned();
     let accepted =
         |s: String| async move { store.cluster_by_cert("cl-r", &s).await.unwrap().is_some() };
-    assert!(store.insert_cluster(&cluster("cl-r", None)).await.unwrap());
+    assert!(store.insert_cluster(&cluster("cl-r", None), "bootstrap").await.unwrap());
     let old = serial("serial-cl-r");
     assert!(store
         .renew_cluster_cert("cl-r", &old, "n1", 7)
@@ -335,7 +335,7 @@ async fn renewal(store: &Store) {
         .renew_cluster_cert("cl-x", "n2", "n4", 9)
         .await
         .unwrap());
-    assert!(store.delete_cluster("cl-r").await.unwrap());
+    assert!(store.delete_cluster("cl-r", "bootstrap").await.unwrap());
 }
 
 #[tokio::test]

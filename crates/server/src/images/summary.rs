@@ -9,11 +9,9 @@
 
 use super::{enabled, on_store_thread};
 use crate::error::ServiceError;
-use crate::hub::{require_admin_or_cluster, CallingCluster};
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
-use axum::{Extension, Json};
+use axum::Json;
 use ironroot_api::ImageScanSummary;
 use std::sync::Arc;
 
@@ -28,11 +26,9 @@ pub(crate) fn is_manifest_digest(digest: &str) -> bool {
 
 pub(crate) async fn summary(
     State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
-    cluster: Option<Extension<CallingCluster>>,
+    _principal: crate::identity::Principal,
     Path(digest): Path<String>,
 ) -> Result<Json<ImageScanSummary>, ServiceError> {
-    require_admin_or_cluster(&st, &headers, cluster.is_some())?;
     if !is_manifest_digest(&digest) {
         return Err(ServiceError::BadRequest(
             "not a manifest digest (sha256: and 64 lowercase hex digits)".into(),

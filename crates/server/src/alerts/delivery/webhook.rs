@@ -1,6 +1,6 @@
 //! The webhook transport: HTTPS POST of the signed body (`ironroot_alerts::webhook`),
-//! through reqwest with a rustls configuration from `ironroot-tls`: the sink's CA, or the
-//! system's roots. Redirects are not followed (the body would go somewhere unvetted).
+//! through `ironroot_client::https_client` trusting the sink's CA, or the system's roots.
+//! Redirects are not followed (the body would go somewhere unvetted).
 
 use super::SendError;
 use crate::alerts::sinks::secret_label;
@@ -8,11 +8,11 @@ use crate::AppState;
 use ironroot_alerts::webhook::{body, sign, DELIVERY_HEADER, SIGNATURE_HEADER};
 use ironroot_alerts::Notice;
 use ironroot_api::WebhookSink;
+use ironroot_client::{error_chain, https_client};
 use std::time::Duration;
 use zeroize::Zeroizing;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(super) struct Webhook {
     http: reqwest::Client,
@@ -39,15 +39,8 @@ impl Webhook {
             None => ironroot_tls::system_roots(),
         }
         .map_err(|e| SendError::Config(e.to_string()))?;
-        let tls = ironroot_tls::client_config(roots, None)
-            .map_err(|e| SendError::Config(e.to_string()))?;
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            .timeout(TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| SendError::Config(e.to_string()))?;
+        let http =
+            https_client(roots, None, TIMEOUT).map_err(|e| SendError::Config(e.to_string()))?;
         Ok(Webhook { http, url, secret })
     }
 
@@ -63,7 +56,7 @@ impl Webhook {
             .body(body)
             .send()
             .await
-            .map_err(|e| SendError::Transport(chain(&e)))?;
+            .map_err(|e| SendError::Transport(error_chain(&e)))?;
         let status = res.status();
         if status.is_success() {
             Ok(())
@@ -71,16 +64,4 @@ impl Webhook {
             Err(SendError::Status(status.as_u16()))
         }
     }
-}
-
-/// An error and its causes on one line (reqwest's own message omits the cause).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cur = c.source();
-    }
-    out
 }

@@ -1,0 +1,61 @@
+//! The OpenID Connect provider people sign in with (`--oidc-issuer`, `--oidc-client-id`).
+//! It is discovered on first use and again after a failure, not at start: a provider
+//! that is down keeps people out (fail closed) but never stops the service from starting
+//! or serving agents and clusters.
+
+use ironroot_oidc::{IdToken, Provider, ProviderConfig};
+use std::path::PathBuf;
+
+/// How to reach the provider.
+#[derive(Debug, Clone)]
+pub struct OidcSettings {
+    pub issuer: String,
+    pub client_id: String,
+    /// PEM trust anchors for an `https://` issuer; `None` takes the system's.
+    pub ca_file: Option<PathBuf>,
+}
+
+pub(crate) struct LazyProvider {
+    settings: OidcSettings,
+    provider: tokio::sync::OnceCell<Provider>,
+}
+
+impl LazyProvider {
+    pub(crate) fn new(settings: OidcSettings) -> LazyProvider {
+        LazyProvider {
+            settings,
+            provider: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn provider(&self) -> Result<&Provider, String> {
+        self.provider
+            .get_or_try_init(|| async {
+                let mut config =
+                    ProviderConfig::new(&self.settings.issuer, &self.settings.client_id);
+                if let Some(f) = &self.settings.ca_file {
+                    let pem = std::fs::read(f)
+                        .map_err(|e| format!("OIDC CA file {}: {e}", f.display()))?;
+                    config.roots = Some(
+                        ironroot_tls::roots_from_pem(&pem)
+                            .map_err(|e| format!("OIDC CA file {}: {e}", f.display()))?,
+                    );
+                }
+                Provider::discover(config).await.map_err(|e| {
+                    tracing::warn!(issuer = %self.settings.issuer, error = %e, "OpenID Connect provider unavailable");
+                    format!("the sign-in provider is unavailable: {e}")
+                })
+            })
+            .await
+    }
+
+    /// Verifies a person's ID token (no nonce: the token was obtained by the caller's own
+    /// sign-in, and its audience is this service's client id).
+    pub(crate) async fn verify(&self, token: &str) -> Result<IdToken, String> {
+        self.provider()
+            .await?
+            .verify(token, None)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
