@@ -127,7 +127,10 @@ async fn a_build_token_wraps_but_creates_no_key_and_tags_no_host() {
         .wrap(&key_spec("new-key+tag:region=EU"), b"{}")
         .await
         .unwrap();
-    let packet = build.wrap(&key_spec("new-key"), b"{\"k\":1}").await.unwrap();
+    let packet = build
+        .wrap(&key_spec("new-key"), b"{\"k\":1}")
+        .await
+        .unwrap();
     assert!(!packet.key_id.is_empty());
     // And it tags no host.
     let client = ironroot_client::Client::admin(

@@ -8,6 +8,9 @@
 //!   through `ironroot-crypto`, then `iss` exactly, `aud` holding our client id (and `azp`
 //!   when there are several audiences), `exp`/`nbf`/`iat` with a clock skew of at most five
 //!   minutes, and the nonce. Each refusal is a [`VerifyError`] naming the check that failed.
+//! - [`Provider::exchange_code`] ends a browser sign-in (Authorization Code with PKCE): the
+//!   code goes to the token endpoint, the answer is read with a size limit, and its ID
+//!   token is verified with the sign-in's nonce.
 //!
 //! This crate must never accept a token whose signature it did not check, follow a key URL
 //! a token names (`jku`, `x5u`, `jwk`), fetch over plain HTTP from anything but a loopback
@@ -17,6 +20,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod claims;
+mod code;
 mod discovery;
 mod issuer;
 mod jwks;
@@ -25,10 +29,11 @@ mod token;
 mod verify;
 
 pub use claims::{ClockSkew, Expectations, IdToken, SkewTooLarge};
+pub use code::{CodeError, MAX_CODE_BYTES, MAX_NONCE_BYTES, MAX_TOKEN_RESPONSE_BYTES};
 pub use discovery::{DiscoveryError, ProviderMetadata, MAX_METADATA_BYTES};
 pub use ironroot_crypto::JwsAlgorithm;
 pub use issuer::{check_endpoint, check_issuer, discovery_url, UrlError};
 pub use jwks::{JwksError, KeySet, MAX_JWKS_BYTES};
-pub use provider::{OidcError, Provider, ProviderConfig};
+pub use provider::{CodeGrant, OidcError, Provider, ProviderConfig, SignedIn};
 pub use token::MAX_TOKEN_BYTES;
 pub use verify::{verify_id_token, VerifyError, ALLOWED_ALGORITHMS};

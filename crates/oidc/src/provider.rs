@@ -6,6 +6,7 @@
 //! loopback issuer).
 
 use crate::claims::{ClockSkew, Expectations, IdToken};
+use crate::code::{check_inputs, parse_token_response, CodeError, MAX_TOKEN_RESPONSE_BYTES};
 use crate::discovery::{DiscoveryError, ProviderMetadata, MAX_METADATA_BYTES};
 use crate::issuer::{check_issuer, discovery_url, UrlError};
 use crate::jwks::{JwksError, KeySet, MAX_JWKS_BYTES};
@@ -36,6 +37,28 @@ pub enum OidcError {
     Jwks { url: String, source: JwksError },
     #[error("{0}")]
     Verify(#[from] VerifyError),
+    #[error("{0}")]
+    Code(#[from] CodeError),
+}
+
+/// What one Authorization Code grant for a PKCE sign-in sends ([`Provider::exchange_code`]).
+pub struct CodeGrant<'a> {
+    pub code: &'a str,
+    /// The PKCE verifier whose S256 challenge the authorization request carried.
+    pub code_verifier: &'a str,
+    /// Exactly the `redirect_uri` of the authorization request (RFC 6749 section 4.1.3).
+    pub redirect_uri: &'a str,
+    /// For a confidential client (`client_secret_post`); a public client has none.
+    pub client_secret: Option<&'a str>,
+    /// The nonce of the authorization request: the ID token must carry it.
+    pub nonce: &'a str,
+}
+
+/// A verified ID token from a code grant, and the token itself (compact JWS), which a
+/// caller presents as its bearer credential afterwards.
+pub struct SignedIn {
+    pub claims: IdToken,
+    pub id_token: String,
 }
 
 /// How to reach and trust a provider.
@@ -141,6 +164,41 @@ impl Provider {
         }
     }
 
+    /// Exchanges an authorization code at the provider's token endpoint and verifies the
+    /// ID token it answers with, nonce included. The inputs are checked first, so that
+    /// nothing malformed reaches the provider.
+    pub async fn exchange_code(&self, grant: &CodeGrant<'_>) -> Result<SignedIn, OidcError> {
+        check_inputs(grant.code, grant.code_verifier, grant.nonce)?;
+        let url = self
+            .metadata
+            .token_endpoint
+            .as_ref()
+            .ok_or(CodeError::NoTokenEndpoint)?;
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", grant.code),
+            ("redirect_uri", grant.redirect_uri),
+            ("code_verifier", grant.code_verifier),
+            ("client_id", self.client_id.as_str()),
+        ];
+        if let Some(secret) = grant.client_secret {
+            form.push(("client_secret", secret));
+        }
+        let res = self
+            .http
+            .post(url.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| fetch_error(url, &e))?;
+        let status = res.status().as_u16();
+        let body = read_limited(res, url, MAX_TOKEN_RESPONSE_BYTES).await?;
+        let id_token = parse_token_response(status, &body)?;
+        let claims = self.verify(&id_token, Some(grant.nonce)).await?;
+        Ok(SignedIn { claims, id_token })
+    }
+
     fn current(&self) -> Arc<KeySet> {
         // A poisoned lock only means a panic elsewhere; the set in it is still whole.
         match self.keys.read() {
@@ -187,22 +245,34 @@ async fn get_limited(
     url: &reqwest::Url,
     max: usize,
 ) -> Result<Vec<u8>, OidcError> {
-    let fetch_err = |e: reqwest::Error| OidcError::Fetch {
-        url: url.to_string(),
-        reason: error_chain(&e),
-    };
-    let mut res = http
+    let res = http
         .get(url.clone())
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
-        .map_err(fetch_err)?;
+        .map_err(|e| fetch_error(url, &e))?;
     if res.status() != reqwest::StatusCode::OK {
         return Err(OidcError::Status {
             url: url.to_string(),
             status: res.status().as_u16(),
         });
     }
+    read_limited(res, url, max).await
+}
+
+fn fetch_error(url: &reqwest::Url, e: &reqwest::Error) -> OidcError {
+    OidcError::Fetch {
+        url: url.to_string(),
+        reason: error_chain(e),
+    }
+}
+
+/// Reads at most `max` bytes of an answer's body.
+async fn read_limited(
+    mut res: reqwest::Response,
+    url: &reqwest::Url,
+    max: usize,
+) -> Result<Vec<u8>, OidcError> {
     let too_large = || OidcError::TooLarge {
         url: url.to_string(),
         max,
@@ -211,7 +281,7 @@ async fn get_limited(
         return Err(too_large());
     }
     let mut body = Vec::new();
-    while let Some(chunk) = res.chunk().await.map_err(fetch_err)? {
+    while let Some(chunk) = res.chunk().await.map_err(|e| fetch_error(url, &e))? {
         if body.len() + chunk.len() > max {
             return Err(too_large());
         }

@@ -40,12 +40,7 @@ pub(crate) async fn principal(
         .map(|a| a.0.to_string())
         .unwrap_or_default();
     let now = crate::now();
-    let who = authn::authenticate(
-        &st,
-        req.headers(),
-        req.extensions().get::<PeerIdentity>(),
-    )
-    .await;
+    let who = authn::authenticate(&st, req.headers(), req.extensions().get::<PeerIdentity>()).await;
     let principal = match who {
         Ok(Some(p)) => p,
         Ok(None) | Err(authn::AuthnError::Refused(_)) => {
@@ -76,10 +71,7 @@ pub(crate) async fn principal(
     let denied = match rules::rule(&method, &route) {
         None => Some("no access rule for this route".to_owned()),
         Some(rule) if crate::identity::may(&principal, rule) => None,
-        Some(_) => Some(format!(
-            "{} may not {method} {route}",
-            principal.describe()
-        )),
+        Some(_) => Some(format!("{} may not {method} {route}", principal.describe())),
     };
     let entry = access::decision(&access::Decision {
         at: now,

@@ -30,8 +30,8 @@ pub(crate) use store::append;
 pub(crate) struct NewEntry {
     /// When the action happened (unix seconds).
     pub at: u64,
-    /// What happened: `trust.decision`, `key.released`, `key.refused`, `policy.version`,
-    /// `cluster.registered`, `cluster.removed`.
+    /// What happened: docs/audit.md lists every kind (`trust.decision`, `key.released`,
+    /// `access.allowed`, `workload.bound`, ...) with its fields.
     pub kind: &'static str,
     /// Who did it: `service`, `admin`, `host/<id>`, `cluster/<id>`, or a named person.
     pub actor: String,

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 
 const MAX_BATCH: usize = 256;
 const QUEUE: usize = 4096;
-pub(crate) const ANONYMOUS_PER_SECOND: u32 = 20;
+pub(crate) const ANONYMOUS_PER_SECOND: u32 = 5;
 
 type Job = (NewEntry, oneshot::Sender<Result<(), StoreError>>);
 

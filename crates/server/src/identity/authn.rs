@@ -110,9 +110,7 @@ pub(crate) async fn authenticate(
                 grant: Grant::Cluster,
             }))
         }
-        None if matches!(peer, Some(PeerIdentity(Some(_)))) => {
-            Err(Refused::UnknownCluster.into())
-        }
+        None if matches!(peer, Some(PeerIdentity(Some(_)))) => Err(Refused::UnknownCluster.into()),
         None => Ok(None),
     }
 }
@@ -122,7 +120,8 @@ async fn from_bearer(
     headers: &HeaderMap,
     credential: &str,
 ) -> Result<Principal, AuthnError> {
-    if !st.admin_token.is_empty() && constant_time_eq(credential.as_bytes(), st.admin_token.as_bytes())
+    if !st.admin_token.is_empty()
+        && constant_time_eq(credential.as_bytes(), st.admin_token.as_bytes())
     {
         if st.config.bootstrap_token == BootstrapMode::Off {
             return Err(Refused::BootstrapOff.into());

@@ -15,14 +15,14 @@
 pub(crate) mod access;
 pub(crate) mod authn;
 pub(crate) mod oidc;
+#[cfg(test)]
+mod org_tests;
 pub(crate) mod routes;
 pub(crate) mod rules;
 #[cfg(test)]
 mod rules_tests;
 pub(crate) mod scope;
 pub(crate) mod store;
-#[cfg(test)]
-mod org_tests;
 #[cfg(test)]
 mod tests;
 

@@ -1,10 +1,17 @@
 //! The OpenID Connect provider people sign in with (`--oidc-issuer`, `--oidc-client-id`).
 //! It is discovered on first use and again after a failure, not at start: a provider
 //! that is down keeps people out (fail closed) but never stops the service from starting
-//! or serving agents and clusters.
+//! or serving agents and clusters. After a failed discovery the next try waits
+//! [`RETRY_AFTER`]: requests carrying made-up ID tokens must not turn into a stream of
+//! requests to the provider.
 
 use ironroot_oidc::{IdToken, Provider, ProviderConfig};
 use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The least time between two discoveries of a provider that was unavailable.
+pub(crate) const RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// How to reach the provider.
 #[derive(Debug, Clone)]
@@ -18,6 +25,7 @@ pub struct OidcSettings {
 pub(crate) struct LazyProvider {
     settings: OidcSettings,
     provider: tokio::sync::OnceCell<Provider>,
+    last_failure: Mutex<Option<Instant>>,
 }
 
 impl LazyProvider {
@@ -25,11 +33,22 @@ impl LazyProvider {
         LazyProvider {
             settings,
             provider: tokio::sync::OnceCell::new(),
+            last_failure: Mutex::new(None),
         }
     }
 
     async fn provider(&self) -> Result<&Provider, String> {
-        self.provider
+        if let Some(p) = self.provider.get() {
+            return Ok(p);
+        }
+        {
+            let last = self.last_failure.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|t| t.elapsed() < RETRY_AFTER) {
+                return Err("the sign-in provider is unavailable; retrying shortly".into());
+            }
+        }
+        let found = self
+            .provider
             .get_or_try_init(|| async {
                 let mut config =
                     ProviderConfig::new(&self.settings.issuer, &self.settings.client_id);
@@ -46,7 +65,11 @@ impl LazyProvider {
                     format!("the sign-in provider is unavailable: {e}")
                 })
             })
-            .await
+            .await;
+        if found.is_err() {
+            *self.last_failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        }
+        found
     }
 
     /// Verifies a person's ID token (no nonce: the token was obtained by the caller's own

@@ -168,7 +168,9 @@ pub(crate) async fn revoke_token(
         json!({ "token_id": id, "organisation": token.info.organisation }),
     );
     if !st.store.revoke_token(&id, at, entry).await? {
-        return Err(ServiceError::Conflict(format!("token {id} is already revoked")));
+        return Err(ServiceError::Conflict(format!(
+            "token {id} is already revoked"
+        )));
     }
     Ok(Json(json!({ "revoked": id })))
 }

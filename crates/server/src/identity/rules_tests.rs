@@ -60,16 +60,29 @@ fn reading_is_shared_but_the_audit_trail_tokens_and_sinks_are_not() {
         Area::Alerts,
         Area::Releases,
     ] {
-        assert_eq!(holders(Permission(area, Read)), set(everyone_but_build), "{area:?}");
+        assert_eq!(
+            holders(Permission(area, Read)),
+            set(everyone_but_build),
+            "{area:?}"
+        );
     }
-    assert_eq!(holders(Permission(Area::Audit, Read)), set(&["auditor", "org-admin"]));
-    assert_eq!(holders(Permission(Area::Identities, Read)), set(&["org-admin"]));
+    assert_eq!(
+        holders(Permission(Area::Audit, Read)),
+        set(&["auditor", "org-admin"])
+    );
+    assert_eq!(
+        holders(Permission(Area::Identities, Read)),
+        set(&["org-admin"])
+    );
     assert_eq!(
         holders(Permission(Area::Sinks, Read)),
         set(&["security-admin", "org-admin"])
     );
     assert!(holders(Permission(Area::Organisations, Read)).is_empty());
-    assert_eq!(holders(Permission(Area::Itself, Read)).len(), Role::ALL.len());
+    assert_eq!(
+        holders(Permission(Area::Itself, Read)).len(),
+        Role::ALL.len()
+    );
 }
 
 #[test]
@@ -105,6 +118,11 @@ fn a_build_token_wraps_and_submits_inventories_and_nothing_else() {
 fn the_table_names_each_route_once() {
     let mut seen = BTreeSet::new();
     for r in RULES {
-        assert!(seen.insert((r.method, r.path)), "{} {} twice", r.method, r.path);
+        assert!(
+            seen.insert((r.method, r.path)),
+            "{} {} twice",
+            r.method,
+            r.path
+        );
     }
 }

@@ -127,13 +127,15 @@ impl Store {
     }
 
     pub(crate) async fn token(&self, id: &str) -> Result<Option<TokenRow>, StoreError> {
-        sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .as_ref()
-            .map(token_from)
-            .transpose()
+        sqlx::query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .as_ref()
+        .map(token_from)
+        .transpose()
     }
 
     /// The tokens of `org`, or of every organisation.
@@ -190,7 +192,12 @@ impl Store {
             .fetch_all(self.pool())
             .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("org")?, role_of(&r.try_get::<String, _>("role")?)?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("org")?,
+                    role_of(&r.try_get::<String, _>("role")?)?,
+                ))
+            })
             .collect()
     }
 

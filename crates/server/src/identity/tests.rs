@@ -59,9 +59,16 @@ fn declared_routes() -> BTreeSet<(String, String)> {
         }
         let call = &rest[..end];
         let path = call.split('"').nth(1).unwrap().to_owned();
-        for (m, word) in [("GET", "get("), ("POST", "post("), ("PUT", "put("), ("DELETE", "delete(")] {
+        for (m, word) in [
+            ("GET", "get("),
+            ("POST", "post("),
+            ("PUT", "put("),
+            ("DELETE", "delete("),
+        ] {
             let used = call.match_indices(word).any(|(i, _)| {
-                i == 0 || !call.as_bytes()[i - 1].is_ascii_alphanumeric() && call.as_bytes()[i - 1] != b'_'
+                i == 0
+                    || !call.as_bytes()[i - 1].is_ascii_alphanumeric()
+                        && call.as_bytes()[i - 1] != b'_'
             });
             if used {
                 out.insert((m.to_owned(), path.clone()));
@@ -74,7 +81,11 @@ fn declared_routes() -> BTreeSet<(String, String)> {
 #[test]
 fn every_route_has_a_rule_or_another_gate_and_every_rule_a_route() {
     let declared = declared_routes();
-    assert!(declared.len() > 60, "the router was read: {}", declared.len());
+    assert!(
+        declared.len() > 60,
+        "the router was read: {}",
+        declared.len()
+    );
     for (m, p) in &declared {
         assert!(
             rules::rule(m, p).is_some() || OTHER_GATES.contains(&p.as_str()),
@@ -110,9 +121,14 @@ impl World {
         config.listen = ([127, 0, 0, 1], 0).into();
         config.ek_cert_policy = EkCertPolicy::IfPresent;
         let service = Service::start(config).await.unwrap();
-        let store = Store::open_sqlite(&dir.path().join("ironroot.db")).await.unwrap();
+        let store = Store::open_sqlite(&dir.path().join("ironroot.db"))
+            .await
+            .unwrap();
         for (id, name) in [("h-red", "red-1"), ("h-blue", "blue-1")] {
-            store.put_host(&crate::nodes::tests::host(id, name)).await.unwrap();
+            store
+                .put_host(&crate::nodes::tests::host(id, name))
+                .await
+                .unwrap();
         }
         let boot = std::fs::read_to_string(dir.path().join("admin.token")).unwrap();
         let roots = ironroot_tls::roots_from_pem(service.ca_pem.as_bytes()).unwrap();
@@ -127,14 +143,16 @@ impl World {
         };
         let boot = w.boot.clone();
         for org in ORGS {
-            w.ok(&boot, "POST", "/v1/organisations", json!({ "id": org })).await;
+            w.ok(&boot, "POST", "/v1/organisations", json!({ "id": org }))
+                .await;
             let host = format!("/v1/owners/host/h-{org}");
             w.ok(&boot, "PUT", &host, json!({ "id": org })).await;
             for role in Role::ALL {
                 let body = json!({ "name": format!("{org}-{role}"), "role": role,
                     "organisation": org, "lifetime_secs": 3600 });
                 let issued = w.ok(&boot, "POST", "/v1/tokens", body).await;
-                w.tokens.insert((org, role), issued["token"].as_str().unwrap().to_owned());
+                w.tokens
+                    .insert((org, role), issued["token"].as_str().unwrap().to_owned());
             }
         }
         w
@@ -145,7 +163,13 @@ impl World {
     }
 
     /// The status and body of one call; `body` is sent for POST and PUT.
-    pub(super) async fn call(&self, token: &str, method: &str, path: &str, body: Value) -> (u16, Value) {
+    pub(super) async fn call(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value) {
         let url = format!("{}{path}", self.url);
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self.http.request(m, url).bearer_auth(token);
@@ -201,7 +225,12 @@ async fn every_route_allows_and_refuses_each_role_as_the_table_says() {
             }
         }
     }
-    assert!(wrong.is_empty(), "{} wrong decisions:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} wrong decisions:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
     // Each of those decisions is in the audit trail, allowed and refused alike.
     let (denied, allowed) = w.decisions().await;
     assert!(denied >= RULES.len(), "{denied} refusals logged");
@@ -214,11 +243,23 @@ impl World {
     /// chase its own tail).
     pub(super) async fn decisions(&self) -> (usize, usize) {
         let (mut denied, mut allowed, mut start) = (0, 0, 0);
-        let first = self.ok(&self.boot, "GET", "/v1/audit/entries?start=0&end=0", Value::Null).await;
+        let first = self
+            .ok(
+                &self.boot,
+                "GET",
+                "/v1/audit/entries?start=0&end=0",
+                Value::Null,
+            )
+            .await;
         let size = first["size"].as_u64().unwrap();
         while start < size {
             let page = self
-                .ok(&self.boot, "GET", &format!("/v1/audit/entries?start={start}&end={size}"), Value::Null)
+                .ok(
+                    &self.boot,
+                    "GET",
+                    &format!("/v1/audit/entries?start={start}&end={size}"),
+                    Value::Null,
+                )
                 .await;
             let entries = page["entries"].as_array().cloned().unwrap_or_default();
             assert!(!entries.is_empty(), "entries {start}..{size} are served");
