@@ -32,8 +32,13 @@ pub(crate) async fn release(
         return refuse_unknown_key(&st, &host, id).await;
     };
     // A key of another organisation than the host's does not exist for it.
-    if st.store.owner(ObjectKind::Key, &row.key_id).await?
-        != st.store.owner(ObjectKind::Host, &host.host_id).await?
+    if !st
+        .store
+        .same_owner(
+            (ObjectKind::Key, &row.key_id),
+            (ObjectKind::Host, &host.host_id),
+        )
+        .await?
     {
         return refuse_unknown_key(&st, &host, id).await;
     }

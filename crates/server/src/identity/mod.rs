@@ -22,7 +22,10 @@ pub(crate) mod rules;
 #[cfg(test)]
 mod rules_tests;
 pub(crate) mod scope;
+pub(crate) mod sign_in;
 pub(crate) mod store;
+#[cfg(test)]
+mod store_tests;
 #[cfg(test)]
 mod tests;
 
@@ -110,7 +113,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
 }
 
 /// Whether `p` may call the route of `rule`.
+///
+/// The audit trail is one log for the whole platform and its entries are not yet divided
+/// by organisation, so only the platform reads it: the bootstrap token, and the auditors
+/// and administrators of the `default` organisation. Another organisation's auditor is
+/// refused rather than shown other organisations' entries.
 pub(crate) fn may(p: &Principal, rule: &rules::Rule) -> bool {
+    if rule.needs.0 == rules::Area::Audit && p.org.as_deref().is_some_and(|o| o != DEFAULT_ORG) {
+        return false;
+    }
     match &p.grant {
         Grant::Bootstrap(BootstrapMode::Full) => true,
         Grant::Bootstrap(BootstrapMode::BootstrapOnly) => rules::bootstrap_only_may(rule.needs),

@@ -20,6 +20,9 @@ pub struct OidcSettings {
     pub client_id: String,
     /// PEM trust anchors for an `https://` issuer; `None` takes the system's.
     pub ca_file: Option<PathBuf>,
+    /// The client secret for the dashboard's code exchange, when the provider registered
+    /// this service as a confidential client; `None` for a public one (PKCE alone).
+    pub client_secret_file: Option<PathBuf>,
 }
 
 pub(crate) struct LazyProvider {
@@ -37,7 +40,11 @@ impl LazyProvider {
         }
     }
 
-    async fn provider(&self) -> Result<&Provider, String> {
+    pub(crate) fn settings(&self) -> &OidcSettings {
+        &self.settings
+    }
+
+    pub(crate) async fn provider(&self) -> Result<&Provider, String> {
         if let Some(p) = self.provider.get() {
             return Ok(p);
         }

@@ -290,3 +290,19 @@ async fn refusals_are_in_the_audit_trail_with_who_and_why() {
     // No secret in the trail.
     assert!(!page.to_string().contains(&build[21..]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_platforms_auditors_read_the_whole_audit_trail() {
+    let w = World::start().await;
+    let body = json!({ "name": "platform-audit", "role": "auditor", "lifetime_secs": 600 });
+    let issued = w.ok(&w.boot, "POST", "/v1/tokens", body).await;
+    assert_eq!(issued["info"]["organisation"], "default");
+    let platform = issued["token"].as_str().unwrap();
+    let path = "/v1/audit/entries?start=0&end=10";
+    let page = w.ok(platform, "GET", path, Value::Null).await;
+    assert_eq!(page["entries"].as_array().unwrap().len(), 10);
+    let (status, body) = w
+        .call(&w.token("red", Role::Auditor), "GET", path, Value::Null)
+        .await;
+    assert_eq!(status, 403, "{body}");
+}

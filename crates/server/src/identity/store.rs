@@ -292,6 +292,27 @@ impl Store {
         }
     }
 
+    /// Whether `a` and `b` belong to the same organisation, in one query (the key
+    /// release path asks it for every release).
+    pub(crate) async fn same_owner(
+        &self,
+        a: (ObjectKind, &str),
+        b: (ObjectKind, &str),
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT COALESCE((SELECT org FROM owners WHERE kind = $1 AND id = $2), $5) AS a, \
+                    COALESCE((SELECT org FROM owners WHERE kind = $3 AND id = $4), $5) AS b",
+        )
+        .bind(a.0.as_str())
+        .bind(a.1)
+        .bind(b.0.as_str())
+        .bind(b.1)
+        .bind(super::DEFAULT_ORG)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get::<String, _>("a")? == row.try_get::<String, _>("b")?)
+    }
+
     /// Every owner row of `kind`: (id, org).
     pub(crate) async fn owners(
         &self,
