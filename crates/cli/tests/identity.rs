@@ -47,6 +47,7 @@ impl Platform {
             issuer: dex.issuer().to_owned(),
             client_id: dex::CLIENT_ID.to_owned(),
             ca_file: None,
+            client_secret_file: None,
         });
         let service = runtime.block_on(Service::start(config)).unwrap();
         Some(Platform {
@@ -266,8 +267,9 @@ fn ironroot_login_signs_in_with_the_device_flow_and_the_saved_token_works() {
             .await
             .unwrap();
         let login_url = page.url().clone();
+        eprintln!("DEBUG {} {}", page.status(), page.text().await.unwrap());
         assert!(
-            login_url.path().contains("/auth/local/login"),
+            login_url.path().ends_with("/auth/local/login"),
             "not Dex's password form: {login_url}"
         );
         let done = browser
@@ -344,7 +346,11 @@ fn a_build_token_wraps_keys_and_may_not_list_hosts() {
 
     // Its job: wrapping with a key of its organisation.
     p.ok(&["key", "create", "images", "--any-trusted-node"]);
-    p.ok(&["owner", "set", "key", "images", "--org", "acme"]);
+    let keys: serde_json::Value =
+        serde_json::from_str(&p.ok(&["key", "list", "--output", "json"])).unwrap();
+    let key_id = keys[0]["key_id"].as_str().unwrap();
+    let moved = p.ok(&["owner", "set", "key", key_id, "--org", "acme"]);
+    assert!(moved.contains("now belongs to acme"), "{moved}");
     let wrapped = p.runtime.block_on(async {
         p.client(&token)
             .wrap(
@@ -355,7 +361,7 @@ fn a_build_token_wraps_keys_and_may_not_list_hosts() {
             )
             .await
     });
-    assert_eq!(wrapped.unwrap().key_id, "images");
+    assert_eq!(wrapped.unwrap().key_id, key_id);
 
     // --out: a new 0600 file, and the listing never shows a secret.
     let out = p.dir.path().join("second.token");

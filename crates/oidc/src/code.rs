@@ -114,10 +114,7 @@ pub(crate) fn parse_token_response(status: u16, body: &[u8]) -> Result<String, C
 }
 
 fn printable(s: &str, max: usize) -> String {
-    s.chars()
-        .filter(|c| !c.is_control())
-        .take(max)
-        .collect()
+    s.chars().filter(|c| !c.is_control()).take(max).collect()
 }
 
 #[cfg(test)]
@@ -128,7 +125,8 @@ mod tests {
 
     #[test]
     fn the_id_token_is_taken_from_a_bearer_answer() {
-        let body = br#"{"access_token":"a","token_type":"bearer","expires_in":600,"id_token":"h.p.s"}"#;
+        let body =
+            br#"{"access_token":"a","token_type":"bearer","expires_in":600,"id_token":"h.p.s"}"#;
         assert_eq!(parse_token_response(200, body).unwrap(), "h.p.s");
         let untyped = br#"{"id_token":"h.p.s"}"#;
         assert_eq!(parse_token_response(200, untyped).unwrap(), "h.p.s");
@@ -157,7 +155,8 @@ mod tests {
 
     #[test]
     fn an_oauth_error_is_reported_cleaned_and_a_bare_status_as_such() {
-        let body = br#"{"error":"invalid_grant","error_description":"Invalid or expired code\u0000\n."}"#;
+        let body =
+            br#"{"error":"invalid_grant","error_description":"Invalid or expired code\u0000\n."}"#;
         let e = parse_token_response(400, body).unwrap_err();
         assert_eq!(
             e,
@@ -214,7 +213,11 @@ mod tests {
             &format!("{}+", &VERIFIER[..43]),
             &format!("{}=", &VERIFIER[..43]),
         ] {
-            assert_eq!(check_inputs("c", v, "n"), Err(CodeError::BadVerifier), "{v}");
+            assert_eq!(
+                check_inputs("c", v, "n"),
+                Err(CodeError::BadVerifier),
+                "{v}"
+            );
         }
         for n in ["", "a\nb", &"n".repeat(MAX_NONCE_BYTES + 1)] {
             assert_eq!(check_inputs("c", VERIFIER, n), Err(CodeError::BadNonce));

@@ -66,6 +66,12 @@ pub struct Dex {
 impl Dex {
     /// Starts Dex on a free loopback port and waits until it serves its discovery document.
     pub async fn start() -> anyhow::Result<Dex> {
+        Dex::start_with(&[]).await
+    }
+
+    /// [`Dex::start`] with more redirect URIs for [`CLIENT_ID`] (a browser sign-in's
+    /// return address, such as a service's `https://127.0.0.1:PORT/dashboard/`).
+    pub async fn start_with(redirect_uris: &[String]) -> anyhow::Result<Dex> {
         let bin = binary().await?;
         let dir = tempfile::Builder::new().prefix("ironroot-dex-").tempdir()?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
@@ -76,7 +82,7 @@ impl Dex {
         // Dex reads YAML, of which JSON is a subset.
         std::fs::write(
             &config,
-            serde_json::to_vec_pretty(&config_json(&issuer, port))?,
+            serde_json::to_vec_pretty(&config_json(&issuer, port, redirect_uris))?,
         )?;
         let log = std::fs::File::create(dir.path().join("dex.log"))?;
         let child = tokio::process::Command::new(&bin)
@@ -127,7 +133,14 @@ impl Drop for Dex {
     }
 }
 
-fn config_json(issuer: &str, port: u16) -> serde_json::Value {
+fn config_json(issuer: &str, port: u16, redirect_uris: &[String]) -> serde_json::Value {
+    // The device flow returns to Dex's own callback, which Dex names by the issuer's path
+    // alone (`/dex/device/callback`, not a URL) and checks against this list verbatim.
+    let mut ours = vec![
+        "/dex/device/callback".to_owned(),
+        "http://127.0.0.1/callback".to_owned(),
+    ];
+    ours.extend_from_slice(redirect_uris);
     serde_json::json!({
         "issuer": issuer,
         "storage": {"type": "memory"},
@@ -146,8 +159,7 @@ fn config_json(issuer: &str, port: u16) -> serde_json::Value {
             "id": CLIENT_ID,
             "secret": CLIENT_SECRET,
             "name": "ironroot tests",
-            // The device flow returns to Dex's own callback.
-            "redirectURIs": [format!("{issuer}/device/callback"), "http://127.0.0.1/callback"],
+            "redirectURIs": ours,
         }, {
             "id": OTHER_CLIENT_ID,
             "secret": OTHER_CLIENT_SECRET,

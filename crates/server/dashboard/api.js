@@ -1,6 +1,8 @@
-// The page's one client of the service's API: every request carries the administrator
-// token from sessionStorage (this tab only), goes to this origin only, follows no
-// redirect, and turns a 401 into Unauthorized so that the page returns to its login.
+// The page's one client of the service's API: every request carries the session's bearer
+// token from sessionStorage (this tab only: an API token, the bootstrap token, or the ID
+// token of a person's sign-in), goes to this origin only, follows no redirect, and turns a
+// 401 into Unauthorized so that the page returns to its login. `anonymous` is for the
+// sign-in routes, which are called before there is a token.
 
 const TOKEN_KEY = 'ironroot.admin-token';
 
@@ -25,8 +27,16 @@ export function authHeaders() {
 }
 
 // GET (or another method with a JSON body) of one `/v1/...` path; the decoded answer.
-export async function api(path, method = 'GET', body = undefined) {
-  const headers = authHeaders();
+export function api(path, method = 'GET', body = undefined) {
+  return request(path, method, body, authHeaders());
+}
+
+// The same, without a credential.
+export function anonymous(path, method = 'GET', body = undefined) {
+  return request(path, method, body, {});
+}
+
+async function request(path, method, body, headers) {
   const init = { method, headers, cache: 'no-store', credentials: 'omit', redirect: 'error' };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';

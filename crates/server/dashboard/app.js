@@ -1,7 +1,9 @@
-// The dashboard's entry: login with the administrator token, the views behind the
-// navigation, and the live trust-event stream. Any 401 returns to the login view.
+// The dashboard's entry: sign-in (with the service's identity provider, or a pasted API
+// or administrator token), the views behind the navigation, and the live trust-event
+// stream. Any 401 returns to the login view; a 403 says what the role may not do.
 
-import { api, token, setToken, clearToken, Unauthorized } from './api.js';
+import { api, token, setToken, clearToken, Unauthorized, ApiError } from './api.js';
+import * as signIn from './signin.js';
 import { $ } from './dom.js';
 import { follow } from './events.js';
 import { exportButtons } from './export.js';
@@ -14,23 +16,34 @@ import { loadCompliance, complianceShown } from './compliance.js';
 const VIEWS = ['fleet', 'keys', 'images', 'alerts', 'compliance', 'violations'];
 const LOADERS = { keys: loadKeys, images: loadImages, alerts: loadAlerts, compliance: loadCompliance, violations: loadViolations };
 let stream = null; // AbortController of the event stream
+let idp = null; // the service's identity provider, when it has one
 
 function showLogin(message) {
   if (stream) { stream.abort(); stream = null; }
   clearFleet();
   for (const v of VIEWS) $(v + '-view').hidden = true;
-  $('nav').hidden = $('logout').hidden = $('live').hidden = true;
+  $('nav').hidden = $('logout').hidden = $('live').hidden = $('whoami').hidden = true;
+  $('notice').textContent = '';
   $('login-view').hidden = false;
   $('login-error').textContent = message || '';
   $('token').value = '';
   $('token').focus();
 }
 
-// Any failure of the session ends here: a refused token logs out; anything else shows.
+// A person's ID token is a JWS (three dot-separated parts); API tokens are not.
+function personSignedIn() { return (token() || '').split('.').length === 3; }
+
+// Any failure of the session ends here: a refused token logs out; a refusal of the
+// caller's role, or anything else the service says, is shown without logging out.
 function failed(e) {
   if (e instanceof Unauthorized) {
+    const person = personSignedIn();
     clearToken();
-    showLogin('The service refused the token: sign in again.');
+    showLogin(person
+      ? 'The service no longer accepts your sign-in (it expired, or your e-mail address is no longer bound to a role): sign in again.'
+      : 'The service refused the token: sign in again.');
+  } else if (e instanceof ApiError) {
+    $('notice').textContent = e.status === 403 ? `Not allowed: ${e.message}` : e.message;
   } else {
     console.error(e);
   }
@@ -48,9 +61,18 @@ function route() {
   if (LOADERS[name]) LOADERS[name]().catch(failed);
 }
 
+// Who the session is, in the header: `person/ada@example.com (viewer in acme)`.
+async function whoami() {
+  const me = await api('/v1/whoami');
+  $('whoami').textContent = me.role ? `${me.actor} (${me.role} in ${me.organisation})` : me.actor;
+  $('whoami').hidden = false;
+}
+
 async function start() {
   $('login-view').hidden = true;
   $('nav').hidden = $('logout').hidden = $('live').hidden = false;
+  $('notice').textContent = '';
+  await whoami();
   const last = await loadFleet();
   route();
   stream = new AbortController();
@@ -68,7 +90,7 @@ async function start() {
 
 async function login() {
   const t = $('token').value.trim();
-  if (!t) { $('login-error').textContent = 'Enter the administrator token.'; return; }
+  if (!t) { $('login-error').textContent = 'Enter an API or bootstrap token.'; return; }
   setToken(t);
   try {
     await api('/v1/hosts');
@@ -80,8 +102,27 @@ async function login() {
   start().catch(failed);
 }
 
+// Offers the identity provider's sign-in when the service has one.
+async function offerSignIn() {
+  idp = await signIn.provider();
+  $('sign-in').hidden = !idp;
+}
+
+// Back from the provider: the exchanged ID token becomes the session's token.
+async function returned() {
+  let answer;
+  try { answer = await signIn.finish(); } catch (e) { showLogin(e.message); return true; }
+  if (!answer) return false;
+  setToken(answer.id_token);
+  start().catch(failed);
+  return true;
+}
+
 function wire() {
   $('login').addEventListener('click', login);
+  $('sign-in').addEventListener('click', () => {
+    if (idp) signIn.begin(idp).catch(e => { $('login-error').textContent = `Could not start the sign-in: ${e.message}`; });
+  });
   $('token').addEventListener('keydown', e => { if (e.key === 'Enter') login(); });
   $('logout').addEventListener('click', () => { clearToken(); showLogin('Signed out.'); });
   $('fleet-filter').addEventListener('input', renderFleet);
@@ -100,5 +141,11 @@ function wire() {
   }
 }
 
-wire();
-if (token()) start().catch(failed); else showLogin();
+async function boot() {
+  wire();
+  await offerSignIn();
+  if (await returned()) return;
+  if (token()) start().catch(failed); else showLogin();
+}
+
+boot();

@@ -325,6 +325,11 @@ fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
             get(audit::checkpoint),
         )
         .route("/.well-known/ironroot-log/key", get(audit::key))
+        .route("/v1/sign-in", get(identity::sign_in::info))
+        .route(
+            "/v1/sign-in/token",
+            post(identity::sign_in::token).layer(limit(SMALL)),
+        )
         .route("/healthz", get(|| async { "ok" }));
     #[cfg(feature = "bench-enrollment")]
     let public = public.route(

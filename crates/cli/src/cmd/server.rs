@@ -144,7 +144,7 @@ pub struct Args {
         default_value = "full",
         env = "IRONROOT_BOOTSTRAP_TOKEN"
     )]
-    bootstrap_token: Bootstrap,
+    bootstrap_token: BootstrapReach,
     /// The OpenID Connect issuer people sign in with (`ironroot login`): https://, or
     /// http:// on a loopback address only. With --oidc-client-id; without both, only API
     /// tokens and the bootstrap token are accepted.
@@ -164,7 +164,7 @@ pub struct Args {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Bootstrap {
+enum BootstrapReach {
     Full,
     BootstrapOnly,
     Off,
@@ -188,6 +188,7 @@ fn oidc_settings(
                 issuer,
                 client_id,
                 ca_file,
+                client_secret_file: None,
             }))
         }
         _ => anyhow::bail!(
@@ -230,9 +231,9 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     cfg.idle_timeout_secs = a.idle_timeout;
     cfg.trust_validity_secs = a.trust_validity;
     cfg.bootstrap_token = match a.bootstrap_token {
-        Bootstrap::Full => BootstrapMode::Full,
-        Bootstrap::BootstrapOnly => BootstrapMode::BootstrapOnly,
-        Bootstrap::Off => BootstrapMode::Off,
+        BootstrapReach::Full => BootstrapMode::Full,
+        BootstrapReach::BootstrapOnly => BootstrapMode::BootstrapOnly,
+        BootstrapReach::Off => BootstrapMode::Off,
     };
     cfg.oidc = oidc_settings(a.oidc_issuer, a.oidc_client_id, a.oidc_ca)?;
     cfg.attestation_interval_secs = a.interval;

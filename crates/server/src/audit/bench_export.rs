@@ -60,7 +60,9 @@ async fn export_of_100k_entries() {
     let dir = std::env::var_os("IRONROOT_AUDIT_BUNDLE_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| tmp.path().join("bundle"));
-    let store = Store::open_sqlite(&tmp.path().join("log.db")).await.unwrap();
+    let store = Store::open_sqlite(&tmp.path().join("log.db"))
+        .await
+        .unwrap();
     for b in 0..ENTRIES / BATCH {
         let batch: Vec<_> = (b * BATCH..(b + 1) * BATCH).map(entry).collect();
         let mut tx = store.begin_write().await.unwrap();

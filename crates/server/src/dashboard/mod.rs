@@ -3,8 +3,9 @@
 //! binary so that it works offline, under a strict Content-Security-Policy.
 //!
 //! The files are public and hold no data: the page reads everything from the
-//! authenticated `/v1/...` API with the administrator's bearer token, which the user
-//! types in. This module must never serve data, inline a script or style, or loosen the
+//! authenticated `/v1/...` API with a bearer token: a person's ID token from the sign-in
+//! with the service's OpenID Connect provider (`identity::sign_in`), or an API token the
+//! user pastes. This module must never serve data, inline a script or style, or loosen the
 //! policy for one page: everything the page shows is attacker-influenced (host names,
 //! failure reasons, asset tags), and the policy is what keeps a slip in the page's code
 //! from running it.
@@ -52,6 +53,7 @@ static ASSETS: &[Asset] = &[
     asset!("alerts.js", JS),
     asset!("violations.js", JS),
     asset!("compliance.js", JS),
+    asset!("signin.js", JS),
     asset!("app.js", JS),
 ];
 

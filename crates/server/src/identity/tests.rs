@@ -24,6 +24,8 @@ const OTHER_GATES: &[&str] = &[
     "/.well-known/ironroot-log/checkpoint",
     "/.well-known/ironroot-log/key",
     "/healthz",
+    "/v1/sign-in",
+    "/v1/sign-in/token",
     "/v1/bench/enroll",
     "/v1/attest/challenge",
     "/v1/attest/evidence",
