@@ -19,7 +19,9 @@ pub struct Conn {
     /// PEM file with the service's CA certificate (ca.pem in the service's data directory).
     #[arg(long, env = "IRONROOT_CA")]
     pub ca: PathBuf,
-    /// File holding the administrator token (admin.token in the service's data directory).
+    /// File holding your credential: an API token (`ironroot token create`), the ID token
+    /// `ironroot login` saved, or the bootstrap token (admin.token in the service's data
+    /// directory). What you may do is your role's (`ironroot token --help`).
     #[arg(long, env = "IRONROOT_TOKEN_FILE")]
     pub token_file: PathBuf,
     /// Allow a plain http:// --server, and only at a loopback address (127.0.0.1, [::1]):

@@ -157,6 +157,11 @@ pub struct Args {
     /// PEM trust anchors for an https:// --oidc-issuer (default: the system's).
     #[arg(long, env = "IRONROOT_OIDC_CA")]
     oidc_ca: Option<PathBuf>,
+    /// File holding the client secret, when the provider registered this service as a
+    /// confidential client (the dashboard's sign-in sends it with each code exchange;
+    /// mode 0600, read again at each use). Without it the client must be public.
+    #[arg(long, env = "IRONROOT_OIDC_CLIENT_SECRET_FILE")]
+    oidc_client_secret_file: Option<PathBuf>,
     /// Benchmarks only: accept POST /v1/bench/enroll, hosts without a TPM.
     #[cfg(feature = "bench-enrollment")]
     #[arg(long, hide = true)]
@@ -236,6 +241,14 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         BootstrapReach::Off => BootstrapMode::Off,
     };
     cfg.oidc = oidc_settings(a.oidc_issuer, a.oidc_client_id, a.oidc_ca)?;
+    if let Some(secret) = a.oidc_client_secret_file {
+        match cfg.oidc.as_mut() {
+            Some(o) => o.client_secret_file = Some(secret),
+            None => anyhow::bail!(
+                "--oidc-client-secret-file is for --oidc-issuer; give --oidc-issuer and --oidc-client-id"
+            ),
+        }
+    }
     cfg.attestation_interval_secs = a.interval;
     cfg.broker_pkcs11 = match (
         a.broker_pkcs11_module,
