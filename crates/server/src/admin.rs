@@ -3,10 +3,10 @@
 //! The principal gate decides who may call each (`identity::rules`).
 
 use crate::attest::{load_group, StoredEvidence};
+use crate::error::{ApiJson, ServiceError};
 use crate::identity::scope::{only_visible, visible};
 use crate::identity::store::ObjectKind;
 use crate::identity::Principal;
-use crate::error::{ApiJson, ServiceError};
 use crate::store::{FlavorRow, HostRow, ReportRow, Store, StoreError};
 use crate::{now, AppState};
 use axum::extract::{Path, Query, State};

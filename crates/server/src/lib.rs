@@ -367,7 +367,10 @@ fn router(state: Arc<AppState>, in_flight: Arc<gate::InFlight>) -> Router {
             "/v1/people",
             get(identity::routes::list_people).put(identity::routes::bind_person),
         )
-        .route("/v1/people/{email}", delete(identity::routes::unbind_person))
+        .route(
+            "/v1/people/{email}",
+            delete(identity::routes::unbind_person),
+        )
         .route("/v1/owners/{kind}/{id}", put(identity::scope::set_owner))
         .route("/v1/hosts", get(admin::list_hosts))
         .route(

@@ -9,9 +9,9 @@
 //! transaction (`previous == trust`: "re-read this host"), so the controller hears of it.
 
 use crate::admin::{failures_as_of, find_host};
+use crate::error::{ApiJson, ServiceError};
 use crate::identity::scope::{only_visible, require_visible};
 use crate::identity::store::ObjectKind;
-use crate::error::{ApiJson, ServiceError};
 use crate::store::{BindOutcome, BoundHost, UnbindOutcome};
 use crate::{now, AppState};
 use axum::extract::{Path, State};
@@ -87,11 +87,13 @@ pub(crate) async fn list(
     let last_event = st.store.latest_event_seq().await?;
     let as_of = now();
     let bound = st.store.bound_hosts().await?;
-    let nodes = only_visible(&st, &principal, ObjectKind::Host, bound, |b| &b.host.host_id)
-        .await?
-        .into_iter()
-        .map(|b| node_trust(b, as_of))
-        .collect::<Result<_, _>>()?;
+    let nodes = only_visible(&st, &principal, ObjectKind::Host, bound, |b| {
+        &b.host.host_id
+    })
+    .await?
+    .into_iter()
+    .map(|b| node_trust(b, as_of))
+    .collect::<Result<_, _>>()?;
     Ok(Json(NodeTrustList {
         nodes,
         last_event,

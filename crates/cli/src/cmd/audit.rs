@@ -224,15 +224,14 @@ async fn write_partial(
                 .iter()
                 .zip(fetch_proofs(client, chunk, cp.size).await?)
             {
-                bundle::check_entry(&cp, e, &proof)
-                    .with_context(|| {
-                        format!(
-                            "entry {} does not verify against the checkpoint: the entry the \
+                bundle::check_entry(&cp, e, &proof).with_context(|| {
+                    format!(
+                        "entry {} does not verify against the checkpoint: the entry the \
                              log returned is not the one its tree recorded (changed in the \
                              database?), or its proof is wrong: not exported",
-                            e.index
-                        )
-                    })?;
+                        e.index
+                    )
+                })?;
                 entries.write_all(bundle::entry_line(e)?.as_bytes())?;
                 csv.write_all(bundle::csv_row(e)?.as_bytes())?;
                 proofs.write_all(bundle::proof_line(e, &proof)?.as_bytes())?;

@@ -116,9 +116,12 @@ async fn scenario(a: Store, b: Store, dir: &std::path::Path) {
     assert_checkpoint(&a, dir).await;
     // An append through a call site's own transaction shows up in the next checkpoint.
     let mut tx = a.begin_write().await.unwrap();
-    let range = append(&mut tx, &[cluster_registered("bootstrap", "c1", "eu-1", "0a", 5)])
-        .await
-        .unwrap();
+    let range = append(
+        &mut tx,
+        &[cluster_registered("bootstrap", "c1", "eu-1", "0a", 5)],
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(range, expected..expected + 1);
     assert_one_tree(&a, expected + 1).await;

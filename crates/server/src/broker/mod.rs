@@ -11,15 +11,15 @@ mod release;
 mod transfer;
 
 use crate::error::{ApiJson, ServiceError};
+use crate::identity::scope::{only_visible, visible};
+use crate::identity::store::ObjectKind;
+use crate::identity::Principal;
 use crate::store::KeyRow;
 use crate::{now, AppState};
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use ironroot_api::{CreateKey, KeyInfo, KeyPolicy, ReleaseRecord, WrapRequest, WrappedBlob, B64};
 use serde::Deserialize;
-use crate::identity::scope::{only_visible, visible};
-use crate::identity::store::ObjectKind;
-use crate::identity::Principal;
 use std::sync::Arc;
 
 /// Largest plaintext `wrap` seals (an image layer's private options are ~150 bytes).

@@ -6,6 +6,7 @@ use super::release::{Reason, Release, Step};
 use super::{binding, bounded, key_ref, policy, policy_of, MAX_REASON};
 use crate::agent::enrolled_host;
 use crate::error::{ApiJson, ServiceError};
+use crate::identity::store::ObjectKind;
 use crate::store::{HostRow, KeyRow, ReleaseRow};
 use crate::tls::PeerIdentity;
 use crate::{now, AppState};
@@ -13,7 +14,6 @@ use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use ironroot_api::{ReleaseRequest, ReleaseResponse, B64};
 use ironroot_crypto::HashAlg;
-use crate::identity::store::ObjectKind;
 use std::sync::Arc;
 
 /// `POST /v1/keys/{id}/release` (node, mutual TLS): see the module comment.

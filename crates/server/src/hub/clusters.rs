@@ -7,13 +7,13 @@ use super::overview::{cluster_status, Clock, Statuses};
 use super::store::ClusterRow;
 use super::CallingCluster;
 use crate::error::{ApiJson, ServiceError};
+use crate::identity::scope::{only_visible, require_visible};
+use crate::identity::store::ObjectKind;
+use crate::identity::Principal;
 use crate::{now, AppState};
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use ironroot_api::{ClusterInfo, ClusterList, RegisterCluster, RegisteredCluster, RenewRequest};
-use crate::identity::scope::{only_visible, require_visible};
-use crate::identity::store::ObjectKind;
-use crate::identity::Principal;
 use std::sync::Arc;
 
 /// `POST /v1/clusters`.

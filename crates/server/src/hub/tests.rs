@@ -307,7 +307,10 @@ async fn renewal(store: &Store) {
     let serial = |s: &str| s.to_owned();
     let accepted =
         |s: String| async move { store.cluster_by_cert("cl-r", &s).await.unwrap().is_some() };
-    assert!(store.insert_cluster(&cluster("cl-r", None), "bootstrap").await.unwrap());
+    assert!(store
+        .insert_cluster(&cluster("cl-r", None), "bootstrap")
+        .await
+        .unwrap());
     let old = serial("serial-cl-r");
     assert!(store
         .renew_cluster_cert("cl-r", &old, "n1", 7)
