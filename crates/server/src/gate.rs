@@ -70,8 +70,7 @@ pub(crate) async fn principal(
     };
     let denied = match rules::rule(&method, &route) {
         None => Some("no access rule for this route".to_owned()),
-        Some(rule) if crate::identity::may(&principal, rule) => None,
-        Some(_) => Some(format!("{} may not {method} {route}", principal.describe())),
+        Some(rule) => crate::identity::decide(&principal, rule).err(),
     };
     let entry = access::decision(&access::Decision {
         at: now,

@@ -112,22 +112,41 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
     }
 }
 
-/// Whether `p` may call the route of `rule`.
-///
-/// The audit trail is one log for the whole platform and its entries are not yet divided
-/// by organisation, so only the platform reads it: the bootstrap token, and the auditors
-/// and administrators of the `default` organisation. Another organisation's auditor is
-/// refused rather than shown other organisations' entries.
+/// Whether `p` may call the route of `rule` (the tests' question; the gate asks [`decide`]).
+#[cfg(test)]
 pub(crate) fn may(p: &Principal, rule: &rules::Rule) -> bool {
-    if rule.needs.0 == rules::Area::Audit && p.org.as_deref().is_some_and(|o| o != DEFAULT_ORG) {
-        return false;
+    decide(p, rule).is_ok()
+}
+
+/// [`may`], with the reason of a refusal.
+///
+/// The parts of the API not yet divided by organisation ([`rules::platform_only`]: the
+/// audit trail, flavors, policies, images, alerts and their sinks) are one for the whole
+/// platform, so only the platform uses them: the bootstrap token and the roles of the
+/// `default` organisation. Another organisation's role is refused there rather than shown
+/// or allowed to change what other organisations share.
+pub(crate) fn decide(p: &Principal, rule: &rules::Rule) -> Result<(), String> {
+    let refused = || format!("{} may not {} {}", p.describe(), rule.method, rule.path);
+    if let (Grant::Role(_), Some(org)) = (&p.grant, p.org.as_deref()) {
+        if org != DEFAULT_ORG && rules::platform_only(rule.needs.0) {
+            return Err(format!(
+                "{}: this part is not yet divided by organisation, and only the platform's \
+                 (the default organisation's) roles use it",
+                refused()
+            ));
+        }
     }
-    match &p.grant {
+    let allowed = match &p.grant {
         Grant::Bootstrap(BootstrapMode::Full) => true,
         Grant::Bootstrap(BootstrapMode::BootstrapOnly) => rules::bootstrap_only_may(rule.needs),
         Grant::Bootstrap(BootstrapMode::Off) => false,
         Grant::Role(role) => rules::role_may(*role, rule.needs),
         Grant::Cluster => rules::cluster_may(rule),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(refused())
     }
 }
 

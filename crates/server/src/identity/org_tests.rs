@@ -305,4 +305,13 @@ async fn only_the_platforms_auditors_read_the_whole_audit_trail() {
         .call(&w.token("red", Role::Auditor), "GET", path, Value::Null)
         .await;
     assert_eq!(status, 403, "{body}");
+    // One policy set governs every cluster: another organisation's security
+    // administrator may not rewrite it, nor read the fleet-wide compliance.
+    for (method, path) in [("PUT", "/v1/policies"), ("GET", "/v1/compliance")] {
+        let red = w.token("red", Role::SecurityAdmin);
+        let (status, body) = w.call(&red, method, path, json!({})).await;
+        assert_eq!(status, 403, "{body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains("not yet divided by organisation"), "{message}");
+    }
 }
