@@ -312,6 +312,9 @@ async fn only_the_platforms_auditors_read_the_whole_audit_trail() {
         let (status, body) = w.call(&red, method, path, json!({})).await;
         assert_eq!(status, 403, "{body}");
         let message = body["message"].as_str().unwrap();
-        assert!(message.contains("not yet divided by organisation"), "{message}");
+        assert!(
+            message.contains("not yet divided by organisation"),
+            "{message}"
+        );
     }
 }
