@@ -140,13 +140,14 @@ async fn trust_loss_alerts_survive_a_sink_outage_and_a_restart_and_arrive_once_e
     }
     assert_eq!(p.admin.sinks().await.unwrap()[0].pending, 0);
 
-    // An administrator acknowledges and resolves; illegal steps are 409s.
+    // An administrator acknowledges and resolves; illegal steps are 409s. Who did it is
+    // the authenticated caller, with the name it stated after it.
     tokio::time::sleep(Duration::from_secs(3)).await; // expires again: reopened
     wait_for_state(&p, &alert.id, "open").await;
     let acked = p.admin.ack_alert(&alert.id, "alice").await.unwrap();
     assert_eq!(
         (acked.state.as_str(), acked.acknowledged_by.as_deref()),
-        ("acknowledged", Some("alice"))
+        ("acknowledged", Some("bootstrap (alice)"))
     );
     let again = p.admin.ack_alert(&alert.id, "bob").await.unwrap_err();
     assert!(
@@ -154,7 +155,7 @@ async fn trust_loss_alerts_survive_a_sink_outage_and_a_restart_and_arrive_once_e
         "{again:?}"
     );
     let done = p.admin.resolve_alert(&alert.id, "alice").await.unwrap();
-    assert_eq!(done.resolved_by.as_deref(), Some("alice"));
+    assert_eq!(done.resolved_by.as_deref(), Some("bootstrap (alice)"));
     let open = AlertQuery {
         state: Some("open".into()),
         ..Default::default()

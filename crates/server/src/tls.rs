@@ -169,7 +169,10 @@ impl Drop for InFlightGuard {
     }
 }
 
-/// Serves `app` over TLS on `listener` until the task is dropped.
+/// Serves `app` over TLS on `listener` until the task is dropped. Each connection is a
+/// task of this one's [`tokio::task::JoinSet`], so stopping the service also ends the
+/// connections it opened: a client with a kept-alive connection is never served by a
+/// stopped service's state (whose writers are gone) after a restart on the same port.
 pub async fn serve(
     listener: TcpListener,
     tls: Arc<ServerConfig>,
@@ -183,6 +186,7 @@ pub async fn serve(
         max_per_address: limits.per_address,
     });
     let mut refused: u64 = 0;
+    let mut connections = tokio::task::JoinSet::new();
     loop {
         let (tcp, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -201,10 +205,12 @@ pub async fn serve(
             drop(tcp);
             continue;
         };
+        // Finished connections leave the set here, so it holds only open ones.
+        while connections.try_join_next().is_some() {}
         let acceptor = acceptor.clone();
         let app = app.clone();
         let limits = limits.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let _slot = slot;
             let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await;
             let stream = match handshake {
