@@ -23,7 +23,7 @@ mod tests;
 
 pub(crate) use checkpoint::{keep_signing, LogSigner};
 pub(crate) use routes::{checkpoint, consistency_proof, entries_page, inclusion_proof, key};
-pub(crate) use store::append;
+pub(crate) use store::{append, audited};
 
 /// An entry before the log gives it its index.
 #[derive(Debug, Clone, PartialEq)]

@@ -23,6 +23,20 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("audit log: {what}"))
 }
 
+/// Commits `tx` with `entry` in the log when the change it made happened (`changed`);
+/// returns `changed`. The one way a store function records a single change.
+pub(crate) async fn audited(
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    changed: bool,
+    entry: NewEntry,
+) -> Result<bool, StoreError> {
+    if changed {
+        append(&mut tx, &[entry]).await?;
+    }
+    tx.commit().await?;
+    Ok(changed)
+}
+
 /// Appends `entries`, in order, inside `tx` and returns their indexes. Call it as the last
 /// statement before commit: it holds the log's lock until then, and a transaction that
 /// holds it never waits for another lock (so it cannot deadlock with one that does).

@@ -2,6 +2,7 @@
 //! cluster's latest status per policy, and the history of its changes. Every query runs
 //! on SQLite and PostgreSQL alike (sqlx `Any`, `$n` placeholders, `i64` integers).
 
+use crate::audit::audited;
 use crate::store::{to_i64, to_u64, Store, StoreError};
 use ironroot_api::{ComplianceChange, ComplianceReport, ComplianceStatus, PolicyVersion};
 use serde::{Deserialize, Serialize};
@@ -455,18 +456,4 @@ impl Store {
             .await?;
         rows.iter().map(cluster_row).collect()
     }
-}
-
-/// Commits `tx` with `entry` in the audit log when the change it made happened
-/// (`changed`); returns `changed`.
-async fn audited(
-    mut tx: sqlx::Transaction<'static, sqlx::Any>,
-    changed: bool,
-    entry: crate::audit::NewEntry,
-) -> Result<bool, StoreError> {
-    if changed {
-        crate::audit::append(&mut tx, &[entry]).await?;
-    }
-    tx.commit().await?;
-    Ok(changed)
 }

@@ -14,7 +14,7 @@ use crate::error::ServiceError;
 use crate::store::{HostRow, ReportRow, Store, Verdict};
 use ironroot_alerts::{AlertKey, Occurrence, Remediation, Severity};
 use ironroot_api::{
-    ObjectRef, RemediationAction, RemediationReport, TrustState, ViolationAction, ViolationEvent,
+    ObjectRef, RemediationAction, RemediationReport, ViolationAction, ViolationEvent,
     WorkloadBatch, WorkloadBinding, WorkloadImage, MAX_WORKLOAD_BATCH, MAX_WORKLOAD_IMAGES,
 };
 use ironroot_testkit::databases::{PgCluster, TempDir};
@@ -84,29 +84,9 @@ fn workload_batches_within_the_contract_pass_and_beyond_it_are_refused_saying_wh
     assert!(check_batch(&one(w)).is_ok(), "a digest not known yet");
 }
 
+/// A host as enrollment leaves it, named `<id>-name`.
 fn host(id: &str) -> HostRow {
-    HostRow {
-        host_id: id.into(),
-        hostname: format!("{id}-name"),
-        hardware_uuid: format!("uuid-{id}"),
-        ek_public: format!("ek-{id}").into_bytes(),
-        ek_certificate: None,
-        ak_public: vec![1],
-        ak_name: vec![2],
-        ak_qualified_name: vec![3],
-        enrolled_at: 1,
-        activated_at: Some(1),
-        flavor_group: "automatic".into(),
-        reset_count: None,
-        restart_count: None,
-        clock: None,
-        trust_state: TrustState::INITIAL,
-        tag_digest: None,
-        tag_json: None,
-        cert_serial: None,
-        k8s_node: None,
-        kubelet_pod_pids_limit: None,
-    }
+    crate::nodes::tests::host(id, &format!("{id}-name"))
 }
 
 /// Host `h1`, trusted by report `r1` until far ahead, bound to Node `node-1`.

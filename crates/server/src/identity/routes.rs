@@ -229,8 +229,8 @@ pub(crate) async fn unbind_person(
     Path(email): Path<String>,
 ) -> Result<Json<serde_json::Value>, ServiceError> {
     let email = email.to_ascii_lowercase();
-    // The bootstrap credential unbinds from every organisation it names with the header
-    // rule of sign-in; an administrator from its own.
+    // The bootstrap credential unbinds the person from every organisation; an
+    // organisation administrator from its own only.
     let orgs: Vec<String> = match (&p.grant, &p.org) {
         (Grant::Bootstrap(_), _) | (_, None) => st
             .store

@@ -95,11 +95,7 @@ impl Store {
         .await?
         .rows_affected()
             == 1;
-        if done {
-            audit::append(&mut tx, &[entry]).await?;
-        }
-        tx.commit().await?;
-        Ok(done)
+        audit::audited(tx, done, entry).await
     }
 
     pub(crate) async fn insert_token(
@@ -121,8 +117,7 @@ impl Store {
         .bind(to_i64(t.info.expires))
         .execute(&mut *tx)
         .await?;
-        audit::append(&mut tx, &[entry]).await?;
-        tx.commit().await?;
+        audit::audited(tx, true, entry).await?;
         Ok(())
     }
 
@@ -178,11 +173,7 @@ impl Store {
         .await?
         .rows_affected()
             == 1;
-        if done {
-            audit::append(&mut tx, &[entry]).await?;
-        }
-        tx.commit().await?;
-        Ok(done)
+        audit::audited(tx, done, entry).await
     }
 
     /// The bindings of `email`: one per organisation it may sign in to.
@@ -253,8 +244,7 @@ impl Store {
         .bind(by)
         .execute(&mut *tx)
         .await?;
-        audit::append(&mut tx, &[entry]).await?;
-        tx.commit().await?;
+        audit::audited(tx, true, entry).await?;
         Ok(())
     }
 
@@ -272,11 +262,7 @@ impl Store {
             .await?
             .rows_affected()
             == 1;
-        if done {
-            audit::append(&mut tx, &[entry]).await?;
-        }
-        tx.commit().await?;
-        Ok(done)
+        audit::audited(tx, done, entry).await
     }
 
     /// The organisation `id` of `kind` belongs to (`default` when it has no row).
@@ -366,8 +352,7 @@ impl Store {
         .bind(org)
         .execute(&mut *tx)
         .await?;
-        audit::append(&mut tx, &[entry]).await?;
-        tx.commit().await?;
+        audit::audited(tx, true, entry).await?;
         Ok(())
     }
 }
