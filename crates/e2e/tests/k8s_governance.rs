@@ -171,27 +171,22 @@ async fn the_api_server_enforces_the_generated_admission_policies_and_drops_a_re
     assert!(warnings.is_empty(), "{}", warnings.join("\n"));
 
     let img = "registry.local:5000/app:1";
-    // The policy reaches the API server's admission a moment after it is written.
-    let mut n = 0;
-    wait("a privileged pod is refused", || {
-        n += 1;
-        let kube = kube.clone();
-        async move {
-            match create_pod(&kube, "apps", &format!("priv-{n}"), img, true).await {
-                Err(kube::Error::Api(e)) => {
-                    assert!(
-                        e.message
-                            .contains("no-privileged: privileged containers are not allowed"),
-                        "{}",
-                        e.message
-                    );
-                    true
-                }
-                Err(e) => panic!("{e}"),
-                Ok(_) => false,
-            }
-        }
-    })
+    // Each policy and its binding reach the API server's admission a moment after they
+    // are written, each on its own informer: wait until every one refuses before
+    // asserting on what it lets through.
+    until_refused(
+        &kube,
+        "apps",
+        pod_json("", img, true),
+        "no-privileged: privileged containers are not allowed",
+    )
+    .await;
+    until_refused(
+        &kube,
+        "regs",
+        pod_json("", "evil.example.com/app:1", false),
+        "registries: images must come from an approved registry",
+    )
     .await;
     create_pod(&kube, "apps", "compliant", img, false)
         .await
@@ -231,18 +226,10 @@ async fn the_api_server_enforces_the_generated_admission_policies_and_drops_a_re
         .await
         .unwrap();
     // approved-registries, scoped to `regs`, with Docker's normalization.
-    let err = create_pod(&kube, "regs", "evil", "evil.example.com/app:1", false)
-        .await
-        .unwrap_err();
-    // An unexpired exclusion by name holds at the API server too.
+    // (refused above); an unexpired exclusion by name holds at the API server too.
     create_pod(&kube, "regs", "legacy-1", "evil.example.com/app:1", false)
         .await
         .unwrap();
-    assert!(
-        err.to_string()
-            .contains("registries: images must come from an approved registry"),
-        "{err}"
-    );
     for (i, ok) in ["busybox:1.36", "docker.io/library/busybox", "registry.local:5000/a/b@sha256:0000000000000000000000000000000000000000000000000000000000000000"].iter().enumerate() {
         create_pod(&kube, "regs", &format!("ok-{i}"), ok, false).await.unwrap_or_else(|e| panic!("{ok}: {e}"));
     }
@@ -267,18 +254,13 @@ async fn the_api_server_enforces_the_generated_admission_policies_and_drops_a_re
     let pods: Api<Pod> = Api::namespaced(kube.clone(), "regs");
     let mut bare = pod_json("bare", img, false);
     bare["spec"]["containers"][0]["resources"] = json!({});
-    let err = pods
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(bare.clone()).unwrap(),
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("limits-enforced: every container must have a memory limit"),
-        "{err}"
-    );
+    until_refused(
+        &kube,
+        "regs",
+        bare.clone(),
+        "limits-enforced: every container must have a memory limit",
+    )
+    .await;
     bare["metadata"]["name"] = json!("pod-level");
     bare["spec"]["resources"] = json!({ "limits": { "memory": "64Mi" } });
     pods.create(
@@ -399,6 +381,42 @@ async fn a_policy_changed_at_the_hub_is_enforced_in_both_clusters() {
     wait("the hub hears version 2 from both", || async {
         let clusters = p.admin.clusters().await.unwrap();
         clusters.len() == 2 && clusters.iter().all(|c| c.policy_version == Some(2))
+    })
+    .await;
+}
+
+/// Creates pods `probe-N` from `template` in `namespace` until the API server refuses
+/// one, then checks the refusal names `message`. A pod admitted meanwhile (the policy
+/// not yet loaded) is left behind under its own name.
+async fn until_refused(
+    kube: &kube::Client,
+    namespace: &str,
+    template: serde_json::Value,
+    message: &str,
+) {
+    let pods: Api<Pod> = Api::namespaced(kube.clone(), namespace);
+    static PROBES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    wait(&format!("{message} (in {namespace})"), || {
+        let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut pod = template.clone();
+        pod["metadata"]["name"] = json!(format!("probe-{n}"));
+        let pods = pods.clone();
+        async move {
+            match pods
+                .create(
+                    &PostParams::default(),
+                    &serde_json::from_value(pod).unwrap(),
+                )
+                .await
+            {
+                Err(kube::Error::Api(e)) => {
+                    assert!(e.message.contains(message), "{}", e.message);
+                    true
+                }
+                Err(e) => panic!("{e}"),
+                Ok(_) => false,
+            }
+        }
     })
     .await;
 }
