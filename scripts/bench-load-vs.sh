@@ -8,33 +8,47 @@
 # with its own load generator (the wire may differ between revisions) in
 # BASE_TARGET_DIR (default /var/cache/ironroot/target-base, seeded from this tree's
 # release build so that only the workspace's crates build again).
+#
+#   scripts/bench-load-vs.sh --without-trust-audit --nodes 2000 --rates 1100,1300,1500 ...
+#
+# compares this tree with itself, the baseline writing verdicts without their audit
+# entries (`server --bench-without-trust-audit`): what logging every trust decision costs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[[ $# -ge 1 ]] || { echo "usage: $0 BASE_REV [ironroot-loadgen arguments]" >&2; exit 2; }
-rev="$(git rev-parse --short "$1")"
-shift
+[[ $# -ge 1 ]] || { echo "usage: $0 BASE_REV|--without-trust-audit [ironroot-loadgen arguments]" >&2; exit 2; }
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/ironroot/target}"
-base_target="${BASE_TARGET_DIR:-/var/cache/ironroot/target-base}"
-src="/var/cache/ironroot/base-src/$rev"
-
 cargo build --release --quiet -p ironroot-cli --features bench-enrollment
 cargo build --release --quiet -p ironroot-loadgen
-if [[ ! -d "$src" ]]; then
-    mkdir -p "$src"
-    git archive "$rev" | tar -x -C "$src"
-fi
-if [[ ! -d "$base_target/release" ]]; then
-    mkdir -p "$base_target"
-    cp -a "$CARGO_TARGET_DIR/release" "$base_target/"
-fi
-(cd "$src" && CARGO_TARGET_DIR="$base_target" cargo build --release --quiet -p ironroot-cli --features bench-enrollment \
-    && CARGO_TARGET_DIR="$base_target" cargo build --release --quiet -p ironroot-loadgen)
 
 runs="$(mktemp -d)"
 trap 'rm -rf "$runs"' EXIT
+if [[ "$1" == --without-trust-audit ]]; then
+    shift
+    rev="self without trust.decision entries"
+    base_bin="$CARGO_TARGET_DIR/release"
+    base_args="--bench-without-trust-audit"
+else
+    rev="$(git rev-parse --short "$1")"
+    shift
+    base_target="${BASE_TARGET_DIR:-/var/cache/ironroot/target-base}"
+    src="/var/cache/ironroot/base-src/$rev"
+    if [[ ! -d "$src" ]]; then
+        mkdir -p "$src"
+        git archive "$rev" | tar -x -C "$src"
+    fi
+    if [[ ! -d "$base_target/release" ]]; then
+        mkdir -p "$base_target"
+        cp -a "$CARGO_TARGET_DIR/release" "$base_target/"
+    fi
+    (cd "$src" && CARGO_TARGET_DIR="$base_target" cargo build --release --quiet -p ironroot-cli --features bench-enrollment \
+        && CARGO_TARGET_DIR="$base_target" cargo build --release --quiet -p ironroot-loadgen)
+    base_bin="$base_target/release"
+    base_args=""
+fi
+
 echo "== baseline $rev"
 # The load generator exits 2 when no step kept p99 within its limit: a result, not an error.
-IRONROOT_BIN_DIR="$base_target/release" scripts/bench-load.sh "$@" | tee "$runs/base" || true
+SERVER_ARGS="$base_args" IRONROOT_BIN_DIR="$base_bin" scripts/bench-load.sh "$@" | tee "$runs/base" || true
 echo "== this tree ($(git rev-parse --short HEAD)$(git diff --quiet || echo '+changes'))"
 IRONROOT_BIN_DIR="$CARGO_TARGET_DIR/release" scripts/bench-load.sh "$@" | tee "$runs/new" || true
 

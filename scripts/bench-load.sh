@@ -9,6 +9,7 @@
 #
 # Every argument goes to ironroot-loadgen (see `ironroot-loadgen --help`).
 # Environment: PORT (default 18443), KEEP_DATA=1 keeps the data directory and server log,
+# SERVER_ARGS adds arguments to `ironroot server` (word-split),
 # IRONROOT_BIN_DIR runs ironroot and ironroot-loadgen from that directory instead of building.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +30,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 DATA="$(mktemp -d /tmp/ironroot-load.XXXXXX)"
 "$BIN/ironroot" server --data "$DATA" --listen "127.0.0.1:$PORT" \
-    --ek-cert-policy if-present --allow-bench-enrollment >"$DATA/server.log" 2>&1 &
+    --ek-cert-policy if-present --allow-bench-enrollment ${SERVER_ARGS:-} >"$DATA/server.log" 2>&1 &
 SERVER=$!
 cleanup() {
     kill "$SERVER" 2>/dev/null || true

@@ -133,6 +133,11 @@ fn push_string(s: &str, out: &mut String) {
 pub struct AuditEntries {
     pub entries: Vec<AuditEntry>,
     pub size: u64,
+    /// Set when the page holds only the entries of this organisation (its auditor's
+    /// view): the range then has gaps, and nothing proves that none of its entries was
+    /// left out, only that each one shown is in the log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
 }
 
 /// `GET /v1/audit/proof/inclusion?index&size`: RFC 9162 §2.1.3.1's PATH, bottom-up.

@@ -203,3 +203,89 @@ async fn fetch_key(p: &Platform) -> String {
     .unwrap();
     client.audit_key().await.unwrap()
 }
+
+/// An organisation's auditor exports only its organisation's entries (its clusters'
+/// registrations, here), each proved against the log's checkpoint: the bundle verifies
+/// offline, the export says that only that organisation's entries were served, and
+/// another organisation's cluster is not in it.
+#[test]
+fn an_organisations_auditor_exports_its_own_entries_and_they_verify() {
+    let p = Platform::start();
+    let mut auditor = None;
+    for org in ["acme", "globex"] {
+        p.ok(&["org", "create", org]);
+        let token = |role: &str| {
+            let t = p.ok(&[
+                "token",
+                "create",
+                "--name",
+                &format!("{org}-{role}"),
+                "--role",
+                role,
+                "--org",
+                org,
+                "--lifetime",
+                "1h",
+            ]);
+            let file = p.path(&format!("{org}-{role}.token"));
+            std::fs::write(&file, t.trim()).unwrap();
+            file
+        };
+        let operator = token("operator");
+        let out = p.path(&format!("{org}-identity"));
+        p.ok(&[
+            "cluster",
+            "register",
+            &format!("{org}-prod"),
+            "--out",
+            s(&out),
+            "--token-file",
+            s(&operator),
+        ]);
+        if org == "acme" {
+            auditor = Some(token("auditor"));
+        }
+    }
+    let auditor = auditor.unwrap();
+    let key = p.runtime.block_on(fetch_key(&p));
+    std::fs::write(p.path("log.pub"), &key).unwrap();
+    let bundle = p.path("acme-bundle");
+    let out = p.ok(&[
+        "audit",
+        "export",
+        "--since",
+        "0",
+        "--until",
+        "2100-01-01T00:00:00Z",
+        "--out",
+        s(&bundle),
+        "--token-file",
+        s(&auditor),
+    ]);
+    assert!(out.contains("only acme's entries were served"), "{out}");
+    let o = p.ironroot(&[
+        "audit",
+        "verify",
+        s(&bundle),
+        "--key-file",
+        s(&p.path("log.pub")),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let entries = std::fs::read_to_string(bundle.join("entries.jsonl")).unwrap();
+    assert!(entries.contains("acme-prod"), "{entries}");
+    assert!(!entries.contains("globex"), "{entries}");
+    // The platform's export (the bootstrap token) holds both.
+    let all = p.path("all-bundle");
+    p.ok(&[
+        "audit",
+        "export",
+        "--since",
+        "0",
+        "--until",
+        "2100-01-01T00:00:00Z",
+        "--out",
+        s(&all),
+    ]);
+    let entries = std::fs::read_to_string(all.join("entries.jsonl")).unwrap();
+    assert!(entries.contains("acme-prod") && entries.contains("globex-prod"));
+}

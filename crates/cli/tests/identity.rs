@@ -187,6 +187,46 @@ fn a_person_signed_in_with_dex_has_the_role_bound_to_their_email_and_no_more() {
     p.runtime.block_on(async {
         assert_eq!(status(&other.whoami().await.unwrap_err()), 401);
     });
+
+    // Bound in two organisations, Ada names the one she acts in (--acting-org).
+    p.runtime.block_on(async {
+        boot.create_organisation("globex").await.unwrap();
+        boot.bind_person(&PersonBinding {
+            email: dex::USER_EMAIL.into(),
+            role: Role::Auditor,
+            organisation: Some("globex".into()),
+        })
+        .await
+        .unwrap();
+    });
+    let file = p.dir.path().join("ada.id-token");
+    std::fs::write(&file, p.id_token((dex::CLIENT_ID, dex::CLIENT_SECRET))).unwrap();
+    let file = file.to_str().unwrap();
+    let err = p.fails(&["whoami", "--token-file", file]);
+    assert!(
+        err.contains("several organisations") && err.contains("--acting-org"),
+        "{err}"
+    );
+    for (org, role) in [("globex", "auditor"), ("acme", "viewer")] {
+        let me = p.ok(&[
+            "whoami",
+            "--token-file",
+            file,
+            "--acting-org",
+            org,
+            "--output",
+            "json",
+        ]);
+        let me: serde_json::Value = serde_json::from_str(&me).unwrap();
+        assert_eq!(
+            (me["organisation"].as_str(), me["role"].as_str()),
+            (Some(org), Some(role))
+        );
+    }
+    // An organisation she is not bound in: not authenticated there (the reason, "not
+    // bound", is in the audit trail, not told).
+    let err = p.fails(&["whoami", "--token-file", file, "--acting-org", "initech"]);
+    assert!(err.contains("authentication required"), "{err}");
 }
 
 /// Binds Ada again, so that a refusal afterwards is the audience's doing.

@@ -32,8 +32,13 @@ pub struct Client {
     ca_pem: Arc<[u8]>,
     base: String,
     token: Option<Arc<Zeroizing<String>>>,
+    /// The organisation a person bound in several acts in (`X-Ironroot-Organisation`).
+    organisation: Option<Arc<str>>,
     limit: usize,
 }
+
+/// The header naming the organisation a request acts in, for a person bound in several.
+pub const ORGANISATION_HEADER: &str = "x-ironroot-organisation";
 
 /// The HTTP client trusting `ca_pem` only, with `identity` for mutual TLS.
 fn http_client(ca_pem: &[u8], identity: Option<Identity>) -> Result<reqwest::Client, ClientError> {
@@ -87,6 +92,7 @@ impl Client {
             ca_pem: ca_pem.into(),
             base,
             token: None,
+            organisation: None,
             limit,
         })
     }
@@ -112,6 +118,13 @@ impl Client {
         &self.base
     }
 
+    /// The same client, acting in `organisation`: for a person bound in several, whose
+    /// credential alone does not say which (every request names it).
+    pub fn in_organisation(mut self, organisation: &str) -> Client {
+        self.organisation = Some(organisation.into());
+        self
+    }
+
     /// The same client, reading answers of at most `bytes`.
     pub fn with_response_limit(mut self, bytes: usize) -> Client {
         self.limit = bytes;
@@ -119,7 +132,10 @@ impl Client {
     }
 
     pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let req = self.http().request(method, format!("{}{path}", self.base));
+        let mut req = self.http().request(method, format!("{}{path}", self.base));
+        if let Some(org) = &self.organisation {
+            req = req.header(ORGANISATION_HEADER, org.as_ref());
+        }
         match &self.token {
             Some(t) => req.bearer_auth(t.as_str()),
             None => req,

@@ -22,7 +22,7 @@ pub use database::{check_age, DatabaseError, Metadata};
 pub use history::{recent_rescans, record_rescan};
 pub use install::{Feed, InstallError, Staging};
 pub use store::{key, open, rescan, save, ImageChange, InventoryError, Rescan, Timings};
-pub use summary::{record_match, stored_scan, StoredScan};
+pub use summary::{record_match, stored_keys, stored_scan, StoredScan};
 
 use serde::{Deserialize, Serialize};
 

@@ -200,7 +200,13 @@ pub async fn save(dir: &Path, report: &ScanReport, generation: u64) -> Result<()
 /// What one rescan changed for one image.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImageChange {
+    /// The image's reference, as its latest submission named it.
     pub image: String,
+    /// The stored image's key: its manifest digest, else `source:reference` (empty in
+    /// records written before it was kept). One change per stored image, so that two
+    /// images under one tag are told apart.
+    #[serde(default)]
+    pub key: String,
     pub new_count: usize,
     pub gone_count: usize,
     /// The new findings (empty with `--summary`).
@@ -215,7 +221,7 @@ pub struct Rescan {
     pub inventories: u64,
     /// Distinct packages matched.
     pub packages: usize,
-    /// Images with something new or gone, by reference.
+    /// Images with something new or gone, by reference (then key).
     pub images: Vec<ImageChange>,
     /// Where the time went, in milliseconds (scripts/bench-rescan.sh reads them).
     pub timings: Timings,
@@ -348,7 +354,7 @@ pub async fn rescan(
                 if since <= reported {
                     continue;
                 }
-                let c = change(&mut changes, reference);
+                let c = change(&mut changes, &key, reference);
                 c.new_count += 1;
                 if detail {
                     let mut v: Vulnerability = serde_json::from_str(detail_json)?;
@@ -360,14 +366,14 @@ pub async fn rescan(
     }
     for (pid, list) in &gone {
         let images = sqlx::query(
-            "SELECT i.reference FROM image_packages ip JOIN images i ON i.key = ip.image_key WHERE ip.package_id = ?",
+            "SELECT i.key, i.reference FROM image_packages ip JOIN images i ON i.key = ip.image_key WHERE ip.package_id = ?",
         )
         .bind(pid)
         .fetch_all(&mut *tx)
         .await?;
         for r in images {
-            let image: String = r.try_get(0)?;
-            let c = change(&mut changes, &image);
+            let (key, image): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+            let c = change(&mut changes, &key, &image);
             c.gone_count += list.len();
             if detail {
                 c.fixed.extend(list.iter().cloned());
@@ -384,7 +390,7 @@ pub async fn rescan(
         .await?;
     tx.commit().await?;
     let mut images: Vec<ImageChange> = changes.into_values().collect();
-    images.sort_by(|a, b| a.image.cmp(&b.image));
+    images.sort_by(|a, b| (&a.image, &a.key).cmp(&(&b.image, &b.key)));
     timings.write_ms = ms(t);
     Ok(Rescan {
         inventories: inventories as u64,
@@ -394,11 +400,16 @@ pub async fn rescan(
     })
 }
 
-fn change<'c>(changes: &'c mut HashMap<String, ImageChange>, image: &str) -> &'c mut ImageChange {
+fn change<'c>(
+    changes: &'c mut HashMap<String, ImageChange>,
+    key: &str,
+    image: &str,
+) -> &'c mut ImageChange {
     changes
-        .entry(image.to_owned())
+        .entry(key.to_owned())
         .or_insert_with(|| ImageChange {
             image: image.to_owned(),
+            key: key.to_owned(),
             new_count: 0,
             gone_count: 0,
             new: Vec::new(),

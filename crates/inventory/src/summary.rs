@@ -42,6 +42,15 @@ pub async fn record_match(dir: &Path, key: &str, at: u64) -> Result<(), Inventor
     Ok(())
 }
 
+/// The keys of every stored inventory (the service gives those stored before
+/// organisations divided images to the `default` organisation).
+pub async fn stored_keys(dir: &Path) -> Result<Vec<String>, InventoryError> {
+    let mut conn = open(dir).await?;
+    Ok(sqlx::query_scalar::<_, String>("SELECT key FROM images")
+        .fetch_all(&mut conn)
+        .await?)
+}
+
 /// The latest match of the inventory stored under `key`; `None` when there is none.
 pub async fn stored_scan(dir: &Path, key: &str) -> Result<Option<StoredScan>, InventoryError> {
     let mut conn = open(dir).await?;

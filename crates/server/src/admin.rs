@@ -2,7 +2,7 @@
 //! in `groups.rs`).
 //! The principal gate decides who may call each (`identity::rules`).
 
-use crate::attest::{load_group, StoredEvidence};
+use crate::attest::StoredEvidence;
 use crate::error::{ApiJson, ServiceError};
 use crate::identity::scope::{only_visible, visible};
 use crate::identity::store::ObjectKind;
@@ -253,7 +253,7 @@ pub(crate) async fn flavors_from_host(
 ) -> Result<Json<FlavorList>, ServiceError> {
     let host = find_host(&st, &principal, &req.host_id).await?;
     let group = req.flavor_group.unwrap_or_else(|| DEFAULT_GROUP.into());
-    load_group(&st, &group).await?;
+    crate::groups::group_for_host(&st, &principal, &host, &group).await?;
     let stored = st.store.last_evidence(&host.host_id).await?.ok_or_else(|| {
         ServiceError::BadRequest(format!(
             "host {} has no verified evidence yet: flavors are taken only from a host whose quote and logs verified",
@@ -304,12 +304,12 @@ pub(crate) struct ImportFlavors {
 
 pub(crate) async fn import_flavors(
     State(st): State<Arc<AppState>>,
-    _principal: crate::identity::Principal,
+    principal: Principal,
     Query(q): Query<GroupQuery>,
     ApiJson(list): ApiJson<ImportFlavors>,
 ) -> Result<Json<FlavorList>, ServiceError> {
     let group = q.group.unwrap_or_else(|| DEFAULT_GROUP.into());
-    load_group(&st, &group).await?;
+    crate::groups::visible_group(&st, &principal, &group).await?;
     let flavors = list.flavors;
     let existing = st.store.flavors(None).await?;
     if let Some(dup) = flavors
@@ -330,10 +330,17 @@ pub(crate) async fn import_flavors(
 
 pub(crate) async fn list_flavors(
     State(st): State<Arc<AppState>>,
-    _principal: crate::identity::Principal,
+    principal: Principal,
     Query(q): Query<GroupQuery>,
 ) -> Result<Json<FlavorList>, ServiceError> {
-    let rows = st.store.flavors(q.group.as_deref()).await?;
+    let rows = match (&q.group, &principal.org) {
+        (Some(group), _) => {
+            crate::groups::visible_group(&st, &principal, group).await?;
+            st.store.flavors(Some(group)).await?
+        }
+        (None, None) => st.store.flavors(None).await?,
+        (None, Some(org)) => st.store.flavors_of(org).await?,
+    };
     let flavors = rows
         .into_iter()
         .map(|r| serde_json::from_str(&r.flavor).map_err(|e| ServiceError::Internal(e.to_string())))
@@ -343,9 +350,14 @@ pub(crate) async fn list_flavors(
 
 pub(crate) async fn delete_flavor(
     State(st): State<Arc<AppState>>,
-    _principal: crate::identity::Principal,
+    principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ServiceError> {
+    if let Some(org) = &principal.org {
+        if !st.store.flavor_of(&id, org).await? {
+            return Err(ServiceError::NotFound(format!("flavor {id}")));
+        }
+    }
     let deleted = st.store.delete_flavor(&id).await?;
     st.flavor_cache.invalidate();
     if deleted {

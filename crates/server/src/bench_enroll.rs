@@ -21,6 +21,16 @@ use ironroot_tpm_wire::{hierarchy_qualified_name, qualified_name, TpmPublic, TPM
 use serde::Deserialize;
 use std::sync::Arc;
 
+/// Whether verdicts are written without their audit entries: the baseline of the audit
+/// trail's cost (`ServerConfig::bench_without_trust_audit`). Process-wide, as a benchmark
+/// runs one service per process.
+static WITHOUT_TRUST_AUDIT: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+pub(crate) fn without_trust_audit() -> bool {
+    WITHOUT_TRUST_AUDIT.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Prefix of the stored "EK" of a benchmark host (see the module docs).
 const EK_MARKER: &[u8] = b"bench:";
 const HARDWARE_UUID: &str = "bench-enrollment";
@@ -131,6 +141,13 @@ pub(crate) fn warn_if_allowed(config: &ServerConfig) {
         tracing::warn!(
             "benchmark enrollment is ENABLED: POST /v1/bench/enroll registers hosts without a TPM; never use this service for real trust decisions"
         );
+    }
+    WITHOUT_TRUST_AUDIT.store(
+        config.bench_without_trust_audit,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    if config.bench_without_trust_audit {
+        tracing::warn!("trust decisions are NOT written to the audit trail (benchmark baseline)");
     }
 }
 

@@ -64,6 +64,11 @@ pub struct ServerConfig {
     /// Accept `POST /v1/bench/enroll` (hosts without a TPM). Only consulted when built
     /// with the `bench-enrollment` feature; false refuses it (403).
     pub allow_bench_enrollment: bool,
+    /// Benchmarks only (with the `bench-enrollment` feature): write verdicts without their
+    /// `trust.decision` audit entries, the baseline that measures what logging every trust
+    /// decision costs (`scripts/bench-load-vs.sh --without-trust-audit`). Ignored
+    /// otherwise: a deployed service logs every decision.
+    pub bench_without_trust_audit: bool,
     /// The key broker's 32-byte master key file; `None` is `data_dir/broker-master.key`,
     /// created on first start. Not used when `broker_pkcs11` is set.
     pub broker_master_key: Option<PathBuf>,
@@ -141,6 +146,7 @@ impl ServerConfig {
                 per_second: 1,
             },
             allow_bench_enrollment: false,
+            bench_without_trust_audit: false,
             images: None,
             cluster_stale_secs: 180,
             cluster_cert_lifetime_secs: 365 * 24 * 3600,

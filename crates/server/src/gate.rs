@@ -64,6 +64,12 @@ pub(crate) async fn principal(
                     return ServiceError::Store(e).into_response();
                 }
             }
+            // A person whose ID token is good but who must say which organisation to act
+            // in is told so: it is their own binding, and nothing else would help them.
+            if let Err(authn::AuthnError::Refused(r @ authn::Refused::WhichOrganisation(_))) = &who
+            {
+                return ServiceError::BadRequest(r.to_string()).into_response();
+            }
             return ServiceError::Unauthenticated.into_response();
         }
         Err(authn::AuthnError::Store(e)) => return ServiceError::Store(e).into_response(),

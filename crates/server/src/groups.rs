@@ -1,9 +1,21 @@
 //! Flavor groups: which flavors must match, and how often their hosts attest. Hosts
 //! join the default group at enrollment and are moved by an administrator.
+//!
+//! A group belongs to the organisation that created it, and its flavors with it: an
+//! organisation lists, changes and fills only its own groups, and a host is moved only
+//! into a group of its own organisation, so it is never judged by another's flavors.
+//! Another organisation's group reads as not found. The platform's groups (`default`'s,
+//! `automatic` first, where hosts enroll) may judge any host: a host handed to an
+//! organisation stays in its platform group until it is moved into one of its own.
 
 use crate::admin::find_host;
 use crate::attest::load_group;
 use crate::error::{ApiJson, ServiceError};
+use crate::identity::scope::{only_visible, visible};
+use crate::identity::store::ObjectKind;
+use crate::identity::{Principal, DEFAULT_ORG};
+use crate::store::GroupPut;
+use crate::store::HostRow;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
@@ -16,11 +28,10 @@ const MAX_NAME: usize = 64;
 
 pub(crate) async fn list_groups(
     State(st): State<Arc<AppState>>,
-    _principal: crate::identity::Principal,
+    principal: Principal,
 ) -> Result<Json<Vec<FlavorGroup>>, ServiceError> {
-    let groups = st
-        .store
-        .groups()
+    let all = st.store.groups().await?;
+    let groups = only_visible(&st, &principal, ObjectKind::Group, all, |(name, _)| name)
         .await?
         .into_iter()
         .map(|(_, j)| serde_json::from_str(&j).map_err(|e| ServiceError::Internal(e.to_string())))
@@ -28,31 +39,82 @@ pub(crate) async fn list_groups(
     Ok(Json(groups))
 }
 
+/// The group `name`, when `p` may see it; not found otherwise, as if it did not exist.
+pub(crate) async fn visible_group(
+    st: &AppState,
+    p: &Principal,
+    name: &str,
+) -> Result<FlavorGroup, ServiceError> {
+    let group = load_group(st, name).await?;
+    if visible(st, p, ObjectKind::Group, name).await? {
+        Ok(group)
+    } else {
+        Err(ServiceError::NotFound(format!("flavor group {name}")))
+    }
+}
+
+/// The group `name` for `host`: visible to `p`, and of the host's organisation or of
+/// the platform (`default`, whose groups, `automatic` first, are the baseline any host
+/// may be judged by). Only the bootstrap credential sees both sides of a mismatch, so
+/// only it is told.
+pub(crate) async fn group_for_host(
+    st: &AppState,
+    p: &Principal,
+    host: &HostRow,
+    name: &str,
+) -> Result<FlavorGroup, ServiceError> {
+    let group = visible_group(st, p, name).await?;
+    let group_org = st.store.owner(ObjectKind::Group, name).await?;
+    let host_org = st.store.owner(ObjectKind::Host, &host.host_id).await?;
+    if group_org == DEFAULT_ORG || group_org == host_org {
+        Ok(group)
+    } else {
+        Err(ServiceError::BadRequest(format!(
+            "host {} is {host_org}'s and flavor group {name} is {group_org}'s: a host is \
+             judged only by its own organisation's groups or the platform's",
+            host.hostname
+        )))
+    }
+}
+
 /// `POST /v1/flavor-groups`: creates or replaces a group. A group that could never
 /// require a flavor (no policy, or every policy REQUIRED_IF_DEFINED) is refused: holding
 /// no flavors, it would check nothing.
+///
+/// Group names are one namespace for the platform, so a name another organisation holds
+/// is refused as taken: that tells the caller the name exists somewhere (the same
+/// trade-off as key names), never anything in it.
 pub(crate) async fn put_group(
     State(st): State<Arc<AppState>>,
-    _principal: crate::identity::Principal,
+    principal: Principal,
     ApiJson(g): ApiJson<FlavorGroup>,
 ) -> Result<Json<FlavorGroup>, ServiceError> {
     check_group(&g)?;
     let json = serde_json::to_string(&g).map_err(|e| ServiceError::Internal(e.to_string()))?;
-    st.store.upsert_group(&g.name, &json).await?;
+    let put = st
+        .store
+        .put_group_of(&g.name, &json, principal.org.as_deref())
+        .await?;
+    if put == GroupPut::Taken {
+        return Err(ServiceError::Conflict(format!(
+            "the flavor group name {} is taken; choose another",
+            g.name
+        )));
+    }
     st.flavor_cache.invalidate();
     Ok(Json(g))
 }
 
-/// `PUT /v1/hosts/{id}/group`: moves a host into an existing group. The host's next
-/// attestation is judged by that group's flavors and schedule.
+/// `PUT /v1/hosts/{id}/group`: moves a host into an existing group of its organisation.
+/// The host's next attestation is judged by that group's flavors and schedule.
 pub(crate) async fn assign(
     State(st): State<Arc<AppState>>,
-    principal: crate::identity::Principal,
+    principal: Principal,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<AssignGroup>,
 ) -> Result<Json<serde_json::Value>, ServiceError> {
     let host = find_host(&st, &principal, &id).await?;
-    load_group(&st, &req.flavor_group).await?;
+    group_for_host(&st, &principal, &host, &req.flavor_group).await?;
     st.store
         .set_host_group(&host.host_id, &req.flavor_group)
         .await?;

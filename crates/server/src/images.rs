@@ -8,6 +8,10 @@
 //! reading an image again, logs each image that became vulnerable, and lists the result
 //! at `GET /v1/images/rescans`. A database that fails to load is reported there and the
 //! last good one stays in use.
+//!
+//! Divided by organisation ([`orgs`]): an inventory is stored once per image, and each
+//! organisation that submits the image may then read its summary and its changes in
+//! rescans; to every other organisation it reads as unknown.
 
 use crate::config::ImagesConfig;
 use crate::error::ServiceError;
@@ -21,6 +25,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+mod orgs;
 mod summary;
 pub(crate) use summary::summary;
 
@@ -43,6 +48,8 @@ pub(crate) struct Images {
     writing: tokio::sync::Mutex<()>,
     current: RwLock<Option<Loaded>>,
     problem: Mutex<Option<String>>,
+    /// Set once inventories stored before organisations divided images have an owner.
+    claimed: tokio::sync::OnceCell<()>,
 }
 
 impl Images {
@@ -58,6 +65,7 @@ impl Images {
             writing: tokio::sync::Mutex::new(()),
             current: RwLock::new(None),
             problem: Mutex::new(None),
+            claimed: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -225,13 +233,15 @@ fn enabled(st: &AppState) -> Result<&Arc<Images>, ServiceError> {
     })
 }
 
-/// `POST /v1/images/inventories`: keep a scan's inventory, matched by this service.
+/// `POST /v1/images/inventories`: keep a scan's inventory, matched by this service, and
+/// make the image the caller's organisation's (the bootstrap token's: `default`'s).
 pub(crate) async fn submit(
     State(st): State<Arc<AppState>>,
-    _principal: crate::identity::Principal,
+    p: crate::identity::Principal,
     body: axum::body::Bytes,
 ) -> Result<Json<Submitted>, ServiceError> {
     let images = enabled(&st)?.clone();
+    images.claim_unsubmitted(&st.store).await?;
     let mut report: ScanReport = serde_json::from_slice(&body)
         .map_err(|e| ServiceError::BadRequest(format!("not an ironroot scan report: {e}")))?;
     if report.schema != ironroot_scanner::SCHEMA {
@@ -263,6 +273,27 @@ pub(crate) async fn submit(
     .await
     .map_err(|e| ServiceError::Internal(format!("matching stopped: {e}")))?;
     let _writing = images.writing.lock().await;
+    // Before the inventory, so that a failure in between leaves a row without an
+    // inventory (unknown to everyone) and never an inventory its submitter cannot see.
+    // Under the write lock, the generation in use is that of the last rescan: the next
+    // one is the first to include this image.
+    let org = p.home_org();
+    let key = ironroot_inventory::key(&report);
+    let keep = orgs::keeps_stored(&st, &images, &p, &key).await?;
+    let since = images.generation();
+    st.store
+        .add_image_org(&key, org, &report.image.reference, since)
+        .await?;
+    if keep {
+        tracing::info!(image = %key, org, "inventory of an image other organisations \
+            submitted: kept as stored, and now this organisation's too");
+        return Ok(Json(Submitted {
+            image: key,
+            packages: report.packages.len(),
+            vulnerabilities: report.vulnerabilities.len(),
+            generation,
+        }));
+    }
     let store = images.store.clone();
     let report = on_store_thread(move |rt| {
         rt.block_on(ironroot_inventory::save(&store, &report, generation))?;
@@ -276,7 +307,7 @@ pub(crate) async fn submit(
     .await
     .map_err(|e| ServiceError::Internal(e.to_string()))?;
     let image = ironroot_inventory::key(&report);
-    tracing::info!(%image, reference = %report.image.reference, packages = report.packages.len(),
+    tracing::info!(%image, org, reference = %report.image.reference, packages = report.packages.len(),
         vulnerabilities = report.vulnerabilities.len(), generation, "inventory kept");
     Ok(Json(Submitted {
         image,
@@ -287,12 +318,15 @@ pub(crate) async fn submit(
 }
 
 /// `GET /v1/images/rescans`: the database in use, any problem loading a newer one, and
-/// the latest rescans, newest first.
+/// the latest rescans, newest first. A caller of an organisation sees each rescan as it
+/// concerned that organisation's images: only their changes, `inventories` counting the
+/// organisation's images the rescan ran over, `packages` 0 (see `orgs::for_org`).
 pub(crate) async fn rescans(
     State(st): State<Arc<AppState>>,
-    _principal: crate::identity::Principal,
+    p: crate::identity::Principal,
 ) -> Result<Json<RescanLog>, ServiceError> {
     let images = enabled(&st)?;
+    images.claim_unsubmitted(&st.store).await?;
     let database = images
         .current
         .read()
@@ -305,6 +339,7 @@ pub(crate) async fn rescans(
     })
     .await
     .map_err(ServiceError::Internal)?;
+    let rescans = orgs::only_visible(&st, &p, rescans).await?;
     Ok(Json(RescanLog {
         database,
         problem,

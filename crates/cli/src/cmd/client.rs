@@ -24,6 +24,10 @@ pub struct Conn {
     /// directory). What you may do is your role's (`ironroot token --help`).
     #[arg(long, env = "IRONROOT_TOKEN_FILE")]
     pub token_file: PathBuf,
+    /// For a person bound in several organisations: the one to act in. (An API token
+    /// acts in its own organisation whatever this says.)
+    #[arg(long = "acting-org", env = "IRONROOT_ACTING_ORG", value_name = "ORG")]
+    pub acting_org: Option<String>,
     /// Allow a plain http:// --server, and only at a loopback address (127.0.0.1, [::1]):
     /// the administrator token then crosses loopback in clear. For development behind a
     /// local TLS terminator; never for a service reached over a network. Without it,
@@ -74,6 +78,7 @@ impl MaybeConn {
             server: self.server.clone(),
             ca: ca.clone(),
             token_file: token_file.clone(),
+            acting_org: None,
             insecure_http_loopback: self.insecure_http_loopback,
         })
     }
@@ -94,7 +99,11 @@ impl AdminClient {
             std::fs::read_to_string(&c.token_file)
                 .with_context(|| format!("reading {}", c.token_file.display()))?,
         );
-        let client = ironroot_client::Client::admin(&c.server, &ca, token.trim(), c.plain_http())?;
+        let mut client =
+            ironroot_client::Client::admin(&c.server, &ca, token.trim(), c.plain_http())?;
+        if let Some(org) = &c.acting_org {
+            client = client.in_organisation(org);
+        }
         Ok(AdminClient(client))
     }
 
@@ -124,6 +133,7 @@ mod tests {
             server: server.into(),
             ca: "/nonexistent/ca.pem".into(),
             token_file: "/nonexistent/admin.token".into(),
+            acting_org: None,
             insecure_http_loopback,
         }
     }

@@ -2,7 +2,6 @@
 
 use super::admin::{print_json, AdminClient, Conn};
 use super::{Output, Table};
-use anyhow::Context;
 use ironroot_api::AssignGroup;
 use ironroot_verifier::{FlavorGroup, Schedule};
 use std::process::ExitCode;
@@ -72,10 +71,17 @@ pub async fn run(cmd: GroupCmd, out: Output) -> anyhow::Result<ExitCode> {
             } else {
                 "automatic"
             });
-            let base = groups
-                .iter()
-                .find(|g| g.name == base_name)
-                .with_context(|| format!("no flavor group named {base_name}"))?;
+            let platform;
+            let base = match groups.iter().find(|g| g.name == base_name) {
+                Some(base) => base,
+                // `automatic` is the platform's, which another organisation does not
+                // see: a new group there starts from the same built-in policies.
+                None if like.is_none() => {
+                    platform = FlavorGroup::default_group(base_name);
+                    &platform
+                }
+                None => anyhow::bail!("no flavor group named {base_name}"),
+            };
             let schedule = match (interval, grace) {
                 (Some(interval_secs), Some(grace_secs)) => Some(Schedule {
                     interval_secs,

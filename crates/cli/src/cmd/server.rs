@@ -166,6 +166,11 @@ pub struct Args {
     #[cfg(feature = "bench-enrollment")]
     #[arg(long, hide = true)]
     allow_bench_enrollment: bool,
+    /// Benchmarks only: write verdicts without their audit entries (the baseline of
+    /// what the audit trail costs).
+    #[cfg(feature = "bench-enrollment")]
+    #[arg(long, hide = true)]
+    bench_without_trust_audit: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -276,6 +281,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     #[cfg(feature = "bench-enrollment")]
     {
         cfg.allow_bench_enrollment = a.allow_bench_enrollment;
+        cfg.bench_without_trust_audit = a.bench_without_trust_audit;
     }
     if cfg.interval_exceeds_validity() {
         anyhow::bail!("--interval must be shorter than --trust-validity, or every node would expire between attestations");

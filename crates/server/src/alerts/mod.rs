@@ -7,8 +7,14 @@
 //!   return to trusted resolves it) inside the very transaction that logs the trust event
 //!   ([`on_trust_event`]), so an alert exists exactly when the change does.
 //! - [`delivery::run`] sends what the outbox holds, with backoff per sink.
+//! - Each alert belongs to one organisation, its subject's owner when it is raised, and
+//!   each sink to the organisation that made it ([`orgs`]): an organisation lists, reads
+//!   and acts on only its own, and an alert's notices go only to its organisation's sinks.
 
 mod delivery;
+mod orgs;
+#[cfg(test)]
+mod orgs_tests;
 mod outbox;
 mod routes;
 mod sinks;
@@ -20,6 +26,7 @@ pub(crate) use delivery::run as deliver;
 pub(crate) use routes::{ack, get_one, list, list_sinks, put_sink, remove_sink, resolve};
 pub(crate) use store::{amend_unresolved_in, raise_in, Amended};
 
+use crate::identity::store::ObjectKind;
 use crate::store::StoreError;
 use crate::AppState;
 use ironroot_alerts::{AlertInput, AlertKey, Occurrence, Remediation, Resolver, Severity};
@@ -39,16 +46,17 @@ impl AlertRuntime {
     }
 }
 
-/// Raises one occurrence of `key` and wakes the delivery worker. Used by whatever in the
-/// service detects a violation (policies, the webhook's outage, …).
-#[allow(dead_code)] // the policy engine's entry point; trust loss goes through `on_trust_event`
+/// Raises one occurrence of `key` for organisation `org` (the owner of its subject, which
+/// the caller knows: the calling cluster's, …) and wakes the delivery worker. Used by
+/// whatever in the service detects a violation (policies, the webhook's outage, …).
 pub(crate) async fn raise(
     st: &AppState,
     key: &AlertKey,
     occurrence: &Occurrence,
+    org: &str,
 ) -> Result<String, StoreError> {
-    let changed = st.store.raise_alert(key, occurrence).await?;
-    tracing::info!(alert = %changed.id, change = changed.change.as_str(), subject = key.subject(), "alert");
+    let changed = st.store.raise_alert(key, occurrence, org).await?;
+    tracing::info!(alert = %changed.id, change = changed.change.as_str(), subject = key.subject(), org, "alert");
     st.alerts.poke();
     Ok(changed.id)
 }
@@ -72,9 +80,10 @@ fn fit(s: &str, max: usize, lines: bool) -> String {
 }
 
 /// Called by the trust-event log for each event it writes, inside the same transaction:
-/// a host that becomes untrusted or expired raises its trust-loss alert; one that becomes
-/// trusted again resolves it automatically. A malformed key is logged, never fatal to the
-/// trust change; a database error fails the transaction like any other.
+/// a host that becomes untrusted or expired raises its trust-loss alert, in the host's
+/// organisation as that transaction reads it; one that becomes trusted again resolves it
+/// automatically. A malformed key is logged, never fatal to the trust change; a database
+/// error fails the transaction like any other.
 pub(crate) async fn on_trust_event(
     conn: &mut sqlx::AnyConnection,
     e: &TrustEvent,
@@ -104,7 +113,8 @@ pub(crate) async fn on_trust_event(
                 remediation: Remediation::None,
                 at: e.at,
             };
-            store::raise_in(conn, &key, &o).await?;
+            let org = orgs::owner_in(conn, ObjectKind::Host, &e.host_id).await?;
+            store::raise_in(conn, &key, &o, &org).await?;
         }
         TrustState::Trusted => {
             let input = AlertInput::Resolve {
@@ -122,22 +132,27 @@ pub(crate) async fn on_trust_event(
     Ok(())
 }
 
-/// Resolves automatically (the cause went away) every unresolved alert of `source` whose
-/// subject starts with `subject_prefix`: a policy that became compliant in a cluster
-/// (`policy/P`, `cluster/C/`), a cluster that reports again. Returns how many it resolved.
+/// Resolves automatically (the cause went away) every unresolved alert of `org` and
+/// `source` whose subject starts with `subject_prefix`: a policy that became compliant in
+/// a cluster (`policy/P`, `cluster/C/`), a cluster that reports again. An alert of
+/// another organisation (a former cluster of that name) is left alone. Returns how many
+/// it resolved.
 pub(crate) async fn resolve_matching(
     st: &AppState,
+    org: &str,
     source: &str,
     subject_prefix: &str,
     at: u64,
 ) -> Result<usize, StoreError> {
     use sqlx::Row;
     // The prefix is compared here, not with LIKE, so that no character of it is a pattern.
-    let rows =
-        sqlx::query("SELECT subject, kind FROM alerts WHERE source = $1 AND state <> 'resolved'")
-            .bind(source)
-            .fetch_all(st.store.pool())
-            .await?;
+    let rows = sqlx::query(
+        "SELECT subject, kind FROM alerts WHERE source = $1 AND org = $2 AND state <> 'resolved'",
+    )
+    .bind(source)
+    .bind(org)
+    .fetch_all(st.store.pool())
+    .await?;
     let mut resolved = 0;
     for r in rows {
         let subject: String = r.try_get("subject")?;

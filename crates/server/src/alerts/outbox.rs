@@ -33,29 +33,39 @@ fn spec_from(text: &str) -> Result<SinkSpec, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("sink spec: {e}")))
 }
 
-async fn sinks_in(conn: &mut AnyConnection) -> Result<Vec<SinkRow>, StoreError> {
-    let rows = sqlx::query("SELECT name, spec, sealed_secret FROM alert_sinks ORDER BY name")
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(SinkRow {
-                name: r.try_get(0)?,
-                spec: spec_from(&r.try_get::<String, _>(1)?)?,
-                sealed_secret: r.try_get(2)?,
-            })
-        })
-        .collect()
+fn sink_from(r: &sqlx::any::AnyRow) -> Result<SinkRow, StoreError> {
+    Ok(SinkRow {
+        name: r.try_get(0)?,
+        spec: spec_from(&r.try_get::<String, _>(1)?)?,
+        sealed_secret: r.try_get(2)?,
+    })
 }
 
-/// Queues `alert`'s notice for every sink that wants its severity.
+/// The sinks of `org`: those it owns, and for `default` also those without an owner
+/// (made before sinks had owners).
+async fn sinks_of(conn: &mut AnyConnection, org: &str) -> Result<Vec<SinkRow>, StoreError> {
+    let q = format!(
+        "SELECT name, spec, sealed_secret FROM alert_sinks WHERE {} = $1 ORDER BY name",
+        super::orgs::SINK_ORG
+    );
+    let rows = sqlx::query(&q)
+        .bind(org)
+        .bind(crate::identity::DEFAULT_ORG)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(sink_from).collect()
+}
+
+/// Queues `alert`'s notice for every sink of `org` (the alert's organisation) that wants
+/// its severity: another organisation's sink never hears of it.
 pub(crate) async fn enqueue(
     conn: &mut AnyConnection,
     alert: &AlertRecord,
     change: Change,
     now: u64,
+    org: &str,
 ) -> Result<(), StoreError> {
-    for sink in sinks_in(conn).await? {
+    for sink in sinks_of(conn, org).await? {
         if sink.spec.min_severity().is_some_and(|m| alert.severity < m) {
             continue;
         }
@@ -82,47 +92,12 @@ pub(crate) async fn enqueue(
 }
 
 impl Store {
+    /// Every sink, of every organisation (the delivery worker's view).
     pub(crate) async fn sinks(&self) -> Result<Vec<SinkRow>, StoreError> {
-        let mut conn = self.pool().acquire().await?;
-        sinks_in(&mut conn).await
-    }
-
-    /// Creates or replaces the sink `name`. Its queued notices stay queued.
-    pub(crate) async fn put_sink(
-        &self,
-        name: &str,
-        spec: &SinkSpec,
-        sealed_secret: Option<&[u8]>,
-        now: u64,
-    ) -> Result<(), StoreError> {
-        let text = serde_json::to_string(spec)
-            .map_err(|e| StoreError::Corrupt(format!("cannot encode a sink: {e}")))?;
-        sqlx::query(
-            "INSERT INTO alert_sinks (name, spec, sealed_secret, updated) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (name) DO UPDATE SET spec = $2, sealed_secret = $3, updated = $4",
-        )
-        .bind(name)
-        .bind(text)
-        .bind(sealed_secret.map(<[u8]>::to_vec))
-        .bind(to_i64(now))
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    /// Deletes the sink and its queued notices; false if there was none.
-    pub(crate) async fn delete_sink(&self, name: &str) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM alert_outbox WHERE sink = $1")
-            .bind(name)
-            .execute(&mut *tx)
+        let rows = sqlx::query("SELECT name, spec, sealed_secret FROM alert_sinks ORDER BY name")
+            .fetch_all(self.pool())
             .await?;
-        let done = sqlx::query("DELETE FROM alert_sinks WHERE name = $1")
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        rows.iter().map(sink_from).collect()
     }
 
     /// Per sink: notices waiting, and the last error of the oldest one that failed.

@@ -1,9 +1,16 @@
-//! The alert and sink routes; every one sits behind the admin gate (the administrator's
-//! bearer token is checked before a body is read) and checks it again here.
+//! The alert and sink routes; every one sits behind the principal gate (the caller is
+//! authenticated and its role checked before a body is read) and takes the
+//! [`Principal`] it let through. An organisation's caller sees and changes only its own
+//! organisation's alerts and sinks; another's read as not found (the bootstrap
+//! credential, with no organisation, reaches all of them).
 
+use super::orgs::SinkPut;
 use super::sinks::{check_name, prepare, secret_label};
 use super::store::{ActionError, AlertFilter, Target};
 use crate::error::{ApiJson, ServiceError};
+use crate::identity::scope::only_visible;
+use crate::identity::store::ObjectKind;
+use crate::identity::Principal;
 use crate::{now, AppState};
 use axum::extract::{Path, Query, State};
 use axum::Json;
@@ -106,6 +113,7 @@ impl AlertQuery {
             source: policy.map(|p| format!("policy/{p}")),
             source_prefix: text_filter("source", self.source, false)?,
             subject_prefixes,
+            org: None,
             after,
             limit: self.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE),
         })
@@ -114,13 +122,17 @@ impl AlertQuery {
 
 /// `GET /v1/alerts?state=&severity=&since=&until=&source=&subject=&policy=&cluster=&namespace=&after=&limit=`:
 /// most recently seen first; `severity` is the lowest one shown; `source` and `subject`
-/// are prefixes; `policy`, `cluster` and `namespace` name a violation's parts.
+/// are prefixes; `policy`, `cluster` and `namespace` name a violation's parts. Only the
+/// caller's organisation's alerts.
 pub(crate) async fn list(
     State(st): State<Arc<AppState>>,
-    _principal: crate::identity::Principal,
+    principal: Principal,
     Query(q): Query<AlertQuery>,
 ) -> Result<Json<AlertList>, ServiceError> {
-    let f = q.filter()?;
+    let f = AlertFilter {
+        org: principal.org,
+        ..q.filter()?
+    };
     let alerts = st.store.alerts(&f).await?;
     let next = (alerts.len() == f.limit as usize)
         .then(|| alerts.last().map(|a| format!("{}.{}", a.last_seen, a.id)))
@@ -128,16 +140,19 @@ pub(crate) async fn list(
     Ok(Json(AlertList { alerts, next }))
 }
 
+/// Acknowledges or resolves `id` for `p`: another organisation's alert is not found, and
+/// is left as it was.
 async fn act(
     st: &AppState,
+    p: &Principal,
     id: &str,
     input: AlertInput,
 ) -> Result<Json<AlertRecord>, ServiceError> {
-    match st
-        .store
-        .transition_alert(Target::Id(id), input, now())
-        .await
-    {
+    let target = match &p.org {
+        Some(org) => Target::IdIn(id, org),
+        None => Target::Id(id),
+    };
+    match st.store.transition_alert(target, input, now()).await {
         Ok(c) => {
             tracing::info!(alert = %c.id, change = c.change.as_str(), "alert changed by an administrator");
             st.alerts.poke();
@@ -152,12 +167,13 @@ async fn act(
 /// `POST /v1/alerts/{id}/ack` with `{"by": NAME}`.
 pub(crate) async fn ack(
     State(st): State<Arc<AppState>>,
-    principal: crate::identity::Principal,
+    principal: Principal,
     Path(id): Path<String>,
     ApiJson(a): ApiJson<AlertAction>,
 ) -> Result<Json<AlertRecord>, ServiceError> {
     act(
         &st,
+        &principal,
         &id,
         AlertInput::Acknowledge {
             by: principal.by(&a.by),
@@ -170,7 +186,7 @@ pub(crate) async fn ack(
 /// `POST /v1/alerts/{id}/resolve` with `{"by": NAME}`.
 pub(crate) async fn resolve(
     State(st): State<Arc<AppState>>,
-    principal: crate::identity::Principal,
+    principal: Principal,
     Path(id): Path<String>,
     ApiJson(a): ApiJson<AlertAction>,
 ) -> Result<Json<AlertRecord>, ServiceError> {
@@ -178,16 +194,18 @@ pub(crate) async fn resolve(
         by: Resolver::Person(principal.by(&a.by)),
         at: now(),
     };
-    act(&st, &id, input).await
+    act(&st, &principal, &id, input).await
 }
 
-/// `GET /v1/sinks`: every sink, its secret never shown.
+/// `GET /v1/sinks`: the caller's organisation's sinks, their secrets never shown.
 pub(crate) async fn list_sinks(
     State(st): State<Arc<AppState>>,
-    _principal: crate::identity::Principal,
+    principal: Principal,
 ) -> Result<Json<Vec<SinkInfo>>, ServiceError> {
+    let sinks = st.store.sinks().await?;
+    let sinks = only_visible(&st, &principal, ObjectKind::Sink, sinks, |s| &s.name).await?;
     let mut out = Vec::new();
-    for s in st.store.sinks().await? {
+    for s in sinks {
         let (pending, last_error) = st.store.sink_backlog(&s.name).await?;
         out.push(SinkInfo {
             secret_set: s.sealed_secret.is_some(),
@@ -200,11 +218,11 @@ pub(crate) async fn list_sinks(
     Ok(Json(out))
 }
 
-/// `PUT /v1/sinks/{name}`: creates or replaces a sink. The answer is the sink as
-/// `GET /v1/sinks` shows it.
+/// `PUT /v1/sinks/{name}`: creates (for the caller's organisation) or replaces (its own)
+/// a sink. The answer is the sink as `GET /v1/sinks` shows it.
 pub(crate) async fn put_sink(
     State(st): State<Arc<AppState>>,
-    _principal: crate::identity::Principal,
+    principal: Principal,
     Path(name): Path<String>,
     ApiJson(spec): ApiJson<SinkSpec>,
 ) -> Result<Json<SinkInfo>, ServiceError> {
@@ -214,10 +232,20 @@ pub(crate) async fn put_sink(
         .map(|s| st.master.seal(&secret_label(&name), s.as_bytes()))
         .transpose()
         .map_err(ServiceError::Internal)?;
-    st.store
-        .put_sink(&name, &spec, sealed.as_deref(), now())
+    let org = principal.org.as_deref();
+    let put = st
+        .store
+        .put_sink(&name, &spec, sealed.as_deref(), now(), org)
         .await?;
-    tracing::info!(sink = %name, "alert sink configured");
+    if put == SinkPut::Taken {
+        // Sink names are one namespace for the platform, so this tells the caller that
+        // another organisation has a sink of that name (and nothing more about it): the
+        // same trade-off as key names. Answering "not found" to a PUT would be no better.
+        return Err(ServiceError::Conflict(format!(
+            "the sink name {name} is taken: choose another"
+        )));
+    }
+    tracing::info!(sink = %name, org = principal.home_org(), "alert sink configured");
     st.alerts.poke();
     let (pending, last_error) = st.store.sink_backlog(&name).await?;
     Ok(Json(SinkInfo {
@@ -229,27 +257,32 @@ pub(crate) async fn put_sink(
     }))
 }
 
-/// `DELETE /v1/sinks/{name}`: the sink and what it had queued.
+/// `DELETE /v1/sinks/{name}`: the sink and what it had queued; another organisation's
+/// sink is not found.
 pub(crate) async fn remove_sink(
     State(st): State<Arc<AppState>>,
-    _principal: crate::identity::Principal,
+    principal: Principal,
     Path(name): Path<String>,
 ) -> Result<Json<serde_json::Value>, ServiceError> {
-    if !st.store.delete_sink(&name).await? {
+    if !st
+        .store
+        .delete_sink(&name, principal.org.as_deref())
+        .await?
+    {
         return Err(ServiceError::NotFound(format!("sink {name}")));
     }
     tracing::info!(sink = %name, "alert sink removed");
     Ok(Json(serde_json::json!({ "deleted": name })))
 }
 
-/// `GET /v1/alerts/{id}`: one alert.
+/// `GET /v1/alerts/{id}`: one alert of the caller's organisation.
 pub(crate) async fn get_one(
     State(st): State<Arc<AppState>>,
-    _principal: crate::identity::Principal,
+    principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<AlertRecord>, ServiceError> {
     st.store
-        .alert(&id)
+        .alert(&id, principal.org.as_deref())
         .await?
         .map(Json)
         .ok_or_else(|| ServiceError::NotFound(format!("alert {id}")))

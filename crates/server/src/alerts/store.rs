@@ -5,14 +5,16 @@
 
 use crate::store::{to_i64, to_u64, Store, StoreError};
 use ironroot_alerts::{
-    Alert, AlertInput, AlertKey, AlertRecord, AlertState, Change, Occurrence, Remediation,
-    Resolver, Severity,
+    Alert, AlertInput, AlertKey, AlertState, Change, Occurrence, Remediation, Resolver, Severity,
 };
 use sqlx::{AnyConnection, Row};
 
 #[path = "store_amend.rs"]
 mod amend;
+#[path = "store_list.rs"]
+mod list;
 pub(crate) use amend::{amend_unresolved_in, Amended};
+pub(crate) use list::AlertFilter;
 
 /// Tries of one compare-and-set before giving up as contention.
 const CAS_TRIES: usize = 8;
@@ -23,6 +25,8 @@ pub(crate) struct StoredAlert {
     pub id: String,
     pub revision: i64,
     pub alert: Alert,
+    /// The organisation it belongs to: its subject's owner when it was raised.
+    pub org: String,
 }
 
 /// What a change did: the alert after it, and the change (for the caller's log).
@@ -46,7 +50,7 @@ pub(crate) enum ActionError {
 
 const COLUMNS: &str = "alert_id, source, subject, kind, severity, title, details, first_seen, \
     last_seen, count, state, acknowledged_by, acknowledged_at, resolved_by, resolved_at, \
-    remediation, revision";
+    remediation, revision, org";
 
 fn corrupt(what: &str, v: &str) -> StoreError {
     StoreError::Corrupt(format!("alert {what} {v:?}"))
@@ -83,6 +87,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<StoredAlert, StoreError> {
     Ok(StoredAlert {
         id: r.try_get("alert_id")?,
         revision: r.try_get("revision")?,
+        org: r.try_get("org")?,
         alert: Alert {
             key,
             severity: Severity::from_name(&sev).ok_or_else(|| corrupt("severity", &sev))?,
@@ -147,11 +152,16 @@ async fn by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<StoredAlert>
     row.as_ref().map(from_row).transpose()
 }
 
-async fn insert(conn: &mut AnyConnection, id: &str, a: &Alert) -> Result<bool, StoreError> {
+async fn insert(
+    conn: &mut AnyConnection,
+    id: &str,
+    a: &Alert,
+    org: &str,
+) -> Result<bool, StoreError> {
     let (state, ab, aa, rb, ra) = state_cols(&a.state);
     let q = format!(
         "INSERT INTO alerts ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-         $12, $13, $14, $15, $16, 0) ON CONFLICT (source, subject, kind) DO NOTHING"
+         $12, $13, $14, $15, $16, 0, $17) ON CONFLICT (source, subject, kind) DO NOTHING"
     );
     let done = sqlx::query(&q)
         .bind(id)
@@ -170,6 +180,7 @@ async fn insert(conn: &mut AnyConnection, id: &str, a: &Alert) -> Result<bool, S
         .bind(rb)
         .bind(ra)
         .bind(a.remediation.as_str())
+        .bind(org)
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected() == 1)
@@ -201,24 +212,80 @@ async fn update(conn: &mut AnyConnection, s: &StoredAlert, a: &Alert) -> Result<
     Ok(done.rows_affected() == 1)
 }
 
+/// Gives the row of `s` to `org` as the fresh alert `a` under the new id `id`, with the
+/// same compare-and-set as [`update`].
+async fn reassign(
+    conn: &mut AnyConnection,
+    s: &StoredAlert,
+    id: &str,
+    a: &Alert,
+    org: &str,
+) -> Result<bool, StoreError> {
+    let (state, ab, aa, rb, ra) = state_cols(&a.state);
+    let done = sqlx::query(
+        "UPDATE alerts SET alert_id = $1, org = $2, severity = $3, title = $4, details = $5, \
+         first_seen = $6, last_seen = $7, count = $8, state = $9, acknowledged_by = $10, \
+         acknowledged_at = $11, resolved_by = $12, resolved_at = $13, remediation = $14, \
+         revision = revision + 1 WHERE alert_id = $15 AND revision = $16",
+    )
+    .bind(id)
+    .bind(org)
+    .bind(a.severity.name())
+    .bind(&a.title)
+    .bind(&a.details)
+    .bind(to_i64(a.first_seen))
+    .bind(to_i64(a.last_seen))
+    .bind(to_i64(a.count))
+    .bind(state)
+    .bind(ab)
+    .bind(aa)
+    .bind(rb)
+    .bind(ra)
+    .bind(a.remediation.as_str())
+    .bind(&s.id)
+    .bind(s.revision)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+fn new_id() -> String {
+    format!("al-{}", uuid::Uuid::new_v4())
+}
+
 fn contention(what: &str) -> StoreError {
     StoreError::Unavailable(format!("alert {what} kept changing under contention"))
 }
 
-/// Records one occurrence of `key` inside the caller's transaction: opens the alert,
-/// counts it, or reopens it, and queues its notice for every sink.
+/// Records one occurrence of `key` for organisation `org` (its subject's owner now)
+/// inside the caller's transaction: opens the alert, counts it, or reopens it, and queues
+/// its notice for every sink of `org`.
+///
+/// The same key of another organisation (a host given to another organisation since, a
+/// cluster name now taken by another's cluster) becomes `org`'s as a new alert with a new
+/// id, keeping nothing of the former owner's history: an alert is never shared, and the
+/// new owner is not told what the former one saw.
 pub(crate) async fn raise_in(
     conn: &mut AnyConnection,
     key: &AlertKey,
     o: &Occurrence,
+    org: &str,
 ) -> Result<Changed, StoreError> {
     let bad = |e: ironroot_alerts::IllegalAlertTransition| StoreError::Corrupt(e.to_string());
     for _ in 0..CAS_TRIES {
         let (id, alert, change) = match by_key(conn, key).await? {
             None => {
                 let alert = Alert::open(key.clone(), o.clone()).map_err(bad)?;
-                let id = format!("al-{}", uuid::Uuid::new_v4());
-                if !insert(conn, &id, &alert).await? {
+                let id = new_id();
+                if !insert(conn, &id, &alert, org).await? {
+                    continue;
+                }
+                (id, alert, Change::Opened)
+            }
+            Some(s) if s.org != org => {
+                let alert = Alert::open(key.clone(), o.clone()).map_err(bad)?;
+                let id = new_id();
+                if !reassign(conn, &s, &id, &alert, org).await? {
                     continue;
                 }
                 (id, alert, Change::Opened)
@@ -235,7 +302,7 @@ pub(crate) async fn raise_in(
             }
         };
         if change.notifies() {
-            super::outbox::enqueue(conn, &alert.record(&id), change, o.at).await?;
+            super::outbox::enqueue(conn, &alert.record(&id), change, o.at, org).await?;
         }
         return Ok(Changed { id, alert, change });
     }
@@ -253,6 +320,8 @@ pub(crate) async fn transition_in(
     for _ in 0..CAS_TRIES {
         let found = match target {
             Target::Id(id) => by_id(conn, id).await?,
+            // Another organisation's alert is not found, exactly like an unknown id.
+            Target::IdIn(id, org) => by_id(conn, id).await?.filter(|s| s.org == org),
             Target::Key(key) => by_key(conn, key).await?,
         };
         let s = found.ok_or(ActionError::NotFound)?;
@@ -261,7 +330,7 @@ pub(crate) async fn transition_in(
             continue;
         }
         if change.notifies() {
-            super::outbox::enqueue(conn, &alert.record(&s.id), change, now).await?;
+            super::outbox::enqueue(conn, &alert.record(&s.id), change, now, &s.org).await?;
         }
         return Ok(Changed {
             id: s.id,
@@ -275,103 +344,23 @@ pub(crate) async fn transition_in(
 /// Which alert a transition is for.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Target<'a> {
+    /// By id, whoever's it is (the bootstrap credential).
     Id(&'a str),
+    /// By id, only when it belongs to the organisation named second.
+    IdIn(&'a str, &'a str),
     Key(&'a AlertKey),
 }
 
-/// `GET /v1/alerts`'s filters.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct AlertFilter {
-    pub state: Option<String>,
-    pub min_severity: Option<Severity>,
-    pub since: Option<u64>,
-    /// Seen at or before (unix seconds of `last_seen`).
-    pub until: Option<u64>,
-    /// The source, exactly (`policy/P`).
-    pub source: Option<String>,
-    /// What the source starts with (`policy/`: every violation).
-    pub source_prefix: Option<String>,
-    /// What the subject starts with; every one must hold (`cluster/C/`, `cluster/C/NS/`).
-    pub subject_prefixes: Vec<String>,
-    /// `(last_seen, alert_id)` of the previous page's last alert.
-    pub after: Option<(u64, String)>,
-    pub limit: u32,
-}
-
-/// The SQL condition "column starts with parameter `$n`". Not `LIKE`: SQLite's `LIKE` is
-/// case-insensitive for ASCII and PostgreSQL's is not, and `%` or `_` in the caller's text
-/// would need escaping; comparing the first `length($n)` characters is exact, the same
-/// in both, and has no wildcard to escape.
-fn starts_with(column: &str, n: usize) -> String {
-    format!(" AND substr({column}, 1, length(${n})) = ${n}")
-}
-
 impl Store {
-    /// Alerts, most recently seen first, filtered; ties broken by id for stable pages.
-    pub(crate) async fn alerts(&self, f: &AlertFilter) -> Result<Vec<AlertRecord>, StoreError> {
-        let severities: Vec<&str> = Severity::ALL
-            .iter()
-            .filter(|s| f.min_severity.is_none_or(|m| **s >= m))
-            .map(|s| s.name())
-            .collect();
-        let sev_list = severities
-            .iter()
-            .map(|s| format!("'{s}'"))
-            .collect::<Vec<_>>()
-            .join(",");
-        let (after_seen, after_id) = f.after.clone().unwrap_or((u64::MAX, String::new()));
-        // The text filters are bound parameters `$7` onwards, in this order.
-        let mut texts: Vec<String> = Vec::new();
-        let mut extra = String::new();
-        if let Some(source) = &f.source {
-            texts.push(source.clone());
-            extra.push_str(&format!(" AND source = ${}", 6 + texts.len()));
-        }
-        if let Some(prefix) = &f.source_prefix {
-            texts.push(prefix.clone());
-            extra.push_str(&starts_with("source", 6 + texts.len()));
-        }
-        for prefix in &f.subject_prefixes {
-            texts.push(prefix.clone());
-            extra.push_str(&starts_with("subject", 6 + texts.len()));
-        }
-        // `severities` are this crate's own constant names, never the caller's text.
-        let q = format!(
-            "SELECT {COLUMNS} FROM alerts WHERE ($1 = '' OR state = $1) AND severity IN ({sev_list}) \
-             AND last_seen >= $2 AND last_seen <= $6 \
-             AND (last_seen < $3 OR (last_seen = $3 AND alert_id > $4)){extra} \
-             ORDER BY last_seen DESC, alert_id LIMIT $5"
-        );
-        let mut query = sqlx::query(&q)
-            .bind(f.state.clone().unwrap_or_default())
-            .bind(to_i64(f.since.unwrap_or(0)))
-            .bind(to_i64(after_seen))
-            .bind(after_id)
-            .bind(i64::from(f.limit))
-            .bind(to_i64(f.until.unwrap_or(u64::MAX)));
-        for t in texts {
-            query = query.bind(t);
-        }
-        let rows = query.fetch_all(self.pool()).await?;
-        rows.iter()
-            .map(|r| from_row(r).map(|s| s.alert.record(&s.id)))
-            .collect()
-    }
-
-    /// One alert by id.
-    pub(crate) async fn alert(&self, id: &str) -> Result<Option<AlertRecord>, StoreError> {
-        let mut conn = self.pool().acquire().await?;
-        Ok(by_id(&mut conn, id).await?.map(|s| s.alert.record(&s.id)))
-    }
-
-    /// Raises `key` in a transaction of its own.
+    /// Raises `key` for `org` in a transaction of its own.
     pub(crate) async fn raise_alert(
         &self,
         key: &AlertKey,
         o: &Occurrence,
+        org: &str,
     ) -> Result<Changed, StoreError> {
         let mut tx = self.begin_write().await?;
-        let changed = raise_in(&mut tx, key, o).await?;
+        let changed = raise_in(&mut tx, key, o, org).await?;
         tx.commit().await?;
         Ok(changed)
     }

@@ -51,7 +51,7 @@ pub(crate) async fn amend_unresolved_in(
             continue;
         }
         if change.notifies() {
-            super::super::outbox::enqueue(conn, &alert.record(&s.id), change, o.at).await?;
+            super::super::outbox::enqueue(conn, &alert.record(&s.id), change, o.at, &s.org).await?;
         }
         return Ok(Amended::Changed(Changed {
             id: s.id,

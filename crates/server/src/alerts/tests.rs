@@ -31,21 +31,27 @@ fn hook(min: Option<Severity>) -> SinkSpec {
 
 async fn scenario(store: Store) {
     store
-        .put_sink("all", &hook(None), Some(b"sealed"), 1)
+        .put_sink("all", &hook(None), Some(b"sealed"), 1, None)
         .await
         .unwrap();
     store
-        .put_sink("critical-only", &hook(Some(Severity::Critical)), None, 1)
+        .put_sink(
+            "critical-only",
+            &hook(Some(Severity::Critical)),
+            None,
+            1,
+            None,
+        )
         .await
         .unwrap();
     let key = AlertKey::trust_loss("h1").unwrap();
     let first = store
-        .raise_alert(&key, &occurrence(100, Severity::High))
+        .raise_alert(&key, &occurrence(100, Severity::High), "default")
         .await
         .unwrap();
     assert_eq!(first.change, Change::Opened);
     let again = store
-        .raise_alert(&key, &occurrence(105, Severity::High))
+        .raise_alert(&key, &occurrence(105, Severity::High), "default")
         .await
         .unwrap();
     assert_eq!(
@@ -84,7 +90,7 @@ async fn scenario(store: Store) {
     assert!(matches!(none, Err(ActionError::NotFound)));
     // Acknowledged: counted, not announced.
     let quiet = store
-        .raise_alert(&key, &occurrence(120, Severity::High))
+        .raise_alert(&key, &occurrence(120, Severity::High), "default")
         .await
         .unwrap();
     assert_eq!(quiet.change, Change::RepeatedWhileAcknowledged);
@@ -101,7 +107,7 @@ async fn scenario(store: Store) {
 
     let other = AlertKey::trust_loss("h2").unwrap();
     store
-        .raise_alert(&other, &occurrence(140, Severity::Critical))
+        .raise_alert(&other, &occurrence(140, Severity::Critical), "default")
         .await
         .unwrap();
     assert_eq!(store.sink_backlog("critical-only").await.unwrap().0, 1);
@@ -171,7 +177,7 @@ async fn scenario(store: Store) {
     );
     // A new notice for "all" waits while older ones are leased (by another replica).
     store
-        .raise_alert(&other, &occurrence(150, Severity::Critical))
+        .raise_alert(&other, &occurrence(150, Severity::Critical), "default")
         .await
         .unwrap();
     let skip = ["critical-only".to_owned()];
@@ -208,8 +214,8 @@ async fn scenario(store: Store) {
         .unwrap();
     assert_eq!(again.len(), 4);
 
-    assert!(store.delete_sink("all").await.unwrap());
-    assert!(!store.delete_sink("all").await.unwrap());
+    assert!(store.delete_sink("all", None).await.unwrap());
+    assert!(!store.delete_sink("all", None).await.unwrap());
     assert_eq!(store.sinks().await.unwrap().len(), 1);
 }
 
@@ -221,7 +227,7 @@ async fn filters(store: Store) {
         let store = store.clone();
         async move {
             store
-                .raise_alert(&key, &occurrence(at, Severity::Medium))
+                .raise_alert(&key, &occurrence(at, Severity::Medium), "default")
                 .await
                 .unwrap()
         }
@@ -234,6 +240,7 @@ async fn filters(store: Store) {
         .raise_alert(
             &AlertKey::trust_loss("h1").unwrap(),
             &occurrence(50, Severity::High),
+            "default",
         )
         .await
         .unwrap();

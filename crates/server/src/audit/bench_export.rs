@@ -31,7 +31,7 @@ async fn write_bundle(store: &Store, note: &str, key: &str, dir: &Path) {
         create(bundle::PROOFS_FILE),
     );
     write!(csv, "{}\r\n", bundle::CSV_HEADER).unwrap();
-    for e in store.audit_entries(0..ENTRIES).await.unwrap() {
+    for e in store.audit_entries(0..ENTRIES, None).await.unwrap() {
         let proof = store.audit_inclusion(e.index, ENTRIES).await.unwrap();
         entries
             .write_all(bundle::entry_line(&e).unwrap().as_bytes())

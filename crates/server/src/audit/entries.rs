@@ -62,9 +62,9 @@ pub(crate) fn key_release(r: &ReleaseRow) -> NewEntry {
     }
 }
 
-/// A new version of the policy set: its number, the SHA-256 of its document, and who
-/// wrote it (the `by` of the change).
-pub(crate) fn policy_version(v: &PolicyVersion) -> NewEntry {
+/// A new version of organisation `org`'s policy set: its number, the organisation, the
+/// SHA-256 of its document, and who wrote it (the `by` of the change).
+pub(crate) fn policy_version(org: &str, v: &PolicyVersion) -> NewEntry {
     NewEntry {
         at: v.at,
         kind: "policy.version",
@@ -72,6 +72,7 @@ pub(crate) fn policy_version(v: &PolicyVersion) -> NewEntry {
         subject: format!("policy/{}", v.version),
         body: json!({
             "version": v.version,
+            "organisation": org,
             "document_sha256": v.sha256,
             "by": v.by,
         }),

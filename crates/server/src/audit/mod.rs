@@ -15,15 +15,18 @@
 #[cfg(test)]
 mod bench;
 mod checkpoint;
+mod edge;
 pub(crate) mod entries;
+mod orgs;
 mod routes;
 mod store;
 #[cfg(test)]
 mod tests;
 
 pub(crate) use checkpoint::{keep_signing, LogSigner};
+pub(crate) use edge::EdgeCache;
 pub(crate) use routes::{checkpoint, consistency_proof, entries_page, inclusion_proof, key};
-pub(crate) use store::{append, audited};
+pub(crate) use store::{append, append_with, audited};
 
 /// An entry before the log gives it its index.
 #[derive(Debug, Clone, PartialEq)]

@@ -50,9 +50,12 @@ pub(crate) struct EntriesQuery {
 }
 
 /// `GET /v1/audit/entries?start&end`: at most [`MAX_AUDIT_PAGE`] entries from `start`,
-/// fewer at the log's end (none past it).
+/// fewer at the log's end (none past it). Another organisation's credential than the
+/// platform's (`default`) reads only the entries that concern its organisation; the
+/// proofs, which hold hashes only, are the same for everyone.
 pub(crate) async fn entries_page(
     State(st): State<Arc<AppState>>,
+    p: crate::identity::Principal,
     q: Result<Query<EntriesQuery>, QueryRejection>,
 ) -> Result<Json<AuditEntries>, ServiceError> {
     let q = query(q)?;
@@ -63,14 +66,22 @@ pub(crate) async fn entries_page(
             q.start
         )));
     }
+    // The platform's own credentials audit the platform: the whole log.
+    let organisation = p.org.filter(|o| o != crate::identity::DEFAULT_ORG);
     let size = st.store.audit_size().await?;
     let end = end.min(q.start.saturating_add(MAX_AUDIT_PAGE)).min(size);
     let entries = if q.start < end {
-        st.store.audit_entries(q.start..end).await?
+        st.store
+            .audit_entries(q.start..end, organisation.as_deref())
+            .await?
     } else {
         Vec::new()
     };
-    Ok(Json(AuditEntries { entries, size }))
+    Ok(Json(AuditEntries {
+        entries,
+        size,
+        organisation,
+    }))
 }
 
 #[derive(Debug, Deserialize)]

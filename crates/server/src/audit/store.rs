@@ -2,6 +2,7 @@
 //! and proofs from the stored perfect-subtree hashes (O(log n) rows, fetched in one query
 //! each time from the list `ironroot_tlog`'s planners give).
 
+use super::edge::{Edge, EdgeCache};
 use super::NewEntry;
 use crate::store::{to_i64, to_u64, Store, StoreError};
 use ironroot_api::{canonical_json, AuditEntry};
@@ -12,9 +13,12 @@ use std::ops::Range;
 /// The PostgreSQL advisory lock every append takes ("ironlog!"): replicas append one at
 /// a time, each after reading the size the previous one committed.
 const APPEND_LOCK: i64 = 0x6972_6f6e_6c6f_6721;
-/// Rows per multi-row INSERT: 7 or 3 parameters each, well under SQLite's 999-variable
-/// limit of old builds and PostgreSQL's 65,535.
-const ENTRY_ROWS: usize = 100;
+/// Parameters of one entry's row: its seven columns and the three its organisation is
+/// computed from.
+const ENTRY_PARAMS: usize = 10;
+/// Rows per multi-row INSERT: 10 or 3 parameters each, under SQLite's 999-variable limit
+/// of old builds and PostgreSQL's 65,535.
+const ENTRY_ROWS: usize = 90;
 const SUBTREE_ROWS: usize = 300;
 /// Subtrees per lookup query (two parameters each).
 const LOOKUP_ROWS: usize = 400;
@@ -44,6 +48,16 @@ pub(crate) async fn append(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     entries: &[NewEntry],
 ) -> Result<Range<u64>, StoreError> {
+    append_with(None, tx, entries).await
+}
+
+/// [`append`], starting from `edge`'s copy of the tree's right edge when it is still the
+/// database's (the attestation path's appends).
+pub(crate) async fn append_with(
+    edge: Option<&EdgeCache>,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    entries: &[NewEntry],
+) -> Result<Range<u64>, StoreError> {
     let conn: &mut AnyConnection = tx;
     // SQLite: the caller's BEGIN IMMEDIATE already holds the database's one write lock.
     if conn.backend_name() == "PostgreSQL" {
@@ -52,12 +66,18 @@ pub(crate) async fn append(
             .execute(&mut *conn)
             .await?;
     }
-    let size = size(&mut *conn).await?;
-    let wanted = merkle::root_subtrees(size).map_err(corrupt)?;
-    let stored = lookup(&mut *conn, &wanted).await?;
-    let mut frontier = Frontier::load(&stored, size).map_err(corrupt)?;
+    let (size, last_leaf) = last(&mut *conn).await?;
+    let mut frontier = match edge.and_then(|e| e.matching(size, last_leaf.as_ref())) {
+        Some(cached) => cached,
+        None => {
+            let wanted = merkle::root_subtrees(size).map_err(corrupt)?;
+            let stored = lookup(&mut *conn, &wanted).await?;
+            Frontier::load(&stored, size).map_err(corrupt)?
+        }
+    };
     let mut rows = Vec::with_capacity(entries.len());
     let mut subtrees = Vec::with_capacity(entries.len() * 2 + 64);
+    let mut last_leaf = last_leaf;
     for e in entries {
         let index = frontier.size();
         let data = e.at_index(index).leaf_data().map_err(corrupt)?;
@@ -68,15 +88,32 @@ pub(crate) async fn append(
             .ok_or_else(|| corrupt("the log is full"))?;
         subtrees.extend(completed);
         rows.push((index, e, body, leaf));
+        last_leaf = Some(leaf);
     }
     for chunk in rows.chunks(ENTRY_ROWS) {
-        let sql = multi_row_insert(
-            "INSERT INTO audit_entries (idx, at, kind, actor, subject, body, leaf_hash) VALUES ",
-            7,
-            chunk.len(),
+        let mut sql = String::from(
+            "INSERT INTO audit_entries (idx, at, kind, actor, subject, body, leaf_hash, org) VALUES ",
         );
+        for r in 0..chunk.len() {
+            let p = r * ENTRY_PARAMS;
+            if r > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, {})",
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5,
+                p + 6,
+                p + 7,
+                super::orgs::org_expression(p + 8)
+            ));
+        }
         let mut q = sqlx::query(&sql);
         for (index, e, body, leaf) in chunk {
+            let (kind, id, fallback) = super::orgs::owner_lookup(e);
             q = q
                 .bind(to_i64(*index))
                 .bind(to_i64(e.at))
@@ -84,7 +121,10 @@ pub(crate) async fn append(
                 .bind(e.actor.as_str())
                 .bind(e.subject.as_str())
                 .bind(body.as_str())
-                .bind(leaf.to_vec());
+                .bind(leaf.to_vec())
+                .bind(kind)
+                .bind(id)
+                .bind(fallback);
         }
         q.execute(&mut *conn).await?;
     }
@@ -103,7 +143,14 @@ pub(crate) async fn append(
         }
         q.execute(&mut *conn).await?;
     }
-    Ok(size..frontier.size())
+    let appended = size..frontier.size();
+    if let Some(edge) = edge {
+        edge.keep(Edge {
+            frontier,
+            last_leaf,
+        });
+    }
+    Ok(appended)
 }
 
 /// `INSERT ... VALUES ($1,...,$cols), (...)` for `rows` rows.
@@ -122,6 +169,21 @@ pub(super) fn multi_row_insert(head: &str, cols: usize, rows: usize) -> String {
         sql.push(')');
     }
     sql
+}
+
+/// The number of entries (one past the highest index) and the last one's leaf hash.
+async fn last(conn: &mut AnyConnection) -> Result<(u64, Option<Hash>), StoreError> {
+    let row = sqlx::query("SELECT idx, leaf_hash FROM audit_entries ORDER BY idx DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else {
+        return Ok((0, None));
+    };
+    let idx: i64 = row.try_get(0)?;
+    let leaf: Vec<u8> = row.try_get(1)?;
+    let leaf = Hash::try_from(leaf.as_slice())
+        .map_err(|_| corrupt(format!("entry {idx}'s leaf hash is not 32 bytes")))?;
+    Ok((to_u64(idx) + 1, Some(leaf)))
 }
 
 /// The number of entries: one past the highest index.
@@ -183,19 +245,27 @@ impl Store {
         size(&mut *self.pool().acquire().await?).await
     }
 
-    /// Entries `range` (those that exist), oldest first.
+    /// Entries `range` (those that exist), oldest first; with `org`, only those that
+    /// concern that organisation.
     pub(crate) async fn audit_entries(
         &self,
         range: Range<u64>,
+        org: Option<&str>,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(
+        let sql = if org.is_some() {
             "SELECT idx, at, kind, actor, subject, body FROM audit_entries \
-             WHERE idx >= $1 AND idx < $2 ORDER BY idx",
-        )
-        .bind(to_i64(range.start))
-        .bind(to_i64(range.end))
-        .fetch_all(self.pool())
-        .await?;
+             WHERE idx >= $1 AND idx < $2 AND org = $3 ORDER BY idx"
+        } else {
+            "SELECT idx, at, kind, actor, subject, body FROM audit_entries \
+             WHERE idx >= $1 AND idx < $2 ORDER BY idx"
+        };
+        let mut q = sqlx::query(sql)
+            .bind(to_i64(range.start))
+            .bind(to_i64(range.end));
+        if let Some(org) = org {
+            q = q.bind(org);
+        }
+        let rows = q.fetch_all(self.pool()).await?;
         rows.iter()
             .map(|r| {
                 let index = to_u64(r.try_get("idx")?);

@@ -4,7 +4,7 @@
 //! published key and refuse to cover a log that lost rows.
 
 use super::entries::{cluster_registered, SERVICE};
-use super::{append, LogSigner, NewEntry};
+use super::{append, append_with, LogSigner, NewEntry};
 use crate::store::Store;
 use ironroot_testkit::databases::{PgCluster, TempDir};
 use ironroot_tlog::checkpoint::Checkpoint;
@@ -36,7 +36,10 @@ async fn append_concurrently(stores: &[Store]) {
                 for b in 0..BATCHES {
                     let batch: Vec<_> = (0..BATCH).map(|i| entry(task, b * BATCH + i)).collect();
                     let mut tx = store.begin_write().await.unwrap();
-                    let range = append(&mut tx, &batch).await.unwrap();
+                    // Half the tasks start from the store's cached edge, half load it:
+                    // each must notice the other's appends.
+                    let edge = if t % 2 == 0 { store.audit_edge() } else { None };
+                    let range = append_with(edge, &mut tx, &batch).await.unwrap();
                     assert_eq!(range.end - range.start, BATCH);
                     tx.commit().await.unwrap();
                 }
@@ -56,7 +59,10 @@ async fn assert_one_tree(store: &Store, expected: u64) {
     let mut entries = Vec::new();
     while (entries.len() as u64) < size {
         let start = entries.len() as u64;
-        let page = store.audit_entries(start..start + 1000).await.unwrap();
+        let page = store
+            .audit_entries(start..start + 1000, None)
+            .await
+            .unwrap();
         assert!(!page.is_empty());
         entries.extend(page);
     }
@@ -204,4 +210,39 @@ fn the_seed_file_is_private_and_a_bad_origin_is_refused() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
     assert!(LogSigner::load_or_create(dir.path(), "has space").is_err());
+}
+
+/// The cached right edge is only a guess: after an append whose transaction rolled back
+/// (the cache ahead of the database), and after appends that did not use it, the next
+/// cached append still extends the tree the database holds.
+#[tokio::test]
+async fn the_cached_edge_survives_a_rolled_back_append_and_other_writers() {
+    let dir = TempDir::new("audit");
+    let store = Store::open_sqlite(&dir.path().join("audit.db"))
+        .await
+        .unwrap();
+    let edge = store.audit_edge();
+    assert!(edge.is_some(), "SQLite's store keeps the edge");
+    let batch = |from: u64, n: u64| (from..from + n).map(|i| entry(1, i)).collect::<Vec<_>>();
+    let mut tx = store.begin_write().await.unwrap();
+    append_with(edge, &mut tx, &batch(0, 5)).await.unwrap();
+    tx.commit().await.unwrap();
+    // Appended, then rolled back: the cache holds 8 entries, the database 5.
+    let mut tx = store.begin_write().await.unwrap();
+    append_with(edge, &mut tx, &batch(100, 3)).await.unwrap();
+    tx.rollback().await.unwrap();
+    // Another writer appends as many entries as were rolled back: the size matches the
+    // cache again, but the last leaf does not.
+    let mut tx = store.begin_write().await.unwrap();
+    append(&mut tx, &batch(200, 3)).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin_write().await.unwrap();
+    let range = append_with(edge, &mut tx, &batch(300, 10)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(range, 8..18);
+    assert_one_tree(&store, 18).await;
+    // PostgreSQL's replicas share the log: their stores keep no edge.
+    let Some(pg) = PgCluster::start() else { return };
+    let replica = Store::open_postgres(&pg.url()).await.unwrap();
+    assert!(replica.audit_edge().is_none());
 }

@@ -2,11 +2,16 @@
 //! the samples of a policy that became non-compliant, and a cluster whose reports stop
 //! or whose webhook is down. A policy compliant again in a cluster resolves its alerts
 //! there; a cluster reporting healthy again resolves its outage.
+//!
+//! A cluster's alerts name it by its name (`cluster/NAME/…`), while organisations own
+//! clusters by id: each alert is raised in the organisation of the cluster that caused it,
+//! looked up by that cluster's id here, where the cluster is known.
 
 use super::store::{Changed, ClusterRow};
 use super::CallingCluster;
 use crate::alerts::{raise, raise_in, resolve_key, resolve_matching};
 use crate::audit::{self, entries, NewEntry};
+use crate::identity::store::ObjectKind;
 use crate::store::{Store, StoreError};
 use crate::{now, AppState};
 use ironroot_alerts::{AlertKey, Occurrence, Remediation, Severity};
@@ -20,15 +25,21 @@ use std::time::Duration;
 /// The kind of a cluster's outage alert (`hub` / `cluster/NAME` / `cluster-outage`).
 pub(crate) const OUTAGE_KIND: &str = "cluster-outage";
 
-/// The current policy set's severities, by policy id (medium for one it does not hold).
-async fn severities(st: &AppState) -> Result<HashMap<String, Severity>, StoreError> {
-    let current = st.store.policy_version(None, false).await?;
+/// The severities of organisation `org`'s current policy set, by policy id (medium for
+/// one it does not hold).
+async fn severities(st: &AppState, org: &str) -> Result<HashMap<String, Severity>, StoreError> {
+    let current = st.store.current_policy(org, false).await?;
     Ok(current
         .map(|(v, _)| v.policies)
         .unwrap_or_default()
         .into_iter()
         .filter_map(|p| Severity::from_name(&p.severity).map(|s| (p.id, s)))
         .collect())
+}
+
+/// The organisation that owns cluster `id`: its alerts are that organisation's.
+async fn cluster_org(st: &AppState, id: &str) -> Result<String, StoreError> {
+    st.store.owner(ObjectKind::Cluster, id).await
 }
 
 fn object_path(o: &ObjectRef) -> String {
@@ -40,6 +51,7 @@ fn object_path(o: &ObjectRef) -> String {
 async fn raise_violation(
     st: &AppState,
     cluster: &CallingCluster,
+    org: &str,
     policy: &str,
     object: &ObjectRef,
     occurrence: Occurrence,
@@ -55,7 +67,7 @@ async fn raise_violation(
         tracing::warn!(cluster = %cluster.name, error = %e, "no alert for an unusable violation");
         return Ok(false);
     }
-    raise(st, &key, &occurrence).await?;
+    raise(st, &key, &occurrence, org).await?;
     Ok(true)
 }
 
@@ -75,7 +87,8 @@ pub(crate) async fn on_violations(
     cluster: &CallingCluster,
     b: &ViolationBatch,
 ) -> Result<usize, StoreError> {
-    let sev = severities(st).await?;
+    let org = cluster_org(st, &cluster.id).await?;
+    let sev = severities(st, &org).await?;
     let at = now();
     let mut raises = Vec::with_capacity(b.violations.len());
     for v in &b.violations {
@@ -103,7 +116,7 @@ pub(crate) async fn on_violations(
         .iter()
         .map(|v| entries::admission_decision(cluster, v, at))
         .collect();
-    raise_logged(&st.store, &raises, &logged).await?;
+    raise_logged(&st.store, &org, &raises, &logged).await?;
     if !raises.is_empty() {
         st.alerts.poke();
     }
@@ -131,16 +144,18 @@ fn usable(
     }
 }
 
-/// Raises `raises` and appends `logged` in one write transaction: a violation is in the
-/// audit trail exactly when its alert is stored.
+/// Raises `raises` for `org` (the calling cluster's organisation) and appends `logged`
+/// in one write transaction: a violation is in the audit trail exactly when its alert is
+/// stored.
 pub(crate) async fn raise_logged(
     store: &Store,
+    org: &str,
     raises: &[(AlertKey, Occurrence)],
     logged: &[NewEntry],
 ) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
     for (key, o) in raises {
-        let changed = raise_in(&mut tx, key, o).await?;
+        let changed = raise_in(&mut tx, key, o, org).await?;
         tracing::info!(alert = %changed.id, change = changed.change.as_str(), subject = key.subject(), "alert");
     }
     audit::append(&mut tx, logged).await?;
@@ -158,7 +173,8 @@ pub(crate) async fn on_report(
     r: &ComplianceReport,
     changed: &[Changed],
 ) -> Result<(), StoreError> {
-    let sev = severities(st).await?;
+    let org = cluster_org(st, &cluster.id).await?;
+    let sev = severities(st, &org).await?;
     let at = now();
     for c in changed {
         match c.status {
@@ -184,12 +200,13 @@ pub(crate) async fn on_report(
                         remediation: Remediation::None,
                         at,
                     };
-                    raise_violation(st, cluster, &p.policy, &s.object, o).await?;
+                    raise_violation(st, cluster, &org, &p.policy, &s.object, o).await?;
                 }
             }
             ComplianceStatus::Compliant => {
                 let n = resolve_matching(
                     st,
+                    &org,
                     &format!("policy/{}", c.policy),
                     &format!("cluster/{}/", cluster.name),
                     at,
@@ -236,7 +253,14 @@ async fn outage(st: &AppState, id: &str, name: &str, why: &str) -> Result<(), St
         remediation: Remediation::None,
         at: now(),
     };
-    if let Err(e) = raise(st, &outage_key(name)?, &o).await {
+    // In the organisation of the cluster, by its id: another organisation's former
+    // cluster of this name is no concern of this one's.
+    let raised = async {
+        let org = cluster_org(st, id).await?;
+        raise(st, &outage_key(name)?, &o, &org).await
+    }
+    .await;
+    if let Err(e) = raised {
         // Clear the mark again so that the next check (here or on another replica)
         // raises it: a mark without its alert would hide the outage for good.
         st.store.set_cluster_outage(id, false).await?;

@@ -9,7 +9,7 @@ use super::CallingCluster;
 use crate::error::{ApiJson, ServiceError};
 use crate::identity::scope::{only_visible, require_visible};
 use crate::identity::store::ObjectKind;
-use crate::identity::Principal;
+use crate::identity::{Principal, DEFAULT_ORG};
 use crate::{now, AppState};
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
@@ -113,7 +113,10 @@ pub(crate) async fn list_clusters(
     let registered = st.store.clusters().await?;
     let registered =
         only_visible(&st, &principal, ObjectKind::Cluster, registered, |c| &c.id).await?;
-    let current = st.store.policy_version(None, false).await?.map(|(v, _)| v);
+    // Each cluster is judged by its own organisation's current set.
+    let sets = st.store.current_policies().await?;
+    let owners = st.store.owners(ObjectKind::Cluster).await?;
+    let set_of = |id: &str| sets.get(owners.get(id).map_or(DEFAULT_ORG, String::as_str));
     let rows = st.store.compliance_rows().await?;
     let statuses = Statuses::new(&rows);
     let clock = Clock {
@@ -123,7 +126,7 @@ pub(crate) async fn list_clusters(
     let clusters = registered
         .into_iter()
         .map(|c| ClusterInfo {
-            status: cluster_status(&c, current.as_ref(), &statuses, clock),
+            status: cluster_status(&c, set_of(&c.id), &statuses, clock),
             id: c.id,
             name: c.name,
             registered_at: c.registered_at,

@@ -1,10 +1,11 @@
 //! The policy hub (issue 14, docs/hub.md): clusters registered with their own mTLS
-//! identity, the versioned policy set, the signed bundle each cluster's controller pulls,
-//! and the compliance and violations clusters report, aggregated, kept as history and
-//! turned into alerts.
+//! identity, each organisation's versioned policy set, the signed bundle each cluster's
+//! controller pulls (its organisation's set), and the compliance and violations clusters
+//! report, aggregated, kept as history and turned into alerts.
 //!
-//! Everything lives in the database (`0009_hub.sql`): any replica answers any cluster,
-//! and the outage watcher's alert is a compare-and-set, so replicas never double it.
+//! Everything lives in the database (`0009_hub.sql`, `0016_policy_orgs.sql`): any
+//! replica answers any cluster, and the outage watcher's alert is a compare-and-set, so
+//! replicas never double it.
 //! This module must never trust what a cluster says about another cluster: the caller's
 //! identity comes from its certificate ([`authenticate`]), never from a body.
 
@@ -12,6 +13,9 @@ mod alerting;
 mod clusters;
 mod overview;
 mod policies;
+mod policy_store;
+#[cfg(test)]
+mod policy_store_tests;
 mod remediations;
 #[cfg(test)]
 mod remediations_tests;

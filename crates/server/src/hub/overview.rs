@@ -81,8 +81,9 @@ pub(crate) fn cluster_status(
     )
 }
 
-/// `GET /v1/compliance`: every policy of the current version across every cluster. A
-/// policy with no cluster registered is pending (nothing enforces it yet).
+/// `GET /v1/compliance`: every policy of an organisation's current version across that
+/// organisation's clusters. A policy with no cluster registered is pending (nothing
+/// enforces it yet).
 pub(crate) fn overview(
     current: Option<&VersionRow>,
     clusters: &[ClusterRow],

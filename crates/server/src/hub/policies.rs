@@ -1,11 +1,13 @@
-//! The versioned policy set (administrator) and the signed bundle (a cluster): a new
-//! version is validated by the policy engine's own loader and must be the current
-//! version plus one; a bundle is a compact JWS under the report-signing key, bound to
-//! the calling cluster.
+//! Each organisation's versioned policy set (administrator) and the signed bundle (a
+//! cluster): a new version is validated by the policy engine's own loader and must carry
+//! the next number of the counter every organisation shares; a bundle carries the
+//! current set of the calling cluster's organisation, as a compact JWS under the
+//! report-signing key, bound to that cluster.
 
 use super::store::{PolicyMeta, VersionRow};
 use super::CallingCluster;
 use crate::error::{ApiJson, ServiceError};
+use crate::identity::Principal;
 use crate::{now, AppState};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -22,14 +24,22 @@ pub(crate) const BUNDLE_TYP: &str = "ironroot-policy-bundle+jws";
 const MAX_ACTOR: usize = 256;
 const MAX_COMMENT: usize = 4096;
 
-fn no_policy_set() -> ServiceError {
-    ServiceError::NotFound("policy set (none has been written yet: PUT /v1/policies)".into())
+fn no_policy_set(org: &str) -> ServiceError {
+    ServiceError::NotFound(format!(
+        "policy set of organisation {org} (none has been written yet: PUT /v1/policies)"
+    ))
 }
 
-/// `PUT /v1/policies`.
+/// The organisation whose set a caller reads and changes: its own; the bootstrap
+/// credential, above organisations, acts on the platform's (`default`).
+fn org_of(p: &Principal) -> &str {
+    p.home_org()
+}
+
+/// `PUT /v1/policies`: a new version of the caller's organisation's set.
 pub(crate) async fn put_policies(
     State(st): State<Arc<AppState>>,
-    principal: crate::identity::Principal,
+    principal: Principal,
     ApiJson(change): ApiJson<PolicyChange>,
 ) -> Result<Json<PolicyVersion>, ServiceError> {
     if change.by.trim().is_empty()
@@ -52,17 +62,28 @@ pub(crate) async fn put_policies(
     // YAML is a superset of JSON: one loader takes both.
     let set = ironroot_policy::PolicySet::from_yaml(change.document.as_bytes())
         .map_err(|e| ServiceError::BadRequest(format!("invalid policy set: {e}")))?;
-    let current = st.store.current_policy_version().await?.unwrap_or(0);
-    let stale = || {
+    let org = org_of(&principal);
+    // The number is the next of the counter every organisation shares, so that a change
+    // is refused when anything changed since it was read (a compare-and-set), and a
+    // cluster moved to another organisation is offered a newer version, never an older.
+    let last = st.store.last_policy_version().await?.unwrap_or(0);
+    let own = st.store.current_policy_version(org).await?;
+    let stale = |last: u64| {
+        let own = own.map_or_else(
+            || "has no version yet".to_owned(),
+            |v| format!("is at version {v}"),
+        );
         ServiceError::Conflict(format!(
-            "the policy set is at version {current}; a change must carry version {} (it \
-             carries {}): read the current set, apply your change and retry",
-            current + 1,
+            "the policy set of {org} {own}; version numbers are shared by every organisation \
+             and the next is {}: a change must carry version {} (it carries {}): read the \
+             current set, apply your change and retry",
+            last + 1,
+            last + 1,
             set.version
         ))
     };
-    if set.version != current + 1 {
-        return Err(stale());
+    if set.version != last + 1 {
+        return Err(stale(last));
     }
     let row = VersionRow {
         version: PolicyVersion {
@@ -86,52 +107,57 @@ pub(crate) async fn put_policies(
             })
             .collect(),
     };
-    // Two changes read the same current version: the database takes one.
+    // Two changes read the same number: the database takes one.
     if !st
         .store
-        .insert_policy_version(&row, &change.document)
+        .insert_policy_version(org, &row, &change.document)
         .await?
     {
-        return Err(stale());
+        let last = st.store.last_policy_version().await?.unwrap_or(0);
+        return Err(stale(last));
     }
-    tracing::info!(version = row.version.version, by = %row.version.by, "policy set changed");
+    tracing::info!(version = row.version.version, org, by = %row.version.by, "policy set changed");
     Ok(Json(row.version))
 }
 
-async fn document(st: &AppState, n: Option<u64>) -> Result<PolicyDocument, ServiceError> {
-    match st.store.policy_version(n, true).await? {
-        Some((v, Some(document))) => Ok(PolicyDocument {
+/// `GET /v1/policies`: the current version of the caller's organisation.
+pub(crate) async fn current_policies(
+    State(st): State<Arc<AppState>>,
+    principal: Principal,
+) -> Result<Json<PolicyDocument>, ServiceError> {
+    let org = org_of(&principal);
+    match st.store.current_policy(org, true).await? {
+        Some((v, Some(document))) => Ok(Json(PolicyDocument {
             version: v.version,
             document,
-        }),
-        _ => Err(match n {
-            Some(n) => ServiceError::NotFound(format!("policy version {n}")),
-            None => no_policy_set(),
-        }),
+        })),
+        _ => Err(no_policy_set(org)),
     }
 }
 
-/// `GET /v1/policies`: the current version.
-pub(crate) async fn current_policies(
-    State(st): State<Arc<AppState>>,
-) -> Result<Json<PolicyDocument>, ServiceError> {
-    Ok(Json(document(&st, None).await?))
-}
-
-/// `GET /v1/policies/versions/{n}`.
+/// `GET /v1/policies/versions/{n}`: another organisation's version is not found.
 pub(crate) async fn policy_version(
     State(st): State<Arc<AppState>>,
+    principal: Principal,
     Path(n): Path<u64>,
 ) -> Result<Json<PolicyDocument>, ServiceError> {
-    Ok(Json(document(&st, Some(n)).await?))
+    match st.store.policy_version(n, principal.org.as_deref()).await? {
+        Some((v, document)) => Ok(Json(PolicyDocument {
+            version: v.version,
+            document,
+        })),
+        None => Err(ServiceError::NotFound(format!("policy version {n}"))),
+    }
 }
 
-/// `GET /v1/policies/versions`: newest first.
+/// `GET /v1/policies/versions`: the caller's organisation's (every one's for the
+/// bootstrap credential), newest first.
 pub(crate) async fn policy_versions(
     State(st): State<Arc<AppState>>,
+    principal: Principal,
 ) -> Result<Json<PolicyHistory>, ServiceError> {
     Ok(Json(PolicyHistory {
-        versions: st.store.policy_versions().await?,
+        versions: st.store.policy_versions(principal.org.as_deref()).await?,
     }))
 }
 
@@ -153,24 +179,28 @@ pub(crate) async fn bundle(
     Extension(cluster): Extension<CallingCluster>,
     headers: HeaderMap,
 ) -> Result<Response, ServiceError> {
-    let current = st
-        .store
-        .current_policy_version()
-        .await?
-        .ok_or_else(no_policy_set)?;
+    // The current set of the cluster's organisation. One without a set answers as the
+    // platform did before any set existed (404), which the controller treats as the hub
+    // having nothing new: it keeps the set it holds, and nothing is taken down.
+    let (org, current) = st.store.cluster_policy_version(&cluster.id).await?;
+    let current = current.ok_or_else(|| no_policy_set(&org))?;
     let etag = HeaderValue::from_str(&format!("\"{current}\""))
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
     if none_match(&headers, current) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
-    let doc = document(&st, Some(current)).await?;
+    let (v, document) = st
+        .store
+        .policy_version(current, Some(&org))
+        .await?
+        .ok_or_else(|| no_policy_set(&org))?;
     let payload = BundlePayload {
-        version: doc.version.version,
+        version: v.version.version,
         cluster: cluster.id,
         cluster_name: cluster.name,
         issued_at: now(),
-        sha256: doc.version.sha256,
-        document: doc.document,
+        sha256: v.version.sha256,
+        document,
     };
     let bytes = serde_json::to_vec(&payload).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let jws = st

@@ -2,8 +2,10 @@
 //! that lost trust (tainted it, drained it, or had its drain held by the brake), recorded
 //! on that host's trust-loss alert so the alert says which remediation was taken.
 //!
-//! A cluster speaks only for the Node an administrator bound the host to: a report that
-//! names another Node is refused, so one cluster cannot mark another's host as handled.
+//! A cluster speaks only for its own organisation's hosts, and only for the Node an
+//! administrator bound the host to: another organisation's host reads as unknown, and a
+//! report that names another Node is refused, so one cluster cannot mark another's host
+//! as handled.
 //! The alert's remediation only goes up (none < taint < held by the brake < drain), and a
 //! resolved alert is never touched (a report arriving after the host's return to trust
 //! must not reopen it). Every report taken is a `remediation` entry of the audit trail,
@@ -13,6 +15,7 @@ use super::CallingCluster;
 use crate::alerts::{amend_unresolved_in, Amended};
 use crate::audit::{self, entries, NewEntry};
 use crate::error::{ApiJson, ServiceError};
+use crate::identity::store::ObjectKind;
 use crate::store::{Store, StoreError};
 use crate::{now, AppState};
 use axum::extract::State;
@@ -150,11 +153,23 @@ pub(crate) async fn report_remediation(
     ApiJson(r): ApiJson<RemediationReport>,
 ) -> Result<Json<RemediationOutcome>, ServiceError> {
     check(&r)?;
-    let Some(bound) = st.store.bound_host(&r.host_id).await? else {
-        return Err(ServiceError::NotFound(format!(
+    let unknown = || {
+        ServiceError::NotFound(format!(
             "host {} is unknown or bound to no Kubernetes node",
             r.host_id
-        )));
+        ))
+    };
+    // Another organisation's host does not exist for a cluster (its controller never
+    // sees it in `/v1/nodes` either), so it cannot mark that host's alert as handled.
+    let own = st
+        .store
+        .same_owner(
+            (ObjectKind::Host, &r.host_id),
+            (ObjectKind::Cluster, &cluster.id),
+        )
+        .await?;
+    let Some(bound) = st.store.bound_host(&r.host_id).await?.filter(|_| own) else {
+        return Err(unknown());
     };
     if bound.node != r.node {
         return Err(ServiceError::BadRequest(format!(

@@ -1,8 +1,9 @@
 //! `POST /v1/cluster/remediations` over HTTPS on a real service (SQLite), through the one
 //! client: a cluster's drain shows on the host's trust-loss alert and is never
-//! downgraded, a report for a host bound to another Node (400) or bound to none (404) is
-//! refused, the administrator's token does not open the cluster route (401), and a
-//! report for a host without an unresolved alert records nothing.
+//! downgraded, a report for a host bound to another Node (400), bound to none or of
+//! another organisation (404) is refused, the administrator's token does not open the
+//! cluster route (401), and a report for a host without an unresolved alert records
+//! nothing.
 
 use crate::store::{HostRow, Store};
 use crate::{EkCertPolicy, ServerConfig, Service};
@@ -114,7 +115,7 @@ async fn a_clusters_remediation_shows_on_the_hosts_trust_loss_alert() {
         at: 5,
     };
     let alert = store
-        .raise_alert(&AlertKey::trust_loss("h1").unwrap(), &lost)
+        .raise_alert(&AlertKey::trust_loss("h1").unwrap(), &lost, "default")
         .await
         .unwrap()
         .id;
@@ -160,6 +161,19 @@ async fn a_clusters_remediation_shows_on_the_hosts_trust_loss_alert() {
         let r = east.report_remediation(&r).await;
         assert_eq!(refused(r), (404, ErrorKind::NotFound), "{h}");
     }
+    // Another organisation's host does not exist for east, Node and all (404).
+    admin.create_organisation("blue").await.unwrap();
+    admin
+        .set_owner(ironroot_client::OwnedKind::Host, "h2", "blue")
+        .await
+        .unwrap();
+    let r = report("h2", "worker-2", RemediationAction::Taint);
+    let r = east.report_remediation(&r).await;
+    assert_eq!(refused(r), (404, ErrorKind::NotFound));
+    admin
+        .set_owner(ironroot_client::OwnedKind::Host, "h2", "default")
+        .await
+        .unwrap();
     // Bound, but no trust-loss alert: answered, nothing recorded.
     let o = east
         .report_remediation(&report("h2", "worker-2", RemediationAction::Taint))

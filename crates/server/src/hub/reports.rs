@@ -6,6 +6,8 @@ use super::overview::{csv, overview, Clock};
 use super::store::HistoryFilter;
 use super::CallingCluster;
 use crate::error::{ApiJson, ServiceError};
+use crate::identity::store::ObjectKind;
+use crate::identity::{Principal, DEFAULT_ORG};
 use crate::{now, AppState};
 use axum::extract::{Query, State};
 use axum::http::header;
@@ -84,10 +86,12 @@ pub(crate) async fn report_compliance(
     ApiJson(r): ApiJson<ComplianceReport>,
 ) -> Result<Json<serde_json::Value>, ServiceError> {
     check_report(&r)?;
-    let current = st.store.current_policy_version().await?.unwrap_or(0);
+    let (_, current) = st.store.cluster_policy_version(&cluster.id).await?;
+    let current = current.unwrap_or(0);
     if r.policy_version > current {
         return Err(bad(format!(
-            "the report names policy version {}, but the hub's newest is {current}",
+            "the report names policy version {}, but the newest of the cluster's \
+             organisation is {current}",
             r.policy_version
         )));
     }
@@ -117,12 +121,23 @@ pub(crate) async fn report_violations(
     Ok(Json(serde_json::json!({ "alerts": raised })))
 }
 
-/// `GET /v1/compliance`.
+/// `GET /v1/compliance`: the caller's organisation's current set across its clusters
+/// (the bootstrap credential's: the platform's, `default`, as for `GET /v1/policies`;
+/// an overview is of one set).
 pub(crate) async fn compliance(
     State(st): State<Arc<AppState>>,
+    principal: Principal,
 ) -> Result<Json<ComplianceOverview>, ServiceError> {
-    let current = st.store.policy_version(None, false).await?.map(|(v, _)| v);
-    let clusters = st.store.clusters().await?;
+    let org = principal.home_org();
+    let current = st.store.current_policy(org, false).await?.map(|(v, _)| v);
+    let owners = st.store.owners(ObjectKind::Cluster).await?;
+    let clusters: Vec<_> = st
+        .store
+        .clusters()
+        .await?
+        .into_iter()
+        .filter(|c| owners.get(&c.id).map_or(DEFAULT_ORG, String::as_str) == org)
+        .collect();
     let rows = st.store.compliance_rows().await?;
     let clock = Clock {
         now: now(),
@@ -143,8 +158,10 @@ pub(crate) struct HistoryQuery {
 }
 
 /// `GET /v1/compliance/history?since&until&cluster&policy&format=json|csv`.
+/// Only the caller's organisation's clusters (every one's for the bootstrap credential).
 pub(crate) async fn compliance_history(
     State(st): State<Arc<AppState>>,
+    principal: Principal,
     q: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ServiceError> {
     let Query(q) = q.map_err(|e| bad(format!("invalid query: {}", e.body_text())))?;
@@ -158,6 +175,7 @@ pub(crate) async fn compliance_history(
         until: q.until.unwrap_or(u64::MAX),
         cluster: q.cluster.filter(|c| !c.is_empty()),
         policy: q.policy.filter(|p| !p.is_empty()),
+        org: principal.org.clone(),
     };
     let changes = st
         .store

@@ -1,6 +1,7 @@
-//! The hub's tables (migration `0009_hub.sql`): clusters, policy versions, each
-//! cluster's latest status per policy, and the history of its changes. Every query runs
-//! on SQLite and PostgreSQL alike (sqlx `Any`, `$n` placeholders, `i64` integers).
+//! The hub's tables (migration `0009_hub.sql`): clusters, each cluster's latest status
+//! per policy, and the history of its changes (policy versions: `policy_store.rs`).
+//! Every query runs on SQLite and PostgreSQL alike (sqlx `Any`, `$n` placeholders, `i64`
+//! integers).
 
 use crate::audit::audited;
 use crate::store::{to_i64, to_u64, Store, StoreError};
@@ -65,6 +66,9 @@ pub(crate) struct HistoryFilter {
     /// A cluster's id or name.
     pub cluster: Option<String>,
     pub policy: Option<String>,
+    /// Only the clusters of this organisation (as `owners` says now; a removed cluster's
+    /// row stays there, so its history stays its organisation's).
+    pub org: Option<String>,
 }
 
 pub(crate) fn parse_status(s: &str) -> Result<ComplianceStatus, StoreError> {
@@ -92,24 +96,6 @@ fn cluster_row(r: &sqlx::any::AnyRow) -> Result<ClusterRow, StoreError> {
         webhook_serving: opt("webhook_serving")?.map(|v| v != 0),
     })
 }
-
-fn version_row(r: &sqlx::any::AnyRow) -> Result<VersionRow, StoreError> {
-    let policies: Vec<PolicyMeta> = serde_json::from_str(&r.try_get::<String, _>("policies")?)
-        .map_err(|e| StoreError::Corrupt(format!("policy version's policies: {e}")))?;
-    Ok(VersionRow {
-        version: PolicyVersion {
-            version: to_u64(r.try_get("version")?),
-            sha256: r.try_get("sha256")?,
-            by: r.try_get("changed_by")?,
-            at: to_u64(r.try_get("changed_at")?),
-            comment: r.try_get("comment")?,
-            policies: policies.iter().map(|p| p.id.clone()).collect(),
-        },
-        policies,
-    })
-}
-
-const VERSION_COLUMNS: &str = "version, sha256, changed_by, changed_at, comment, policies";
 
 impl Store {
     /// Registers a cluster; `false` when its name is taken.
@@ -215,73 +201,6 @@ impl Store {
             .await?;
         let entry = crate::audit::entries::cluster_removed(actor, id, crate::now());
         audited(tx, done.rows_affected() == 1, entry).await
-    }
-
-    /// The newest policy version's number.
-    pub(crate) async fn current_policy_version(&self) -> Result<Option<u64>, StoreError> {
-        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM hub_policy_versions")
-            .fetch_one(self.pool())
-            .await?;
-        Ok(v.map(to_u64))
-    }
-
-    /// Records version `v.version`; `false` when another change took that number first.
-    pub(crate) async fn insert_policy_version(
-        &self,
-        v: &VersionRow,
-        document: &str,
-    ) -> Result<bool, StoreError> {
-        let policies = serde_json::to_string(&v.policies)
-            .map_err(|e| StoreError::Corrupt(format!("policy list: {e}")))?;
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "INSERT INTO hub_policy_versions (version, document, sha256, changed_by, changed_at, \
-             comment, policies) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-        )
-        .bind(to_i64(v.version.version))
-        .bind(document)
-        .bind(&v.version.sha256)
-        .bind(&v.version.by)
-        .bind(to_i64(v.version.at))
-        .bind(v.version.comment.clone())
-        .bind(policies)
-        .execute(&mut *tx)
-        .await?;
-        let entry = crate::audit::entries::policy_version(&v.version);
-        audited(tx, done.rows_affected() == 1, entry).await
-    }
-
-    /// Version `n` (the newest with `None`), with its document when `with_document`.
-    pub(crate) async fn policy_version(
-        &self,
-        n: Option<u64>,
-        with_document: bool,
-    ) -> Result<Option<(VersionRow, Option<String>)>, StoreError> {
-        let doc = if with_document { ", document" } else { "" };
-        let q = format!(
-            "SELECT {VERSION_COLUMNS}{doc} FROM hub_policy_versions \
-             WHERE version = COALESCE($1, (SELECT MAX(version) FROM hub_policy_versions))"
-        );
-        let row = sqlx::query(&q)
-            .bind(n.map(to_i64))
-            .fetch_optional(self.pool())
-            .await?;
-        let Some(r) = row else { return Ok(None) };
-        let document = if with_document {
-            Some(r.try_get::<String, _>("document")?)
-        } else {
-            None
-        };
-        Ok(Some((version_row(&r)?, document)))
-    }
-
-    /// Every version, newest first.
-    pub(crate) async fn policy_versions(&self) -> Result<Vec<PolicyVersion>, StoreError> {
-        let q = format!("SELECT {VERSION_COLUMNS} FROM hub_policy_versions ORDER BY version DESC");
-        let rows = sqlx::query(&q).fetch_all(self.pool()).await?;
-        rows.iter()
-            .map(|r| version_row(r).map(|v| v.version))
-            .collect()
     }
 
     /// Stores a cluster's report in one transaction: each policy's latest status, a
@@ -398,6 +317,8 @@ impl Store {
             "SELECT at, cluster_id, cluster_name, policy, policy_version, status, violations \
              FROM hub_compliance_history WHERE at >= $1 AND at < $2 \
              AND ($3 = '' OR cluster_id = $3 OR cluster_name = $3) AND ($4 = '' OR policy = $4) \
+             AND ($6 = '' OR COALESCE((SELECT o.org FROM owners o WHERE o.kind = $7 \
+             AND o.id = hub_compliance_history.cluster_id), $8) = $6) \
              ORDER BY seq LIMIT $5",
         )
         .bind(to_i64(f.since))
@@ -405,6 +326,9 @@ impl Store {
         .bind(f.cluster.clone().unwrap_or_default())
         .bind(f.policy.clone().unwrap_or_default())
         .bind(to_i64(u64::try_from(limit).unwrap_or(u64::MAX)))
+        .bind(f.org.clone().unwrap_or_default())
+        .bind(crate::identity::store::ObjectKind::Cluster.as_str())
+        .bind(crate::identity::DEFAULT_ORG)
         .fetch_all(self.pool())
         .await?;
         rows.iter()

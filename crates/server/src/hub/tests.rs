@@ -29,7 +29,7 @@ fn cluster(id: &str, last_report_at: Option<u64>) -> ClusterRow {
     }
 }
 
-fn version(n: u64, ids: &[&str]) -> VersionRow {
+pub(super) fn version(n: u64, ids: &[&str]) -> VersionRow {
     VersionRow {
         version: PolicyVersion {
             version: n,
@@ -212,19 +212,27 @@ async fn scenario(store: Store) {
         .is_none());
     renewal(&store).await;
 
-    assert_eq!(store.current_policy_version().await.unwrap(), None);
+    assert_eq!(store.current_policy_version("default").await.unwrap(), None);
     assert!(store
-        .insert_policy_version(&version(1, &["p"]), "doc1")
+        .insert_policy_version("default", &version(1, &["p"]), "doc1")
         .await
         .unwrap());
     assert!(!store
-        .insert_policy_version(&version(1, &["q"]), "doc1b")
+        .insert_policy_version("default", &version(1, &["q"]), "doc1b")
         .await
         .unwrap());
-    assert_eq!(store.current_policy_version().await.unwrap(), Some(1));
-    let (v, doc) = store.policy_version(None, true).await.unwrap().unwrap();
+    assert_eq!(
+        store.current_policy_version("default").await.unwrap(),
+        Some(1)
+    );
+    let (v, doc) = store
+        .current_policy("default", true)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((v.version.version, doc.as_deref()), (1, Some("doc1")));
     assert_eq!(v.policies[0].id, "p");
+    super::policy_store_tests::policy_orgs(&store).await;
 
     let caller = CallingCluster {
         id: a.id.clone(),
@@ -265,10 +273,30 @@ async fn scenario(store: Store) {
         policy: Some("p".into()),
         since: 101,
         until: u64::MAX,
+        org: None,
     };
     let h = store.compliance_history(&by_name, 100).await.unwrap();
     assert_eq!((h.len(), h[0].at, h[0].cluster.as_str()), (1, 120, "cl-a"));
     assert_eq!(store.compliance_history(&all, 2).await.unwrap().len(), 2);
+    // By organisation: cl-a has no owner row, so it is the platform's.
+    let of = |org: &str| HistoryFilter {
+        until: u64::MAX,
+        org: Some(org.into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .compliance_history(&of("default"), 100)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert!(store
+        .compliance_history(&of("blue"), 100)
+        .await
+        .unwrap()
+        .is_empty());
     let rows = store.compliance_rows().await.unwrap();
     assert_eq!(rows.len(), 2);
     let c = &store.clusters().await.unwrap()[0];

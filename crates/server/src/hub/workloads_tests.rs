@@ -115,7 +115,7 @@ async fn trusted_host_on_node_1(store: &Store) {
 
 /// The entries appended after `from`.
 async fn entries_from(store: &Store, from: u64) -> Vec<ironroot_api::AuditEntry> {
-    store.audit_entries(from..u64::MAX / 2).await.unwrap()
+    store.audit_entries(from..u64::MAX / 2, None).await.unwrap()
 }
 
 async fn workloads_are_logged_with_their_nodes_trust(store: &Store) {
@@ -209,6 +209,7 @@ async fn violations_are_logged_with_their_alerts_or_not_at_all(store: &Store) {
     // The append fails after the alert was raised: the transaction takes both back.
     let failed = raise_logged(
         store,
+        "default",
         &[(key("apps/Pod/bad"), occurrence(Remediation::Deny))],
         &[unloggable()],
     )
@@ -239,7 +240,9 @@ async fn violations_are_logged_with_their_alerts_or_not_at_all(store: &Store) {
             )
         })
         .collect();
-    raise_logged(store, &raises, &logged).await.unwrap();
+    raise_logged(store, "default", &raises, &logged)
+        .await
+        .unwrap();
     assert_eq!(alert_count(store).await, alerts_before + 3);
     let got = entries_from(store, start).await;
     let kinds: Vec<(&str, &str, &str)> = got
@@ -275,9 +278,14 @@ async fn violations_are_logged_with_their_alerts_or_not_at_all(store: &Store) {
 async fn remediations_are_logged_with_their_amendment_or_not_at_all(store: &Store) {
     let c = cluster();
     let key = AlertKey::trust_loss("h1").unwrap();
-    raise_logged(store, &[(key.clone(), occurrence(Remediation::None))], &[])
-        .await
-        .unwrap();
+    raise_logged(
+        store,
+        "default",
+        &[(key.clone(), occurrence(Remediation::None))],
+        &[],
+    )
+    .await
+    .unwrap();
     let r = RemediationReport {
         host_id: "h1".into(),
         node: "node-1".into(),

@@ -38,7 +38,10 @@ pub(crate) enum Refused {
     IdToken(String),
     #[error("{0} is not bound to an organisation")]
     NoBinding(String),
-    #[error("{0} is bound to several organisations: name one in X-Ironroot-Organisation")]
+    #[error(
+        "{0} is bound to several organisations: name one in X-Ironroot-Organisation \
+         (ironroot --acting-org ORG)"
+    )]
     WhichOrganisation(String),
     #[error("the certificate is not a registered cluster's current one")]
     UnknownCluster,

@@ -165,14 +165,6 @@ pub(crate) fn cluster_may(rule: &Rule) -> bool {
     )
 }
 
-/// The parts whose objects are not yet divided by organisation: one audit trail, one set
-/// of flavors and groups judging every host, one policy set for every cluster, one store
-/// of image inventories, one alert list with its sinks. Only the platform (the `default`
-/// organisation) uses them, so that no organisation reads or changes what others share.
-pub(crate) fn platform_only(area: Area) -> bool {
-    matches!(area, Audit | Flavors | Policies | Images | Alerts | Sinks)
-}
-
 /// What the bootstrap credential may do in its `bootstrap-only` mode: make organisations
 /// and their first administrators.
 pub(crate) fn bootstrap_only_may(p: Permission) -> bool {

@@ -80,6 +80,38 @@ pub(crate) async fn set_owner(
     if !st.store.organisation_exists(&req.id).await? {
         return Err(ServiceError::NotFound(format!("organisation {}", req.id)));
     }
+    let missing = || ServiceError::NotFound(format!("{} {id}", kind.as_str()));
+    match kind {
+        ObjectKind::Host => {
+            let host = st.store.host(&id).await?.ok_or_else(missing)?;
+            // A host is judged only by its own organisation's groups or the platform's.
+            let group_org = st
+                .store
+                .owner(ObjectKind::Group, &host.flavor_group)
+                .await?;
+            if group_org != super::DEFAULT_ORG && group_org != req.id {
+                return Err(ServiceError::Conflict(format!(
+                    "host {} is in flavor group {} of {group_org}; move it into a group of {} \
+                     or of the platform first",
+                    host.hostname, host.flavor_group, req.id
+                )));
+            }
+        }
+        ObjectKind::Key => {
+            // By id only: a name is not an owner's key.
+            st.store
+                .key(&id)
+                .await?
+                .filter(|k| k.key_id == id)
+                .ok_or_else(missing)?;
+        }
+        ObjectKind::Cluster => {
+            if !st.store.clusters().await?.iter().any(|c| c.id == id) {
+                return Err(missing());
+            }
+        }
+        ObjectKind::Group | ObjectKind::Sink => {}
+    }
     let entry = super::access::identity_change(
         "owner.changed",
         crate::now(),

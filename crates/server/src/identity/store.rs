@@ -20,6 +20,10 @@ pub(crate) enum ObjectKind {
     Host,
     Key,
     Cluster,
+    /// A flavor group (by name); its flavors belong with it.
+    Group,
+    /// An alert sink (by name).
+    Sink,
 }
 
 impl ObjectKind {
@@ -28,6 +32,8 @@ impl ObjectKind {
             ObjectKind::Host => "host",
             ObjectKind::Key => "key",
             ObjectKind::Cluster => "cluster",
+            ObjectKind::Group => "group",
+            ObjectKind::Sink => "sink",
         }
     }
 }

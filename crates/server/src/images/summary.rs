@@ -2,7 +2,8 @@
 //! manifest digest last matched (on submission or in the service's own rescan) and when,
 //! for the policy "image scanned under a severity threshold" in the webhook and the
 //! background audit. Open to the administrator and to registered clusters (their
-//! controllers ask for each pod's images).
+//! controllers ask for each pod's images), and only for an image the caller's
+//! organisation submitted (a cluster's is its owner's): any other reads as unknown.
 //!
 //! Never "clean" by default: an image never matched (submitted before the service had a
 //! database) or whose match time is not recorded answers 404, as an unknown one does.
@@ -24,9 +25,12 @@ pub(crate) fn is_manifest_digest(digest: &str) -> bool {
     })
 }
 
+/// Why an image nobody (that the caller may see) submitted is not found.
+const UNKNOWN: &str = "no inventory of it is stored";
+
 pub(crate) async fn summary(
     State(st): State<Arc<AppState>>,
-    _principal: crate::identity::Principal,
+    p: crate::identity::Principal,
     Path(digest): Path<String>,
 ) -> Result<Json<ImageScanSummary>, ServiceError> {
     if !is_manifest_digest(&digest) {
@@ -35,14 +39,19 @@ pub(crate) async fn summary(
         ));
     }
     let images = enabled(&st)?;
+    images.claim_unsubmitted(&st.store).await?;
+    let not_found = |why: &str| ServiceError::NotFound(format!("a scan of image {digest} ({why})"));
+    // Another organisation's image answers exactly as one nobody submitted.
+    if !super::orgs::may_see(&st, &p, &digest).await? {
+        return Err(not_found(UNKNOWN));
+    }
     let (store, key) = (images.store.clone(), digest.clone());
     let stored =
         on_store_thread(move |rt| rt.block_on(ironroot_inventory::stored_scan(&store, &key)))
             .await
             .map_err(ServiceError::Internal)?;
-    let not_found = |why: &str| ServiceError::NotFound(format!("a scan of image {digest} ({why})"));
     let Some(stored) = stored else {
-        return Err(not_found("no inventory of it is stored"));
+        return Err(not_found(UNKNOWN));
     };
     if stored.generation == 0 {
         return Err(not_found(

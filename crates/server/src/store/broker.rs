@@ -204,7 +204,8 @@ impl Store {
         .bind(&r.evidence_json)
         .execute(&mut *tx)
         .await?;
-        crate::audit::append(&mut tx, &[crate::audit::entries::key_release(r)]).await?;
+        let entry = [crate::audit::entries::key_release(r)];
+        crate::audit::append_with(self.audit_edge(), &mut tx, &entry).await?;
         tx.commit().await?;
         Ok(())
     }

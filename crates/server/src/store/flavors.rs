@@ -1,5 +1,35 @@
+//! Flavors and flavor groups. A group belongs to an organisation (`owners`, kind
+//! `group`; no row: `default`'s) and its flavors with it: an organisation's hosts are
+//! judged by its own groups, and sees and changes only those.
+
 use super::{to_i64, to_u64, Store, StoreError};
+use crate::identity::DEFAULT_ORG;
 use sqlx::Row;
+
+/// What writing a group by name did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GroupPut {
+    Created,
+    Replaced,
+    /// Another organisation has a group of that name; nothing changed.
+    Taken,
+}
+
+/// The flavors (columns of [`FlavorRow`]) of which some group belongs to `$1`, the
+/// organisation of a group without an owner row being `$2` (`default`).
+const OF_ORG: &str = "EXISTS (SELECT 1 FROM flavor_group_members m \
+     LEFT JOIN owners o ON o.kind = 'group' AND o.id = m.group_name \
+     WHERE m.flavor_id = f.flavor_id AND COALESCE(o.org, $2) = $1)";
+
+fn flavor_row(r: &sqlx::any::AnyRow) -> Result<FlavorRow, StoreError> {
+    Ok(FlavorRow {
+        flavor_id: r.try_get(0)?,
+        part: r.try_get(1)?,
+        label: r.try_get(2)?,
+        created: to_u64(r.try_get(3)?),
+        flavor: r.try_get(4)?,
+    })
+}
 
 #[derive(Debug, Clone)]
 pub struct FlavorRow {
@@ -38,17 +68,33 @@ impl Store {
                     .await?
             }
         };
-        rows.iter()
-            .map(|r| {
-                Ok(FlavorRow {
-                    flavor_id: r.try_get(0)?,
-                    part: r.try_get(1)?,
-                    label: r.try_get(2)?,
-                    created: to_u64(r.try_get(3)?),
-                    flavor: r.try_get(4)?,
-                })
-            })
-            .collect()
+        rows.iter().map(flavor_row).collect()
+    }
+
+    /// The flavors of `org`'s groups.
+    pub(crate) async fn flavors_of(&self, org: &str) -> Result<Vec<FlavorRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT f.flavor_id, f.part, f.label, f.created, f.flavor FROM flavors f \
+             WHERE {OF_ORG} ORDER BY f.created"
+        ))
+        .bind(org)
+        .bind(DEFAULT_ORG)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(flavor_row).collect()
+    }
+
+    /// Whether flavor `id` is in a group of `org`.
+    pub(crate) async fn flavor_of(&self, id: &str, org: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT 1 FROM flavors f WHERE f.flavor_id = $3 AND {OF_ORG}"
+        ))
+        .bind(org)
+        .bind(DEFAULT_ORG)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.is_some())
     }
 
     pub async fn delete_flavor(&self, flavor_id: &str) -> Result<bool, StoreError> {
@@ -66,6 +112,50 @@ impl Store {
             .execute(self.pool())
             .await?;
         Ok(())
+    }
+
+    /// Creates group `name` in `org`, or replaces it when it is `org`'s already; `None`
+    /// (the bootstrap credential) replaces any and creates in `default`. One transaction,
+    /// so two organisations creating one name at once cannot both get it.
+    pub(crate) async fn put_group_of(
+        &self,
+        name: &str,
+        group_json: &str,
+        org: Option<&str>,
+    ) -> Result<GroupPut, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let owner: Option<String> = sqlx::query(
+            "SELECT COALESCE(o.org, $2) FROM flavor_groups g \
+             LEFT JOIN owners o ON o.kind = 'group' AND o.id = g.name WHERE g.name = $1",
+        )
+        .bind(name)
+        .bind(DEFAULT_ORG)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| r.try_get(0))
+        .transpose()?;
+        let put = match (&owner, org) {
+            (Some(owner), Some(org)) if owner != org => return Ok(GroupPut::Taken),
+            (Some(_), _) => GroupPut::Replaced,
+            (None, _) => GroupPut::Created,
+        };
+        if let (GroupPut::Created, Some(org)) = (put, org) {
+            sqlx::query(
+                "INSERT INTO owners (kind, id, org) VALUES ('group', $1, $2) \
+                 ON CONFLICT (kind, id) DO UPDATE SET org = $2",
+            )
+            .bind(name)
+            .bind(org)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("INSERT INTO flavor_groups (name, group_json) VALUES ($1, $2) ON CONFLICT(name) DO UPDATE SET group_json = excluded.group_json")
+            .bind(name)
+            .bind(group_json)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(put)
     }
 
     pub async fn group(&self, name: &str) -> Result<Option<String>, StoreError> {

@@ -19,6 +19,7 @@ mod trust;
 pub use broker::{KeyRow, ReleaseRow, TagRow};
 pub use events::StoredEvent;
 pub use flavors::FlavorRow;
+pub(crate) use flavors::GroupPut;
 pub use hosts::{ActivationRefused, EnrollmentRow, HostRow};
 pub use nodes::{BindOutcome, BoundHost, UnbindOutcome};
 pub use reports::ReportRow;
@@ -105,6 +106,9 @@ pub struct Store {
     pool: AnyPool,
     /// SQLite only: the background WAL checkpointer, stopped with the last clone.
     _checkpointer: Option<Arc<Checkpointer>>,
+    /// SQLite only (one process writes the log): the audit log's right edge as this
+    /// process last appended it (`audit::EdgeCache`; checked before each use).
+    audit_edge: Option<Arc<crate::audit::EdgeCache>>,
 }
 
 /// SQLite's automatic WAL checkpoint runs inside the commit that crosses its threshold,
@@ -186,6 +190,7 @@ impl Store {
         Ok(Store {
             pool,
             _checkpointer: Some(checkpointer),
+            audit_edge: Some(Arc::default()),
         })
     }
 
@@ -200,7 +205,13 @@ impl Store {
         Ok(Store {
             pool,
             _checkpointer: None,
+            audit_edge: None,
         })
+    }
+
+    /// The audit log's cached right edge, where this store keeps one.
+    pub(crate) fn audit_edge(&self) -> Option<&crate::audit::EdgeCache> {
+        self.audit_edge.as_deref()
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {
