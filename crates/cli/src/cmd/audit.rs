@@ -216,11 +216,30 @@ async fn write_partial(
     );
     write!(csv, "{}\r\n", bundle::CSV_HEADER)?;
     let (mut kept, mut selection) = (0u64, bundle::Selection::new(filter.clone()));
+    // Which entries the log owes this caller: all of them, unless the caller is an
+    // organisation's (other than the platform's). A page limited otherwise is refused, so
+    // a log cannot leave entries out of a platform auditor's export by calling it filtered.
+    let me = client
+        .whoami()
+        .await
+        .context("asking the service who this credential is")?;
+    let owed = me.organisation.filter(|o| o != "default");
     let (mut start, mut organisation) = (0u64, None);
     while start < cp.size {
         let end = cp.size.min(start + MAX_AUDIT_PAGE);
         let page = client.audit_entries(start, Some(end)).await?;
         let indexes: Vec<u64> = page.entries.iter().map(|e| e.index).collect();
+        if page.organisation != owed {
+            bail!(
+                "the log served {} to {}, whose export is {}: not exported",
+                page.organisation
+                    .as_deref()
+                    .map_or("every entry".to_owned(), |o| format!("only {o}'s entries")),
+                me.actor,
+                owed.as_deref()
+                    .map_or("the whole log".to_owned(), |o| format!("{o}'s entries")),
+            );
+        }
         match &page.organisation {
             None => check_page(start, end, &indexes)?,
             Some(_) => check_sparse_page(start, end, &indexes)?,

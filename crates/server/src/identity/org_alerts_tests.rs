@@ -7,27 +7,13 @@ use super::tests::World;
 use crate::store::Store;
 use ironroot_api::Role;
 use serde_json::{json, Value};
-use std::path::PathBuf;
 
 /// The World's database, found by its bootstrap token (`World` keeps its directory to
 /// itself). A host loses trust here the way the service's sweeper makes it: a trusted
 /// verdict whose deadline passed, expired by `expire_lapsed`, which logs the trust event
 /// that raises the alert; attesting over HTTPS would need a TPM for each host.
 async fn world_store(w: &World) -> Store {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(std::env::temp_dir())
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("ironroot-identity-routes-"))
-        })
-        .collect();
-    let dir = dirs
-        .into_iter()
-        .find(|d| std::fs::read_to_string(d.join("admin.token")).is_ok_and(|t| t.trim() == w.boot))
-        .expect("the World's directory holds its bootstrap token");
-    Store::open_sqlite(&dir.join("ironroot.db")).await.unwrap()
+    Store::open_sqlite(&w.db_path()).await.unwrap()
 }
 
 /// Makes hosts `h-red` and `h-blue` lose trust; returns (red's alert, blue's alert).
@@ -196,4 +182,28 @@ async fn sinks_are_their_organisations_and_hear_only_its_alerts() {
     w.ok(&red, "PUT", "/v1/sinks/blue-siem", hook()).await;
     let list = w.ok(&red, "GET", "/v1/sinks", Value::Null).await;
     assert_eq!(names(&list, "name"), ["blue-siem", "red-siem"]);
+}
+
+/// A host handed to another organisation takes its open alerts with it: the new
+/// organisation sees and answers them, the old one no longer does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hosts_open_alert_goes_with_it_to_its_new_organisation() {
+    let w = World::start().await;
+    let store = world_store(&w).await;
+    let (_, blue_alert) = both_lose_trust(&w, &store).await;
+    w.ok(
+        &w.boot,
+        "PUT",
+        "/v1/owners/host/h-blue",
+        json!({ "id": "red" }),
+    )
+    .await;
+    let path = format!("/v1/alerts/{blue_alert}");
+    let blue = w.token("blue", Role::OrgAdmin);
+    assert_eq!(w.call(&blue, "GET", &path, Value::Null).await.0, 404);
+    let red = w.token("red", Role::Operator);
+    let alert = w.ok(&red, "GET", &path, Value::Null).await;
+    assert_eq!(alert["subject"], "host/h-blue");
+    let ack = json!({ "by": "red-oncall" });
+    w.ok(&red, "POST", &format!("{path}/ack"), ack).await;
 }

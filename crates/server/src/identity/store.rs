@@ -358,6 +358,16 @@ impl Store {
         .bind(org)
         .execute(&mut *tx)
         .await?;
+        if kind == ObjectKind::Host {
+            // The host's open alerts go with it: its new organisation is the one to see
+            // and answer them (a cluster's remediation, its return to trust), and the old
+            // one no longer hears of a host that is not its own.
+            sqlx::query("UPDATE alerts SET org = $1 WHERE subject = $2 AND state <> 'resolved'")
+                .bind(org)
+                .bind(format!("host/{id}"))
+                .execute(&mut *tx)
+                .await?;
+        }
         audit::audited(tx, true, entry).await?;
         Ok(())
     }

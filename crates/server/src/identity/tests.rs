@@ -160,6 +160,11 @@ impl World {
         w
     }
 
+    /// The service's SQLite database, for tests that set up state no route makes.
+    pub(super) fn db_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("ironroot.db")
+    }
+
     pub(super) fn token(&self, org: &'static str, role: Role) -> String {
         self.tokens[&(org, role)].clone()
     }

@@ -116,13 +116,33 @@ impl Store {
 
     /// Creates group `name` in `org`, or replaces it when it is `org`'s already; `None`
     /// (the bootstrap credential) replaces any and creates in `default`. One transaction,
-    /// so two organisations creating one name at once cannot both get it.
+    /// and a creation that finds the name taken meanwhile (PostgreSQL: a concurrent
+    /// creator committed first) reads the owner again: two organisations creating one
+    /// name at once cannot both get it.
     pub(crate) async fn put_group_of(
         &self,
         name: &str,
         group_json: &str,
         org: Option<&str>,
     ) -> Result<GroupPut, StoreError> {
+        for _ in 0..2 {
+            if let Some(put) = self.try_put_group(name, group_json, org).await? {
+                return Ok(put);
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "flavor group {name} kept changing hands while it was written"
+        )))
+    }
+
+    /// One attempt of [`Store::put_group_of`]; `None` when another writer created the
+    /// group between the read and the insert.
+    async fn try_put_group(
+        &self,
+        name: &str,
+        group_json: &str,
+        org: Option<&str>,
+    ) -> Result<Option<GroupPut>, StoreError> {
         let mut tx = self.begin_write().await?;
         let owner: Option<String> = sqlx::query(
             "SELECT COALESCE(o.org, $2) FROM flavor_groups g \
@@ -135,27 +155,43 @@ impl Store {
         .map(|r| r.try_get(0))
         .transpose()?;
         let put = match (&owner, org) {
-            (Some(owner), Some(org)) if owner != org => return Ok(GroupPut::Taken),
+            (Some(owner), Some(org)) if owner != org => return Ok(Some(GroupPut::Taken)),
             (Some(_), _) => GroupPut::Replaced,
             (None, _) => GroupPut::Created,
         };
-        if let (GroupPut::Created, Some(org)) = (put, org) {
-            sqlx::query(
-                "INSERT INTO owners (kind, id, org) VALUES ('group', $1, $2) \
-                 ON CONFLICT (kind, id) DO UPDATE SET org = $2",
+        if put == GroupPut::Created {
+            let created = sqlx::query(
+                "INSERT INTO flavor_groups (name, group_json) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO NOTHING",
             )
-            .bind(name)
-            .bind(org)
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query("INSERT INTO flavor_groups (name, group_json) VALUES ($1, $2) ON CONFLICT(name) DO UPDATE SET group_json = excluded.group_json")
             .bind(name)
             .bind(group_json)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected()
+                == 1;
+            if !created {
+                return Ok(None);
+            }
+            if let Some(org) = org {
+                sqlx::query(
+                    "INSERT INTO owners (kind, id, org) VALUES ('group', $1, $2) \
+                     ON CONFLICT (kind, id) DO UPDATE SET org = $2",
+                )
+                .bind(name)
+                .bind(org)
+                .execute(&mut *tx)
+                .await?;
+            }
+        } else {
+            sqlx::query("UPDATE flavor_groups SET group_json = $2 WHERE name = $1")
+                .bind(name)
+                .bind(group_json)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
-        Ok(put)
+        Ok(Some(put))
     }
 
     pub async fn group(&self, name: &str) -> Result<Option<String>, StoreError> {
